@@ -1,0 +1,128 @@
+//! The hub's command line and the configuration it runs with.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// `rapport-hub` command-line flags; each one can also come from its environment variable.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "rapport-hub", version, about = "The Rapport hub (protocol v1)")]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "RAPPORT_LISTEN", default_value = "127.0.0.1:7878")]
+    pub listen: SocketAddr,
+    /// `sqlite://PATH` (default: hub.db in the data dir) or `postgres://...`.
+    #[arg(long, env = "RAPPORT_DATABASE_URL")]
+    pub database: Option<String>,
+    /// Redis URL: several hubs sharing one PostgreSQL and one Redis act as one.
+    #[arg(long, env = "RAPPORT_REDIS_URL")]
+    pub redis: Option<String>,
+    /// Enables `POST /v1/notifications` for callers presenting this key in `X-Api-Key`.
+    #[arg(long, env = "RAPPORT_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// Lifetime of access tokens, in seconds.
+    #[arg(long, env = "RAPPORT_ACCESS_TTL", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..))]
+    pub access_ttl: u64,
+    /// Seconds a user stays shown online after their last session closed.
+    #[arg(long, env = "RAPPORT_PRESENCE_GRACE", default_value_t = 5.0)]
+    pub presence_grace: f64,
+    /// Heartbeat interval announced in `hello`, in milliseconds.
+    #[arg(long, env = "RAPPORT_HEARTBEAT_MS", default_value_t = 25_000, value_parser = clap::value_parser!(u64).range(10..))]
+    pub heartbeat_ms: u64,
+    /// Where the default database and the generated token secret live
+    /// (default: the platform data dir).
+    #[arg(long, env = "RAPPORT_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Most gateway connections served at once; more are refused with 503.
+    #[arg(long, env = "RAPPORT_MAX_CONNECTIONS", default_value_t = 20_000)]
+    pub max_connections: usize,
+    /// Log format: `pretty` for people, `json` for machines.
+    #[arg(long, env = "RAPPORT_LOG_FORMAT", default_value = "pretty")]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// What the hub runs with. Built from [`Args`] by the binary, or directly by tests.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Database URL (`sqlite://PATH`).
+    pub database_url: String,
+    /// Redis URL, when several hubs share the load.
+    pub redis_url: Option<String>,
+    /// Key for the integration route; `None` disables it.
+    pub api_key: Option<String>,
+    /// Access-token lifetime.
+    pub access_ttl: Duration,
+    /// Refresh-token lifetime.
+    pub refresh_ttl: Duration,
+    /// Presence grace period after the last session closes.
+    pub presence_grace: Duration,
+    /// Heartbeat interval announced in `hello`; silence for twice this closes a session.
+    pub heartbeat: Duration,
+    /// Deadline for `identify`/`resume` after `hello`.
+    pub identify_timeout: Duration,
+    /// How long a disconnected session stays resumable.
+    pub resume_window: Duration,
+    /// Most gateway connections at once.
+    pub max_connections: usize,
+    /// Where the token secret is kept when `RAPPORT_JWT_SECRET` is not set.
+    pub data_dir: PathBuf,
+    /// Token-signing secret; when `None` it is read from (or created in) `data_dir`.
+    pub jwt_secret: Option<String>,
+}
+
+impl Config {
+    /// A configuration with the protocol's defaults, keeping its files in `data_dir`.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Config {
+        let data_dir = data_dir.into();
+        Config {
+            database_url: format!("sqlite://{}", data_dir.join("hub.db").display()),
+            redis_url: None,
+            api_key: None,
+            access_ttl: Duration::from_secs(900),
+            refresh_ttl: Duration::from_secs(30 * 24 * 3600),
+            presence_grace: Duration::from_secs(5),
+            heartbeat: Duration::from_millis(25_000),
+            identify_timeout: Duration::from_secs(10),
+            resume_window: Duration::from_secs(90),
+            max_connections: 20_000,
+            data_dir,
+            jwt_secret: None,
+        }
+    }
+
+    /// Applies the command line (and environment) on top of the defaults.
+    pub fn from_args(args: &Args) -> anyhow::Result<Config> {
+        let data_dir = match &args.data_dir {
+            Some(dir) => dir.clone(),
+            None => directories::ProjectDirs::from("dev", "Rapport", "rapport-hub")
+                .map(|dirs| dirs.data_dir().to_path_buf())
+                .ok_or_else(|| anyhow::anyhow!("no platform data dir; pass --data-dir"))?,
+        };
+        if !(args.presence_grace.is_finite() && args.presence_grace >= 0.0) {
+            anyhow::bail!("--presence-grace must be a number of seconds ≥ 0");
+        }
+        let mut config = Config::new(data_dir);
+        if let Some(url) = &args.database {
+            config.database_url = url.clone();
+        }
+        config.redis_url = args.redis.clone();
+        config.api_key = args.api_key.clone().filter(|k| !k.is_empty());
+        config.access_ttl = Duration::from_secs(args.access_ttl);
+        config.presence_grace = Duration::from_secs_f64(args.presence_grace);
+        config.heartbeat = Duration::from_millis(args.heartbeat_ms);
+        config.max_connections = args.max_connections;
+        config.jwt_secret = std::env::var("RAPPORT_JWT_SECRET").ok().filter(|s| !s.is_empty());
+        Ok(config)
+    }
+}

@@ -1,0 +1,112 @@
+//! The one place where failures become protocol errors.
+//!
+//! Handlers and gateway ops return [`ApiError`]; REST turns it into a status and
+//! `{"error": {code, message}}`, the gateway into an `error` frame. Internal failures are logged
+//! here with their cause and reach the client only as a generic code.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use rapport_protocol::{ErrorBody, ErrorCode, ErrorInfo};
+
+use crate::store::StoreError;
+
+/// A failure that a client sees as `{code, message}`.
+#[derive(Debug)]
+pub struct ApiError {
+    /// What the client branches on.
+    pub code: ErrorCode,
+    /// What a person reads.
+    pub message: String,
+    /// With `rate_limited`.
+    pub retry_after_ms: Option<u64>,
+}
+
+impl ApiError {
+    /// An error with this code and text.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
+        ApiError { code, message: message.into(), retry_after_ms: None }
+    }
+
+    /// `not_found`, worded the same for "no such id" and "not yours".
+    pub fn not_found(what: &str) -> ApiError {
+        ApiError::new(ErrorCode::NotFound, format!("{what} not found"))
+    }
+
+    /// `invalid_payload`.
+    pub fn invalid(message: impl Into<String>) -> ApiError {
+        ApiError::new(ErrorCode::InvalidPayload, message)
+    }
+
+    /// `unauthorized`.
+    pub fn unauthorized(message: impl Into<String>) -> ApiError {
+        ApiError::new(ErrorCode::Unauthorized, message)
+    }
+
+    /// The HTTP status for this code.
+    pub fn status(&self) -> StatusCode {
+        match self.code {
+            ErrorCode::BadFrame
+            | ErrorCode::UnknownOp
+            | ErrorCode::InvalidPayload
+            | ErrorCode::BodyEmpty
+            | ErrorCode::BodyTooLong
+            | ErrorCode::PasswordTooShort => StatusCode::BAD_REQUEST,
+            ErrorCode::Unauthorized
+            | ErrorCode::InvalidCredentials
+            | ErrorCode::InvalidRefreshToken => StatusCode::UNAUTHORIZED,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::EmailTaken => StatusCode::CONFLICT,
+            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The wire form.
+    pub fn info(&self) -> ErrorInfo {
+        ErrorInfo {
+            code: self.code,
+            message: self.message.clone(),
+            retry_after_ms: self.retry_after_ms,
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> ApiError {
+        match err {
+            StoreError::NotFound => ApiError::not_found("conversation"),
+            StoreError::EmailTaken => {
+                ApiError::new(ErrorCode::EmailTaken, "an account with this email already exists")
+            }
+            StoreError::Database(err) => {
+                // Logged with its cause here; the client learns only that the hub is struggling.
+                tracing::error!(error = %err, "database error");
+                match err {
+                    sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                        ApiError::new(ErrorCode::Unavailable, "the database is not available")
+                    }
+                    _ => ApiError::new(ErrorCode::Internal, "internal error"),
+                }
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let mut response = (status, Json(ErrorBody { error: self.info() })).into_response();
+        if let Some(ms) = self.retry_after_ms {
+            let secs = ms.div_ceil(1000).max(1);
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
+    }
+}
+
+/// Result of a handler or op.
+pub type ApiResult<T> = Result<T, ApiError>;

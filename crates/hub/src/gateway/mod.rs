@@ -1,0 +1,203 @@
+//! The WebSocket gateway: session registry and fan-out.
+//!
+//! - `connection`: one task per socket (reader and writer futures), from `hello` to close.
+//! - `ops`: what each client op does once the session is ready.
+//! - `session`: a session's event ring (outgoing queue and resume buffer at once).
+//!
+//! Fan-out ([`Gateway::dispatch`]) serialises an event once and appends the shared bytes to the
+//! ring of every recipient session. It never awaits while holding a lock; the only lock held
+//! across an await is one per conversation, so that `message.created` events of a conversation
+//! are dispatched in `seq` order.
+
+mod connection;
+mod ops;
+mod rate;
+mod session;
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dashmap::DashMap;
+use rapport_protocol::gateway::Event;
+
+pub use connection::upgrade;
+pub use ops::read_over_rest;
+use session::{Kick, Session};
+
+use crate::store::StoreResult;
+use crate::Hub;
+
+/// Where sessions are found.
+pub struct Gateway {
+    sessions: DashMap<String, Arc<Session>>,
+    by_user: DashMap<String, Vec<Arc<Session>>>,
+    /// Members of each conversation; membership never changes after creation in protocol v1.
+    members: DashMap<String, Arc<[String]>>,
+    conversation_locks: DashMap<String, Arc<tokio::sync::Mutex<()>>>,
+    /// Last accepted `typing` per (user, conversation), for the 1 s throttle.
+    typing: DashMap<(String, String), Instant>,
+    connections: AtomicUsize,
+    next_conn: AtomicU64,
+}
+
+/// Holds a place under the connection cap while a socket is open.
+pub struct Admission {
+    hub: Arc<Hub>,
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.hub.gateway.connections.fetch_sub(1, Ordering::Relaxed);
+        self.hub.metrics.connections.dec();
+    }
+}
+
+impl Gateway {
+    /// An empty gateway.
+    pub fn new() -> Gateway {
+        Gateway {
+            sessions: DashMap::new(),
+            by_user: DashMap::new(),
+            members: DashMap::new(),
+            conversation_locks: DashMap::new(),
+            typing: DashMap::new(),
+            connections: AtomicUsize::new(0),
+            next_conn: AtomicU64::new(1),
+        }
+    }
+
+    /// Takes a place under the connection cap, or `None` when the hub is full.
+    fn admit(hub: &Arc<Hub>) -> Option<Admission> {
+        let previous = hub.gateway.connections.fetch_add(1, Ordering::Relaxed);
+        hub.metrics.connections.inc();
+        let admission = Admission { hub: hub.clone() };
+        (previous < hub.config.max_connections).then_some(admission)
+    }
+
+    fn next_conn_id(&self) -> u64 {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Makes a session reachable by dispatch (before its `ready` is built, so nothing is missed).
+    fn register(&self, session: Arc<Session>) {
+        self.by_user.entry(session.user_id.clone()).or_default().push(session.clone());
+        self.sessions.insert(session.id.clone(), session);
+    }
+
+    fn session(&self, id: &str) -> Option<Arc<Session>> {
+        self.sessions.get(id).map(|s| s.clone())
+    }
+
+    fn forget(&self, session: &Session) {
+        self.sessions.remove(&session.id);
+        if let dashmap::mapref::entry::Entry::Occupied(mut entry) = self.by_user.entry(session.user_id.clone()) {
+            entry.get_mut().retain(|s| s.id != session.id);
+            if entry.get().is_empty() {
+                entry.remove();
+            }
+        }
+    }
+
+    /// Closes (4001) and forgets every session opened with this login: it was revoked.
+    pub fn end_login(&self, login_id: &str) {
+        let ended: Vec<Arc<Session>> =
+            self.sessions.iter().filter(|s| s.login_id == login_id).map(|s| s.clone()).collect();
+        for session in ended {
+            session.kick(Kick { code: rapport_protocol::close::NOT_AUTHENTICATED, reason: "logged out" });
+            self.forget(&session);
+        }
+    }
+
+    /// Serialises `event` once and queues it for every session of `users` (skipping
+    /// `except`'s sessions). Returns the number of sessions reached.
+    pub fn dispatch<'a>(
+        &self,
+        users: impl IntoIterator<Item = &'a str>,
+        except: Option<&str>,
+        event: &Event,
+    ) -> u64 {
+        let json = serde_json::to_string(event).expect("events always serialise");
+        let body: session::EventBody = Arc::from(json);
+        let mut reached = 0;
+        for user in users {
+            if Some(user) == except {
+                continue;
+            }
+            if let Some(sessions) = self.by_user.get(user) {
+                for session in sessions.iter() {
+                    session.push(body.clone());
+                    reached += 1;
+                }
+            }
+        }
+        reached
+    }
+
+    /// Member ids of a conversation, from the cache or the store. Empty when there is no such
+    /// conversation (not cached, so random ids cannot fill memory).
+    pub async fn members(&self, hub: &Hub, conversation_id: &str) -> StoreResult<Arc<[String]>> {
+        if let Some(members) = self.members.get(conversation_id) {
+            return Ok(members.clone());
+        }
+        let members: Arc<[String]> = hub.store.member_ids(conversation_id).await?.into();
+        if !members.is_empty() {
+            self.members.insert(conversation_id.to_owned(), members.clone());
+        }
+        Ok(members)
+    }
+
+    /// Caches the members of a conversation that was just created.
+    pub fn remember_members(&self, conversation_id: &str, members: Vec<String>) {
+        self.members.insert(conversation_id.to_owned(), members.into());
+    }
+
+    fn conversation_lock(&self, conversation_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.conversation_locks.entry(conversation_id.to_owned()).or_default().clone()
+    }
+
+    /// Whether a `typing` from this user in this conversation passes the 1 s throttle.
+    fn typing_allowed(&self, user_id: &str, conversation_id: &str) -> bool {
+        let now = Instant::now();
+        let mut allowed = false;
+        self.typing
+            .entry((user_id.to_owned(), conversation_id.to_owned()))
+            .and_modify(|last| {
+                if now.duration_since(*last) >= TYPING_THROTTLE {
+                    *last = now;
+                    allowed = true;
+                }
+            })
+            .or_insert_with(|| {
+                allowed = true;
+                now
+            });
+        allowed
+    }
+}
+
+/// Repeats of `typing` within this window are dropped.
+const TYPING_THROTTLE: Duration = Duration::from_secs(1);
+/// How often detached sessions and stale throttle entries are swept.
+const JANITOR_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Forgets sessions that stayed detached past the resume window, and old throttle entries.
+pub async fn janitor(hub: Arc<Hub>) {
+    let mut tick = tokio::time::interval(JANITOR_INTERVAL);
+    loop {
+        tick.tick().await;
+        let Some(cutoff) = Instant::now().checked_sub(hub.config.resume_window) else { continue };
+        let expired: Vec<Arc<Session>> = hub
+            .gateway
+            .sessions
+            .iter()
+            .filter(|s| s.detached_before(cutoff))
+            .map(|s| s.clone())
+            .collect();
+        for session in expired {
+            hub.gateway.forget(&session);
+        }
+        let now = Instant::now();
+        hub.gateway.typing.retain(|_, last| now.duration_since(*last) < TYPING_THROTTLE);
+    }
+}

@@ -1,0 +1,145 @@
+//! What each client op does once the session is ready. Each returns the ack's `data`.
+
+use std::time::Instant;
+
+use rapport_protocol::gateway::{
+    ClientOp, ConversationTarget, Event, MessageAck, PresenceSet, ReceiptKind, SeqTarget, SendMessage,
+};
+use rapport_protocol::{check_body, ErrorCode, MAX_CLIENT_MSG_ID_CHARS};
+use serde_json::{json, Value};
+
+use super::session::Session;
+use crate::error::{ApiError, ApiResult};
+use crate::store::NewMessage;
+use crate::Hub;
+
+/// Default lifetime of a typing indicator.
+const TYPING_EXPIRES_MS: u64 = 6000;
+
+/// Runs one op for `session`.
+pub async fn handle(hub: &std::sync::Arc<Hub>, session: &Session, op: ClientOp, received_at: Instant) -> ApiResult<Value> {
+    let user_id = session.user_id.as_str();
+    match op {
+        ClientOp::MessageSend(send) => send_message(hub, user_id, send, received_at).await,
+        ClientOp::Typing(target) => typing(hub, user_id, target, received_at).await,
+        ClientOp::Read(target) => receipt(hub, user_id, target, ReceiptKind::Read, received_at).await,
+        ClientOp::Delivered(target) => receipt(hub, user_id, target, ReceiptKind::Delivered, received_at).await,
+        ClientOp::PresenceSet(PresenceSet { status }) => {
+            hub.presence.choose(hub, user_id, status).await;
+            Ok(json!({}))
+        }
+        ClientOp::Identify(_) | ClientOp::Resume(_) => {
+            Err(ApiError::invalid("this session is already identified"))
+        }
+        ClientOp::Ping => Ok(json!({})),
+    }
+}
+
+fn record_dispatch(hub: &Hub, reached: u64, received_at: Instant) {
+    hub.metrics.events_dispatched.inc_by(reached);
+    hub.metrics.dispatch_latency.observe(received_at.elapsed().as_secs_f64());
+}
+
+/// Members of a conversation the user belongs to; `not_found` otherwise.
+async fn members_for(hub: &Hub, user_id: &str, conversation_id: &str) -> ApiResult<std::sync::Arc<[String]>> {
+    let members = hub.gateway.members(hub, conversation_id).await?;
+    if !members.iter().any(|m| m == user_id) {
+        return Err(ApiError::not_found("conversation"));
+    }
+    Ok(members)
+}
+
+async fn send_message(hub: &Hub, user_id: &str, send: SendMessage, received_at: Instant) -> ApiResult<Value> {
+    let id_len = send.client_msg_id.chars().count();
+    if id_len == 0 || id_len > MAX_CLIENT_MSG_ID_CHARS {
+        return Err(ApiError::invalid("client_msg_id must be 1 to 64 characters"));
+    }
+    check_body(&send.body).map_err(|code| match code {
+        ErrorCode::BodyEmpty => ApiError::new(code, "the message is empty"),
+        _ => ApiError::new(code, "the message is longer than 4000 characters"),
+    })?;
+    // A resend after a lost ack: answer as the first time, store and dispatch nothing.
+    if let Some(message) = hub.store.message_by_client_id(user_id, &send.client_msg_id).await? {
+        return Ok(json!(MessageAck { message }));
+    }
+    let members = members_for(hub, user_id, &send.conversation_id).await?;
+    // Held across insert and dispatch so that events of one conversation leave in seq order.
+    let lock = hub.gateway.conversation_lock(&send.conversation_id);
+    let _order = lock.lock().await;
+    let (message, inserted) = hub
+        .store
+        .insert_message(NewMessage {
+            conversation_id: &send.conversation_id,
+            sender_id: user_id,
+            client_msg_id: &send.client_msg_id,
+            body: &send.body,
+        })
+        .await?;
+    if inserted {
+        hub.metrics.messages_stored.inc();
+        let event = Event::MessageCreated { message: message.clone() };
+        let reached = hub.gateway.dispatch(members.iter().map(String::as_str), None, &event);
+        record_dispatch(hub, reached, received_at);
+    }
+    Ok(json!(MessageAck { message }))
+}
+
+async fn typing(hub: &Hub, user_id: &str, target: ConversationTarget, received_at: Instant) -> ApiResult<Value> {
+    let members = members_for(hub, user_id, &target.conversation_id).await?;
+    if hub.gateway.typing_allowed(user_id, &target.conversation_id) {
+        let event = Event::Typing {
+            conversation_id: target.conversation_id,
+            user_id: user_id.to_owned(),
+            expires_in_ms: TYPING_EXPIRES_MS,
+        };
+        let reached = hub.gateway.dispatch(members.iter().map(String::as_str), Some(user_id), &event);
+        record_dispatch(hub, reached, received_at);
+    }
+    Ok(json!({}))
+}
+
+async fn receipt(hub: &Hub, user_id: &str, target: SeqTarget, kind: ReceiptKind, received_at: Instant) -> ApiResult<Value> {
+    if target.seq < 0 {
+        return Err(ApiError::invalid("seq must be 0 or more"));
+    }
+    let members = members_for(hub, user_id, &target.conversation_id).await?;
+    move_receipt(hub, user_id, &target.conversation_id, target.seq, kind, &members, received_at).await?;
+    Ok(json!({}))
+}
+
+/// Stores a read or delivered position and tells every member. Shared with the REST route.
+pub async fn move_receipt(
+    hub: &Hub,
+    user_id: &str,
+    conversation_id: &str,
+    seq: i64,
+    kind: ReceiptKind,
+    members: &[String],
+    received_at: Instant,
+) -> ApiResult<()> {
+    let receipts = match kind {
+        ReceiptKind::Read => hub.store.mark_read(user_id, conversation_id, seq).await?,
+        ReceiptKind::Delivered => hub.store.mark_delivered(user_id, conversation_id, seq).await?,
+    };
+    let event = Event::Receipt {
+        conversation_id: conversation_id.to_owned(),
+        user_id: user_id.to_owned(),
+        kind,
+        seq: match kind {
+            ReceiptKind::Read => receipts.read_seq,
+            ReceiptKind::Delivered => receipts.delivered_seq,
+        },
+    };
+    let reached = hub.gateway.dispatch(members.iter().map(String::as_str), None, &event);
+    record_dispatch(hub, reached, received_at);
+    Ok(())
+}
+
+/// `read` over REST: the same as the gateway op.
+pub async fn read_over_rest(hub: &Hub, user_id: &str, conversation_id: &str, seq: i64) -> ApiResult<()> {
+    if seq < 0 {
+        return Err(ApiError::invalid("seq must be 0 or more"));
+    }
+    let members = members_for(hub, user_id, conversation_id).await?;
+    move_receipt(hub, user_id, conversation_id, seq, ReceiptKind::Read, &members, Instant::now()).await
+}

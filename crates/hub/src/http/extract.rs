@@ -1,0 +1,93 @@
+//! Extractors that fail with the protocol's error shape.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::Json;
+use rapport_protocol::ErrorCode;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::Hub;
+
+/// The caller of an authenticated route.
+pub struct Caller {
+    /// User id.
+    pub user_id: String,
+}
+
+impl FromRequestParts<Arc<Hub>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, hub: &Arc<Hub>) -> Result<Caller, ApiError> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .ok_or_else(|| ApiError::unauthorized("missing bearer token"))?;
+        let claims = hub
+            .auth
+            .verify_access(token.trim())
+            .ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
+        if !hub.store.login_is_active(&claims.login_id).await? {
+            return Err(ApiError::unauthorized("this login has ended"));
+        }
+        Ok(Caller { user_id: claims.user_id })
+    }
+}
+
+/// The integration route's `X-Api-Key`, checked before the body is read.
+pub struct ApiKey;
+
+impl FromRequestParts<Arc<Hub>> for ApiKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, hub: &Arc<Hub>) -> Result<ApiKey, ApiError> {
+        let presented = parts.headers.get("x-api-key").map(|v| v.as_bytes());
+        if hub.auth.api_key_matches(presented) {
+            Ok(ApiKey)
+        } else {
+            Err(ApiError::unauthorized("missing or wrong X-Api-Key"))
+        }
+    }
+}
+
+/// A JSON body; malformed or ill-typed bodies are `invalid_payload`.
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Body<T>, ApiError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(Body(value)),
+            Err(JsonRejection::BytesRejection(rejection))
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+            {
+                Err(ApiError::new(ErrorCode::PayloadTooLarge, "the request body is too large"))
+            }
+            Err(JsonRejection::MissingJsonContentType(_)) => {
+                Err(ApiError::invalid("expected a JSON body (Content-Type: application/json)"))
+            }
+            Err(rejection) => Err(ApiError::invalid(rejection.body_text())),
+        }
+    }
+}
+
+/// Query parameters; bad ones are `invalid_payload`.
+pub struct Params<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Params<T>, ApiError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(value)| Params(value))
+            .map_err(|rejection: QueryRejection| ApiError::invalid(rejection.body_text()))
+    }
+}

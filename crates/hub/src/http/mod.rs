@@ -1,0 +1,53 @@
+//! REST routes, their extractors and the OpenAPI document.
+//!
+//! Every failure, including a body that does not parse, an unknown route or a wrong method,
+//! answers `{"error": {code, message}}` with a fitting 4xx status.
+
+mod account;
+mod conversations;
+mod extract;
+mod notifications;
+mod openapi;
+mod service;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+use crate::{gateway, Hub};
+
+/// Largest REST request body.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// All routes of protocol v1.
+pub fn router(hub: Arc<Hub>) -> Router {
+    Router::new()
+        .route("/v1/auth/register", post(account::register))
+        .route("/v1/auth/login", post(account::login))
+        .route("/v1/auth/refresh", post(account::refresh))
+        .route("/v1/auth/logout", post(account::logout))
+        .route("/v1/me", get(account::me))
+        .route("/v1/users", get(account::users))
+        .route("/v1/conversations", post(conversations::create).get(conversations::list))
+        .route("/v1/conversations/{id}", get(conversations::get))
+        .route("/v1/conversations/{id}/messages", get(conversations::messages))
+        .route("/v1/conversations/{id}/read", post(conversations::read))
+        .route("/v1/notifications", post(notifications::create).get(notifications::list))
+        .route("/v1/notifications/{id}/read", post(notifications::read))
+        .route("/v1/openapi.json", get(openapi::document))
+        .route("/v1/gateway", get(gateway::upgrade))
+        .route("/healthz", get(service::healthz))
+        .route("/readyz", get(service::readyz))
+        .route("/metrics", get(service::metrics))
+        .fallback(|| async { ApiError::not_found("route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(rapport_protocol::ErrorCode::MethodNotAllowed, "method not allowed on this route")
+        })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(hub)
+}

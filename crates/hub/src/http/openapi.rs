@@ -1,0 +1,39 @@
+//! `/v1/openapi.json`, generated from the route handlers and the protocol types.
+
+use axum::Json;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{account, conversations, notifications, service};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Rapport hub", description = "Protocol v1: REST routes. The realtime gateway is at GET /v1/gateway (WebSocket)."),
+    paths(
+        account::register, account::login, account::refresh, account::logout, account::me, account::users,
+        conversations::create, conversations::list, conversations::get, conversations::messages, conversations::read,
+        notifications::create, notifications::list, notifications::read,
+        document, service::healthz, service::readyz, service::metrics,
+    ),
+    modifiers(&Security)
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+        components.add_security_scheme("api_key", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Api-Key"))));
+    }
+}
+
+/// The OpenAPI 3 document of every REST route.
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "service", responses((status = 200, content_type = "application/json")))]
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

@@ -1,0 +1,104 @@
+//! The Rapport hub: accounts, conversations, messages, presence, typing, receipts and
+//! notifications over REST plus one WebSocket gateway (protocol v1).
+//!
+//! Layout:
+//! - [`config`]: the command line and the [`Config`] the hub runs with.
+//! - `store`: the database behind a [`store::Store`] trait (SQLite today). Every invariant that
+//!   must survive concurrency — gap-free `seq`, `(sender, client_msg_id)` idempotency, one direct
+//!   conversation per pair — is enforced by the database inside one transaction.
+//! - `auth`: password hashing (argon2id), access tokens (JWT, HS256 pinned) and rotating refresh
+//!   tokens with reuse detection.
+//! - `http`: the REST routes, their errors and the generated OpenAPI document.
+//! - `gateway`: the WebSocket sessions. Each session owns a bounded ring of serialised events that
+//!   is at once its outgoing queue and its resume buffer; fan-out serialises an event once and
+//!   shares the bytes with every recipient.
+//! - `presence`: who is shown online, with the reconnect grace period.
+//!
+//! Entry point: [`run`] serves on a bound listener until the shutdown future completes, then
+//! closes every gateway session with 1001 and returns.
+#![deny(missing_docs)]
+
+mod auth;
+mod clock;
+pub mod config;
+mod error;
+mod gateway;
+mod http;
+mod metrics;
+mod presence;
+pub mod store;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use config::Config;
+
+/// Everything a request handler or a gateway session needs, shared behind one `Arc`.
+pub(crate) struct Hub {
+    pub config: Config,
+    pub store: Arc<dyn store::Store>,
+    pub auth: auth::Auth,
+    pub gateway: gateway::Gateway,
+    pub presence: presence::PresenceBoard,
+    pub metrics: metrics::Metrics,
+    /// Cancelled when the hub starts shutting down.
+    pub shutdown: CancellationToken,
+    /// Every gateway connection task, so shutdown can wait for their 1001.
+    pub connections: TaskTracker,
+}
+
+/// How long shutdown waits for gateway sessions to say goodbye before giving up on them.
+const SHUTDOWN_DRAIN: Duration = Duration::from_secs(5);
+
+/// Serves the hub on `listener` until `shutdown` completes.
+///
+/// Opens (and migrates) the database first, so a bad `--database` fails here, before anything
+/// is served. On shutdown every gateway session receives close code 1001.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let store = store::open(&config).await.context("opening the database")?;
+    let auth = auth::Auth::new(&config).context("loading the token secret")?;
+    let hub = Arc::new(Hub {
+        gateway: gateway::Gateway::new(),
+        presence: presence::PresenceBoard::default(),
+        metrics: metrics::Metrics::new(),
+        shutdown: CancellationToken::new(),
+        connections: TaskTracker::new(),
+        config,
+        store,
+        auth,
+    });
+    let janitor = tokio::spawn(gateway::janitor(hub.clone()));
+
+    let app = http::router(hub.clone());
+    let token = hub.shutdown.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        token.cancel();
+    });
+    tracing::info!(addr = %listener.local_addr()?, "hub listening");
+    let serve_token = hub.shutdown.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move { serve_token.cancelled().await })
+        .await
+        .context("serving")?;
+
+    // The HTTP side has stopped; the gateway connections were told by the same token.
+    hub.connections.close();
+    if tokio::time::timeout(SHUTDOWN_DRAIN, hub.connections.wait()).await.is_err() {
+        tracing::warn!("some gateway sessions did not close in time");
+    }
+    janitor.abort();
+    hub.store.close().await;
+    tracing::info!("hub stopped");
+    Ok(())
+}

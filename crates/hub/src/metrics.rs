@@ -1,0 +1,52 @@
+//! Prometheus metrics served at `/metrics`.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+/// The hub's metrics.
+pub struct Metrics {
+    registry: Registry,
+    /// Open, authenticated gateway sessions.
+    pub sessions: Gauge,
+    /// Open WebSocket connections, authenticated or not.
+    pub connections: Gauge,
+    /// Messages stored (resends of the same `client_msg_id` not counted).
+    pub messages_stored: Counter,
+    /// Events handed to sessions (one per recipient session).
+    pub events_dispatched: Counter,
+    /// Time from receiving an op to having handed its events to every recipient session.
+    pub dispatch_latency: Histogram,
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("rapport");
+        let sessions = Gauge::default();
+        registry.register("gateway_sessions", "Open authenticated gateway sessions", sessions.clone());
+        let connections = Gauge::default();
+        registry.register("gateway_connections", "Open gateway WebSocket connections", connections.clone());
+        let messages_stored = Counter::default();
+        registry.register("messages_stored", "Messages stored", messages_stored.clone());
+        let events_dispatched = Counter::default();
+        registry.register("events_dispatched", "Events handed to gateway sessions", events_dispatched.clone());
+        // 10 µs … ~5 s.
+        let dispatch_latency = Histogram::new(exponential_buckets(0.000_01, 2.5, 15));
+        registry.register(
+            "dispatch_latency_seconds",
+            "From receiving an op to its events being queued for every recipient",
+            dispatch_latency.clone(),
+        );
+        Metrics { registry, sessions, connections, messages_stored, events_dispatched, dispatch_latency }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        encode(&mut out, &self.registry).expect("writing to a String cannot fail");
+        out
+    }
+}

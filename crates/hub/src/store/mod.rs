@@ -1,0 +1,166 @@
+//! Persistence behind one trait, so a second database is a second implementation.
+//!
+//! The invariants that must hold under concurrency live in the database, not in the hub's
+//! memory: `seq` is assigned in the same transaction as the insert (gap-free), the pair
+//! `(sender, client_msg_id)` is unique, a pair of users has at most one direct conversation,
+//! and a refresh token is spent by one atomic update. Everything returned here is already in
+//! protocol shape for the caller it was asked for.
+
+mod sqlite;
+
+use async_trait::async_trait;
+use rapport_protocol::{Conversation, Message, Notification, NotificationKind, Role, User};
+
+use crate::config::Config;
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No such row, or the caller may not see it.
+    #[error("not found")]
+    NotFound,
+    /// The email is already registered.
+    #[error("email already registered")]
+    EmailTaken,
+    /// The database failed.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Result of a store call.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A user about to be created.
+pub struct NewUser<'a> {
+    /// Lower-cased email.
+    pub email: &'a str,
+    /// PHC string of the argon2id hash.
+    pub password_hash: &'a str,
+    /// Name shown to others.
+    pub display_name: &'a str,
+    /// Recruiter or candidate.
+    pub role: Role,
+}
+
+/// A message about to be stored.
+pub struct NewMessage<'a> {
+    /// Where.
+    pub conversation_id: &'a str,
+    /// Who (must be a member).
+    pub sender_id: &'a str,
+    /// Idempotency key.
+    pub client_msg_id: &'a str,
+    /// Text.
+    pub body: &'a str,
+}
+
+/// Which page of history.
+#[derive(Debug, Clone, Copy)]
+pub enum Page {
+    /// The newest `limit` messages.
+    Latest,
+    /// The `limit` messages right after this seq.
+    After(i64),
+    /// The `limit` messages right before this seq.
+    Before(i64),
+}
+
+/// What presenting a refresh token found.
+pub enum RefreshUse {
+    /// Valid and now spent: issue the next one in the same login.
+    Fresh {
+        /// The login (token family).
+        login_id: String,
+        /// Its user.
+        user: User,
+    },
+    /// Already spent once: someone replayed it. The login has been revoked.
+    Reused {
+        /// The revoked login.
+        login_id: String,
+    },
+    /// Unknown, expired or revoked.
+    Invalid,
+}
+
+/// A member's receipt positions after a `read` or `delivered`.
+#[derive(Debug, Clone, Copy)]
+pub struct Receipts {
+    /// Highest read seq.
+    pub read_seq: i64,
+    /// Highest delivered seq.
+    pub delivered_seq: i64,
+}
+
+/// The database.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Answers when the database is reachable.
+    async fn ping(&self) -> StoreResult<()>;
+    /// Closes the pool.
+    async fn close(&self);
+
+    /// Creates a user; `EmailTaken` when the email exists.
+    async fn create_user(&self, user: NewUser<'_>) -> StoreResult<User>;
+    /// The user with this (lower-cased) email and their password hash.
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<(User, String)>>;
+    /// The user with this id.
+    async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>>;
+    /// Users whose display name contains `q` (case-insensitive) or whose email is `q`.
+    async fn search_users(&self, q: &str, limit: u32) -> StoreResult<Vec<User>>;
+
+    /// Starts a login (a refresh-token family) with its first refresh token.
+    async fn create_login(&self, user_id: &str, token_hash: &str, expires_at: i64) -> StoreResult<String>;
+    /// Spends a refresh token and, when it was fresh, stores its successor atomically.
+    async fn use_refresh_token(&self, token_hash: &str, next_hash: &str, next_expires_at: i64) -> StoreResult<RefreshUse>;
+    /// Revokes the login that holds this refresh token; returns its id when there was one.
+    async fn revoke_by_refresh_token(&self, token_hash: &str) -> StoreResult<Option<String>>;
+    /// Whether the login has not been revoked.
+    async fn login_is_active(&self, login_id: &str) -> StoreResult<bool>;
+
+    /// The direct conversation of the pair, created when missing; `true` when created.
+    async fn direct_conversation(&self, me: &str, other: &str) -> StoreResult<(Conversation, bool)>;
+    /// A new group of `me` and `others` (existing users, deduplicated).
+    async fn create_group(&self, me: &str, title: &str, others: &[String]) -> StoreResult<Conversation>;
+    /// Every conversation of the user, most recent activity first.
+    async fn conversations_of(&self, user_id: &str) -> StoreResult<Vec<Conversation>>;
+    /// One conversation as this member sees it; `NotFound` for non-members.
+    async fn conversation(&self, user_id: &str, conversation_id: &str) -> StoreResult<Conversation>;
+    /// The member ids of a conversation (empty when there is no such conversation).
+    async fn member_ids(&self, conversation_id: &str) -> StoreResult<Vec<String>>;
+    /// Everyone who shares at least one conversation with the user, not the user.
+    async fn contacts_of(&self, user_id: &str) -> StoreResult<Vec<String>>;
+
+    /// The message this sender already sent with this id, if any.
+    async fn message_by_client_id(&self, sender_id: &str, client_msg_id: &str) -> StoreResult<Option<Message>>;
+    /// Stores a message with the next seq; `false` when the client id was already used (the
+    /// earlier message is returned). `NotFound` for non-members.
+    async fn insert_message(&self, message: NewMessage<'_>) -> StoreResult<(Message, bool)>;
+    /// A page of history, ascending, and whether more lies beyond it. `NotFound` for non-members.
+    async fn messages(&self, user_id: &str, conversation_id: &str, page: Page, limit: u32) -> StoreResult<(Vec<Message>, bool)>;
+    /// Moves read (and delivered) to at least `seq`, capped at the last message.
+    async fn mark_read(&self, user_id: &str, conversation_id: &str, seq: i64) -> StoreResult<Receipts>;
+    /// Moves delivered to at least `seq`, capped at the last message.
+    async fn mark_delivered(&self, user_id: &str, conversation_id: &str, seq: i64) -> StoreResult<Receipts>;
+
+    /// Stores a notification for a user.
+    async fn create_notification(&self, user_id: &str, kind: NotificationKind, title: &str, body: &str, data: &serde_json::Value) -> StoreResult<Notification>;
+    /// The user's notifications, newest first.
+    async fn notifications(&self, user_id: &str, unread_only: bool) -> StoreResult<Vec<Notification>>;
+    /// Marks one read; `NotFound` when it is not the user's.
+    async fn mark_notification_read(&self, user_id: &str, id: &str) -> StoreResult<()>;
+    /// Number of unread notifications.
+    async fn unread_notifications(&self, user_id: &str) -> StoreResult<i64>;
+}
+
+/// Opens the database named by the configuration and migrates it.
+pub async fn open(config: &Config) -> anyhow::Result<std::sync::Arc<dyn Store>> {
+    let url = config.database_url.as_str();
+    if url.starts_with("sqlite:") {
+        Ok(std::sync::Arc::new(sqlite::SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        anyhow::bail!("PostgreSQL is not supported by this build yet; use a sqlite:// URL")
+    } else {
+        anyhow::bail!("unsupported database URL (expected sqlite://PATH or postgres://...)")
+    }
+}
