@@ -1,1 +1,134 @@
+//! Test support: a real hub on `127.0.0.1:0` (in-process or as a child process) and small,
+//! strict clients for its REST routes and its gateway.
+//!
+//! Nothing here is a mock: [`TestHub`] runs the real `rapport_hub::run` on a real socket with a
+//! real SQLite file in a temporary directory; [`HubProcess`] runs the real binary so tests can
+//! SIGKILL it.
+#![deny(missing_docs)]
 
+mod gateway;
+mod process;
+mod rest;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use gateway::{Closed, Gw};
+pub use process::HubProcess;
+pub use rapport_hub::Config;
+pub use rest::Api;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// How long a test waits for something that should happen at once.
+pub const WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The integration key the test hubs are started with.
+pub const API_KEY: &str = "test-api-key";
+
+/// A hub running inside the test process.
+pub struct TestHub {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// The configuration it runs with (its data dir holds the database).
+    pub config: Config,
+    dir: Arc<tempfile::TempDir>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestHub {
+    /// A hub with the protocol's defaults (and [`API_KEY`]).
+    pub async fn start() -> TestHub {
+        TestHub::start_with(|_| {}).await
+    }
+
+    /// A hub whose configuration `adjust` may change (shorter heartbeats, grace periods, …).
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestHub {
+        let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+        let mut config = Config::new(dir.path());
+        config.api_key = Some(API_KEY.to_owned());
+        adjust(&mut config);
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local addr");
+        let (stop, task) = spawn(listener, config.clone());
+        TestHub { addr, config, dir, stop: Some(stop), task: Some(task) }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `ws://127.0.0.1:PORT/v1/gateway`.
+    pub fn gateway_url(&self) -> String {
+        format!("ws://{}/v1/gateway", self.addr)
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A REST client for this hub.
+    pub fn api(&self) -> Api {
+        Api::new(&self.url())
+    }
+
+    /// Asks the hub to shut down gracefully and waits until `run` has returned.
+    pub async fn stop(&mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.task.take() {
+            Some(task) => task.await?,
+            None => Ok(()),
+        }
+    }
+
+    /// Drops the hub without a goodbye (tasks aborted, sockets dropped), like a crash.
+    pub async fn crash(&mut self) {
+        self.stop.take();
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+
+    /// Starts the hub again on the same address and data directory.
+    pub async fn restart(&mut self) {
+        let listener = TcpListener::bind(self.addr).await.expect("rebind the same address");
+        let (stop, task) = spawn(listener, self.config.clone());
+        self.stop = Some(stop);
+        self.task = Some(task);
+    }
+}
+
+impl Drop for TestHub {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+fn spawn(listener: TcpListener, config: Config) -> (oneshot::Sender<()>, JoinHandle<anyhow::Result<()>>) {
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(rapport_hub::run(listener, config, async move {
+        let _ = stopped.await;
+    }));
+    (stop, task)
+}
+
+/// The `rapport-hub` binary next to the test executable (`target/<profile>/rapport-hub`), or
+/// `RAPPORT_HUB_BIN`.
+pub fn hub_binary() -> PathBuf {
+    if let Ok(path) = std::env::var("RAPPORT_HUB_BIN") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().expect("current exe");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/test");
+    profile_dir.join("rapport-hub")
+}

@@ -1,0 +1,127 @@
+//! The real `rapport-hub` binary as a child process, for tests that SIGKILL it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::process::{Child, Command};
+
+use crate::{hub_binary, API_KEY};
+
+/// A hub child process with its data directory.
+pub struct HubProcess {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Extra flags it was started with.
+    pub args: Vec<String>,
+    dir: PathBuf,
+    log: PathBuf,
+    child: Option<Child>,
+    _keep: Option<tempfile::TempDir>,
+}
+
+impl HubProcess {
+    /// Starts the binary on a free loopback port in a fresh data directory.
+    pub async fn start(args: &[&str]) -> HubProcess {
+        let keep = tempfile::tempdir().expect("temp dir");
+        let dir = keep.path().to_path_buf();
+        let addr = free_addr();
+        let mut hub = HubProcess {
+            addr,
+            args: args.iter().map(|s| s.to_string()).collect(),
+            log: dir.join("hub.log"),
+            dir,
+            child: None,
+            _keep: Some(keep),
+        };
+        hub.spawn().await;
+        hub
+    }
+
+    async fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).expect("log file");
+        let child = Command::new(hub_binary())
+            .arg("--listen")
+            .arg(self.addr.to_string())
+            .arg("--data-dir")
+            .arg(&self.dir)
+            .arg("--api-key")
+            .arg(API_KEY)
+            .args(&self.args)
+            .env("RUST_LOG", std::env::var("RAPPORT_TEST_HUB_LOG").unwrap_or_else(|_| "debug".into()))
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e} (build it with cargo build -p rapport-hub)", hub_binary().display()));
+        self.child = Some(child);
+        self.wait_ready().await;
+    }
+
+    async fn wait_ready(&self) {
+        let url = format!("{}/readyz", self.url());
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(response) = reqwest::get(&url).await {
+                if response.status().is_success() {
+                    return;
+                }
+            }
+            assert!(tokio::time::Instant::now() < deadline, "hub did not become ready; log:\n{}", self.log_text());
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// `http://ADDR`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `ws://ADDR/v1/gateway`.
+    pub fn gateway_url(&self) -> String {
+        format!("ws://{}/v1/gateway", self.addr)
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Everything the hub logged so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL: no goodbye, no flush.
+    pub async fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill().await;
+        }
+    }
+
+    /// SIGTERM and wait for the exit status (at most 15 s).
+    pub async fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let pid = child.id().expect("pid") as i32;
+        // kill(1) sends SIGTERM without pulling in libc.
+        let _ = std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+        tokio::time::timeout(Duration::from_secs(15), child.wait())
+            .await
+            .expect("hub exits within 15 s of SIGTERM")
+            .expect("wait")
+    }
+
+    /// Starts the binary again on the same address and data directory.
+    pub async fn restart(&mut self) {
+        assert!(self.child.is_none(), "kill or terminate first");
+        self.spawn().await;
+    }
+}
+
+fn free_addr() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr")
+}

@@ -1,0 +1,95 @@
+//! A small REST client that returns status and JSON, so tests can assert on both.
+
+use rapport_protocol::{Conversation, Session};
+use serde_json::{json, Value};
+
+/// A status and a JSON body (`Value::Null` when the body was empty or not JSON).
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// Parsed body.
+    pub body: Value,
+}
+
+impl Reply {
+    /// The `error.code` of an error body.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+/// REST client bound to one hub and, optionally, one access token.
+#[derive(Clone)]
+pub struct Api {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+impl Api {
+    /// A client for the hub at `base` (`http://127.0.0.1:PORT`).
+    pub fn new(base: &str) -> Api {
+        Api { http: reqwest::Client::new(), base: base.trim_end_matches('/').to_owned(), token: None }
+    }
+
+    /// The same client acting with this access token.
+    pub fn with_token(&self, token: &str) -> Api {
+        Api { token: Some(token.to_owned()), ..self.clone() }
+    }
+
+    /// Sends a request; `body` is sent as JSON when given.
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> Reply {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut request = self.http.request(method, format!("{}{}", self.base, path));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("the hub answers");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        Reply { status, body: serde_json::from_str(&text).unwrap_or(Value::Null) }
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> Reply {
+        self.call("GET", path, None, &[]).await
+    }
+
+    /// `POST path` with a JSON body.
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.call("POST", path, Some(body), &[]).await
+    }
+
+    /// Registers an account and returns its session; panics with the hub's answer otherwise.
+    pub async fn register(&self, email: &str, name: &str, role: &str) -> Session {
+        let reply = self
+            .post("/v1/auth/register", json!({"email": email, "password": "correct horse", "display_name": name, "role": role}))
+            .await;
+        assert_eq!(reply.status, 201, "register {email}: {:?}", reply.body);
+        serde_json::from_value(reply.body).expect("a Session")
+    }
+
+    /// Registers a user with a unique email (`name-N@example.test`) and returns a client
+    /// acting as them plus their session.
+    pub async fn user(&self, name: &str, role: &str) -> (Api, Session) {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let email = format!("{}-{n}-{}@example.test", name.to_lowercase().replace(' ', "."), std::process::id());
+        let session = self.register(&email, name, role).await;
+        (self.with_token(&session.access_token), session)
+    }
+
+    /// Starts (or gets) the direct conversation with `user_id`.
+    pub async fn direct(&self, user_id: &str) -> Conversation {
+        let reply = self.post("/v1/conversations", json!({"kind": "direct", "user_id": user_id})).await;
+        assert!(reply.status == 201 || reply.status == 200, "direct conversation: {:?}", reply.body);
+        serde_json::from_value(reply.body).expect("a Conversation")
+    }
+}
