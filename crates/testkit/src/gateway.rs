@@ -59,6 +59,16 @@ impl Gw {
         self.socket.send(Message::Text(text.into().into())).await.expect("send");
     }
 
+    /// Sends a raw text frame; `false` when the connection is already gone.
+    pub async fn try_send_text(&mut self, text: impl Into<String>) -> bool {
+        self.socket.send(Message::Text(text.into().into())).await.is_ok()
+    }
+
+    /// Sends a binary frame.
+    pub async fn send_binary(&mut self, bytes: Vec<u8>) {
+        self.socket.send(Message::Binary(bytes.into())).await.expect("send");
+    }
+
     /// Sends `{"op", "ref", "data"}` with a fresh numeric ref; returns the ref.
     pub async fn send_op(&mut self, op: &str, data: Value) -> Value {
         let r = json!(self.next_ref);

@@ -17,7 +17,7 @@ use std::sync::Arc;
 pub use gateway::{Closed, Gw};
 pub use process::HubProcess;
 pub use rapport_hub::Config;
-pub use rest::Api;
+pub use rest::{Api, Reply};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;

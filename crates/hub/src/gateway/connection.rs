@@ -7,7 +7,9 @@
 //! reader to stop at its next await.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -39,6 +41,9 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 const REPLY_QUEUE: usize = 32;
 /// Events sent per lock of the session ring.
 const WRITE_BATCH: usize = 64;
+/// After our close frame, how long we keep reading for the client's, so the client is not
+/// reset before it has read ours.
+const CLOSE_LINGER: Duration = Duration::from_secs(2);
 
 /// `GET /v1/gateway`.
 pub async fn upgrade(State(hub): State<Arc<Hub>>, ws: WebSocketUpgrade) -> Response {
@@ -87,7 +92,7 @@ async fn serve(hub: Arc<Hub>, socket: WebSocket) {
         },
     };
     let _ = replies.send(frame(&hello)).await;
-    let mut reader = Reader {
+    let reader = Reader {
         deadline: Instant::now() + hub.config.identify_timeout,
         hub: hub.clone(),
         conn,
@@ -97,8 +102,8 @@ async fn serve(hub: Arc<Hub>, socket: WebSocket) {
         limiter: OpLimiter::new(),
     };
     let writer = write_loop(conn, sink, reply_rx, stop_reading.clone());
-    tokio::join!(reader.run(stream, stop_reading), writer);
-    if let Some(session) = reader.session.take() {
+    let (session, ()) = tokio::join!(reader.run(stream, stop_reading), writer);
+    if let Some(session) = session {
         if session.detach(conn) {
             hub.metrics.sessions.dec();
             hub.presence.disconnected(&hub, &session.user_id).await;
@@ -119,6 +124,15 @@ struct Reader {
     deadline: Instant,
 }
 
+/// Who ended the connection.
+#[derive(PartialEq, Eq)]
+enum Ending {
+    /// The client closed or vanished.
+    ByClient,
+    /// The hub sent (or is sending) a close frame.
+    ByUs,
+}
+
 /// What the reader does after a frame.
 enum Next {
     Continue,
@@ -131,17 +145,35 @@ fn kick(code: u16, reason: &'static str) -> Next {
 }
 
 impl Reader {
-    async fn run(&mut self, mut stream: SplitStream<WebSocket>, stop: CancellationToken) {
+    /// Reads until the connection ends; returns the session it opened, if any. Consuming the
+    /// reader drops the reply channel, which tells the writer to finish.
+    async fn run(mut self, mut stream: SplitStream<WebSocket>, stop: CancellationToken) -> Option<Arc<Session>> {
+        let ending = self.read(&mut stream, stop).await;
+        drop(self.replies); // lets the writer finish, our close frame included
+        if ending == Ending::ByUs {
+            let _ = tokio::time::timeout(CLOSE_LINGER, async {
+                while let Some(Ok(message)) = stream.next().await {
+                    if matches!(message, WsMessage::Close(_)) {
+                        break;
+                    }
+                }
+            })
+            .await;
+        }
+        self.session
+    }
+
+    async fn read(&mut self, stream: &mut SplitStream<WebSocket>, stop: CancellationToken) -> Ending {
         let shutdown = self.hub.shutdown.clone();
         loop {
             let received = tokio::select! {
                 biased;
-                _ = stop.cancelled() => return,
+                _ = stop.cancelled() => return Ending::ByUs,
                 _ = shutdown.cancelled() => {
                     self.close(Kick { code: close::GOING_AWAY, reason: "hub shutting down" }).await;
-                    return;
+                    return Ending::ByUs;
                 }
-                received = tokio::time::timeout_at(self.deadline.into(), stream.next()) => received,
+                received = tokio::time::timeout_at(self.deadline, stream.next()) => received,
             };
             let next = match received {
                 Err(_elapsed) if self.session.is_none() => kick(close::IDENTIFY_TIMEOUT, "identify timeout"),
@@ -157,8 +189,11 @@ impl Reader {
             };
             match next {
                 Next::Continue => {}
-                Next::Stop => return,
-                Next::Close(kick) => return self.close(kick).await,
+                Next::Stop => return Ending::ByClient,
+                Next::Close(kick) => {
+                    self.close(kick).await;
+                    return Ending::ByUs;
+                }
             }
         }
     }
@@ -256,7 +291,9 @@ impl Reader {
         let session = hub
             .gateway
             .session(&resume.session_id)
-            .filter(|s| s.user_id == claims.user_id && s.login_id == claims.login_id);
+            .filter(|s| s.user_id == claims.user_id && s.login_id == claims.login_id)
+            // Expired but not yet swept: as good as gone.
+            .filter(|s| !s.expired(hub.config.resume_window));
         let resumed = session.and_then(|s| Some((s.resume(self.conn, self.wake.clone(), resume.last_seq)?, s)));
         let Some((resumption, session)) = resumed else {
             self.send(frame(&ServerFrame::InvalidSession { reference })).await;
@@ -278,7 +315,7 @@ impl Reader {
 
     /// After `ready`: one op.
     async fn on_op(&mut self, text: &str) -> Next {
-        let received_at = Instant::now();
+        let received_at = std::time::Instant::now();
         let frame_in = match decode_client_frame(text) {
             Ok(frame_in) => frame_in,
             Err(err) => {

@@ -186,12 +186,12 @@ pub async fn janitor(hub: Arc<Hub>) {
     let mut tick = tokio::time::interval(JANITOR_INTERVAL);
     loop {
         tick.tick().await;
-        let Some(cutoff) = Instant::now().checked_sub(hub.config.resume_window) else { continue };
+        let window = hub.config.resume_window;
         let expired: Vec<Arc<Session>> = hub
             .gateway
             .sessions
             .iter()
-            .filter(|s| s.detached_before(cutoff))
+            .filter(|s| s.expired(window))
             .map(|s| s.clone())
             .collect();
         for session in expired {

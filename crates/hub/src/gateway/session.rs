@@ -167,9 +167,9 @@ impl Session {
         }
     }
 
-    /// Whether the session was detached before `cutoff` (and so can be forgotten).
-    pub fn detached_before(&self, cutoff: Instant) -> bool {
-        self.state.lock().detached_at.is_some_and(|at| at < cutoff)
+    /// Whether the session has been detached for longer than `window` (and so is gone).
+    pub fn expired(&self, window: std::time::Duration) -> bool {
+        self.state.lock().detached_at.is_some_and(|at| at.elapsed() > window)
     }
 }
 

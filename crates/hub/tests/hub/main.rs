@@ -1,0 +1,18 @@
+//! Integration tests of the hub: a real hub on 127.0.0.1:0, real HTTP, real WebSockets.
+//! One module per area of protocol v1.
+
+mod auth;
+mod conversations;
+mod gateway;
+mod limits;
+mod logs;
+mod messaging;
+mod notifications;
+mod presence;
+mod receipts;
+mod resume;
+mod service;
+mod shutdown;
+mod support;
+mod timeouts;
+mod typing;

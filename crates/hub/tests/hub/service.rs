@@ -1,0 +1,78 @@
+//! Operator routes: health, readiness, metrics, OpenAPI; and JSON errors for unknown routes.
+
+use rapport_testkit::{Gw, TestHub};
+use serde_json::json;
+
+use crate::support::{pair, send_data};
+
+#[tokio::test]
+async fn health_readiness_and_metrics() {
+    let hub = TestHub::start().await;
+    let api = hub.api();
+    assert_eq!(api.get("/healthz").await.status, 200);
+    assert_eq!(api.get("/readyz").await.status, 200);
+    let p = pair(&hub).await;
+    let (mut gw, _) = Gw::ready(&hub.gateway_url(), &p.alice_session.access_token).await;
+    gw.request("message.send", send_data(&p.conversation.id, "m", "hi")).await;
+    let text = reqwest::get(format!("{}/metrics", hub.url())).await.unwrap().text().await.unwrap();
+    for needle in [
+        "rapport_gateway_sessions 1",
+        "rapport_messages_stored_total 1",
+        "rapport_events_dispatched_total",
+        "rapport_dispatch_latency_seconds_bucket",
+    ] {
+        assert!(text.contains(needle), "metrics must contain {needle:?}:\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn readiness_fails_when_the_database_is_gone() {
+    let mut hub = TestHub::start().await;
+    // Make the database unreachable: stop the hub, replace the file by a directory, restart.
+    hub.stop().await.unwrap();
+    let db = hub.dir().join("hub.db");
+    std::fs::remove_file(&db).unwrap();
+    let _ = std::fs::remove_file(hub.dir().join("hub.db-wal"));
+    let _ = std::fs::remove_file(hub.dir().join("hub.db-shm"));
+    std::fs::create_dir(&db).unwrap();
+    let config = hub.config.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let result = rapport_hub::run(listener, config, async {}).await;
+    assert!(result.is_err(), "a hub that cannot open its database must not start");
+}
+
+#[tokio::test]
+async fn openapi_lists_every_route_with_the_spec_paths() {
+    let hub = TestHub::start().await;
+    let doc = hub.api().get("/v1/openapi.json").await;
+    assert_eq!(doc.status, 200);
+    assert!(doc.body["openapi"].as_str().unwrap().starts_with("3."));
+    let expected = [
+        ("/v1/auth/register", "post"), ("/v1/auth/login", "post"), ("/v1/auth/refresh", "post"), ("/v1/auth/logout", "post"),
+        ("/v1/me", "get"), ("/v1/users", "get"), ("/v1/conversations", "post"), ("/v1/conversations", "get"),
+        ("/v1/conversations/{id}", "get"), ("/v1/conversations/{id}/messages", "get"), ("/v1/conversations/{id}/read", "post"),
+        ("/v1/notifications", "post"), ("/v1/notifications", "get"), ("/v1/notifications/{id}/read", "post"),
+        ("/v1/openapi.json", "get"), ("/healthz", "get"), ("/readyz", "get"), ("/metrics", "get"),
+    ];
+    for (path, method) in expected {
+        assert!(doc.body["paths"][path][method].is_object(), "{method} {path} is documented");
+    }
+    let schemas = &doc.body["components"]["schemas"];
+    for schema in ["Session", "User", "Conversation", "Message", "Notification", "ErrorBody"] {
+        assert!(schemas[schema].is_object(), "schema {schema} is generated");
+    }
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_answer_json_errors() {
+    let hub = TestHub::start().await;
+    let api = hub.api();
+    let missing = api.get("/v1/nothing-here").await;
+    assert_eq!((missing.status, missing.code()), (404, "not_found"));
+    let wrong_method = api.call("DELETE", "/v1/conversations", None, &[]).await;
+    assert_eq!((wrong_method.status, wrong_method.code()), (405, "method_not_allowed"));
+    let huge = api.post("/v1/auth/login", json!({"email": "x".repeat(100_000), "password": "p"})).await;
+    assert_eq!((huge.status, huge.code()), (413, "payload_too_large"));
+    let text = api.call("POST", "/v1/auth/login", None, &[("content-type", "text/plain")]).await;
+    assert_eq!((text.status, text.code()), (400, "invalid_payload"));
+}
