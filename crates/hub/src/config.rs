@@ -38,6 +38,10 @@ pub struct Args {
     /// Most gateway connections served at once; more are refused with 503.
     #[arg(long, env = "RAPPORT_MAX_CONNECTIONS", default_value_t = 20_000)]
     pub max_connections: usize,
+    /// Serves desktop-app update manifests and bundles from this directory at
+    /// `GET /v1/updates/{file}`.
+    #[arg(long, env = "RAPPORT_UPDATES_DIR")]
+    pub updates_dir: Option<PathBuf>,
     /// Log format: `pretty` for people, `json` for machines.
     #[arg(long, env = "RAPPORT_LOG_FORMAT", default_value = "pretty")]
     pub log_format: LogFormat,
@@ -79,6 +83,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Token-signing secret; when `None` it is read from (or created in) `data_dir`.
     pub jwt_secret: Option<String>,
+    /// Directory of update manifests and bundles served at `/v1/updates/{file}`.
+    pub updates_dir: Option<PathBuf>,
 }
 
 impl Config {
@@ -98,6 +104,7 @@ impl Config {
             max_connections: 20_000,
             data_dir,
             jwt_secret: None,
+            updates_dir: None,
         }
     }
 
@@ -122,6 +129,7 @@ impl Config {
         config.presence_grace = Duration::from_secs_f64(args.presence_grace);
         config.heartbeat = Duration::from_millis(args.heartbeat_ms);
         config.max_connections = args.max_connections;
+        config.updates_dir = args.updates_dir.clone();
         config.jwt_secret = std::env::var("RAPPORT_JWT_SECRET").ok().filter(|s| !s.is_empty());
         Ok(config)
     }

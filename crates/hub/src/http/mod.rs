@@ -9,6 +9,7 @@ mod extract;
 mod notifications;
 mod openapi;
 mod service;
+mod updates;
 
 use std::sync::Arc;
 
@@ -40,6 +41,7 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/v1/notifications/{id}/read", post(notifications::read))
         .route("/v1/openapi.json", get(openapi::document))
         .route("/v1/gateway", get(gateway::upgrade))
+        .route("/v1/updates/{file}", get(updates::file))
         .route("/healthz", get(service::healthz))
         .route("/readyz", get(service::readyz))
         .route("/metrics", get(service::metrics))

@@ -76,3 +76,21 @@ async fn unknown_routes_and_methods_answer_json_errors() {
     let text = api.call("POST", "/v1/auth/login", None, &[("content-type", "text/plain")]).await;
     assert_eq!((text.status, text.code()), (400, "invalid_payload"));
 }
+
+#[tokio::test]
+async fn update_manifests_are_served_from_the_updates_dir_only() {
+    let updates = tempfile::tempdir().unwrap();
+    std::fs::write(updates.path().join("latest.json"), r#"{"version":"0.2.0"}"#).unwrap();
+    std::fs::write(updates.path().join(".hidden"), "no").unwrap();
+    let dir = updates.path().to_path_buf();
+    let hub = TestHub::start_with(move |c| c.updates_dir = Some(dir)).await;
+    let api = hub.api();
+    let manifest = api.get("/v1/updates/latest.json").await;
+    assert_eq!((manifest.status, &manifest.body), (200, &json!({"version": "0.2.0"})));
+    for path in ["/v1/updates/.hidden", "/v1/updates/missing.json", "/v1/updates/..%2Fhub.db"] {
+        let reply = api.get(path).await;
+        assert_eq!((reply.status, reply.code()), (404, "not_found"), "{path}");
+    }
+    let without = TestHub::start().await;
+    assert_eq!(without.api().get("/v1/updates/latest.json").await.status, 404, "no --updates-dir, no updates");
+}
