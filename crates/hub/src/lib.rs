@@ -67,10 +67,11 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let store = store::open(&config).await.context("opening the database")?;
     let auth = auth::Auth::new(&config).context("loading the token secret")?;
+    let metrics = metrics::Metrics::new();
     let hub = Arc::new(Hub {
-        gateway: gateway::Gateway::new(),
+        gateway: gateway::Gateway::new(metrics.events_dispatched.clone()),
         presence: presence::PresenceBoard::default(),
-        metrics: metrics::Metrics::new(),
+        metrics,
         shutdown: CancellationToken::new(),
         connections: TaskTracker::new(),
         config,

@@ -15,6 +15,7 @@ use rapport_protocol::{Presence, PresenceStatus};
 use tokio::sync::Mutex;
 
 use crate::clock::{now_ms, rfc3339};
+use crate::gateway::Skip;
 use crate::Hub;
 
 #[derive(Default)]
@@ -61,7 +62,8 @@ impl PresenceBoard {
     }
 
     /// A connection of the user became ready (`chosen` from `identify`; `None` for a resume).
-    pub async fn connected(&self, hub: &Arc<Hub>, user_id: &str, chosen: Option<ChosenStatus>) {
+    /// `skip` is a session that learns the outcome otherwise (from its `ready`).
+    pub async fn connected(&self, hub: &Arc<Hub>, user_id: &str, chosen: Option<ChosenStatus>, skip: Skip<'_>) {
         let entry = self.entry(user_id);
         let mut user = entry.lock().await;
         user.connections += 1;
@@ -69,7 +71,7 @@ impl PresenceBoard {
         if let Some(chosen) = chosen {
             user.chosen = chosen;
         }
-        publish(hub, user_id, &mut user).await;
+        publish(hub, user_id, &mut user, skip).await;
     }
 
     /// A ready connection of the user closed. The last one starts the grace period.
@@ -94,7 +96,7 @@ impl PresenceBoard {
                 if user.shown() != PresenceStatus::Offline {
                     user.last_seen = Some(closed_at);
                 }
-                publish(&hub, &user_id, &mut user).await;
+                publish(&hub, &user_id, &mut user, Skip::Nobody).await;
             }
         });
     }
@@ -104,7 +106,7 @@ impl PresenceBoard {
         let entry = self.entry(user_id);
         let mut user = entry.lock().await;
         user.chosen = chosen;
-        publish(hub, user_id, &mut user).await;
+        publish(hub, user_id, &mut user, Skip::Nobody).await;
     }
 
     /// Shown presence of these users, for `ready`.
@@ -123,7 +125,7 @@ impl PresenceBoard {
 
 /// Recomputes the shown status and, only when it changed, tells the user's contacts and the
 /// user's own sessions.
-async fn publish(hub: &Hub, user_id: &str, user: &mut UserPresence) {
+async fn publish(hub: &Hub, user_id: &str, user: &mut UserPresence, skip: Skip<'_>) {
     let status = user.computed();
     if user.shown() == status && user.shown.is_some() {
         return;
@@ -147,6 +149,5 @@ async fn publish(hub: &Hub, user_id: &str, user: &mut UserPresence) {
     };
     let event = Event::Presence(user.wire(user_id));
     let audience = contacts.iter().map(String::as_str).chain(std::iter::once(user_id));
-    let reached = hub.gateway.dispatch(audience, None, &event);
-    hub.metrics.events_dispatched.inc_by(reached);
+    hub.gateway.dispatch(audience, skip, &event);
 }

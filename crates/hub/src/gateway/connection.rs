@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::rate::{OpLimiter, Verdict};
 use super::session::{Kick, Session, Take};
-use super::{ops, Gateway};
+use super::{ops, Gateway, Skip};
 use crate::error::ApiError;
 use crate::Hub;
 
@@ -266,7 +266,8 @@ impl Reader {
         self.session = Some(session.clone());
         self.deadline = Instant::now() + 2 * hub.config.heartbeat;
         hub.metrics.sessions.inc();
-        hub.presence.connected(&hub, &user.id, Some(identify.presence)).await;
+        // Its own `ready` tells this session the outcome; other sessions get the event.
+        hub.presence.connected(&hub, &user.id, Some(identify.presence), Skip::Session(&session.id)).await;
 
         let conversations = hub.store.conversations_of(&user.id).await?;
         let mut people: Vec<&str> = vec![user.id.as_str()];
@@ -306,7 +307,7 @@ impl Reader {
         if !resumption.took_over {
             // When it took over a live connection, that connection's place is handed over.
             hub.metrics.sessions.inc();
-            hub.presence.connected(&hub, &session.user_id, None).await;
+            hub.presence.connected(&hub, &session.user_id, None, Skip::Nobody).await;
         }
         let resumed = Some((reference, resumption.replay_upto, resumption.replayed));
         self.send(Outgoing::Attach { session, wake: self.wake.clone(), resumed }).await;

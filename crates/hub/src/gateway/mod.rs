@@ -39,6 +39,19 @@ pub struct Gateway {
     typing: DashMap<(String, String), Instant>,
     connections: AtomicUsize,
     next_conn: AtomicU64,
+    /// Events handed to sessions (the `/metrics` counter).
+    dispatched: prometheus_client::metrics::counter::Counter,
+}
+
+/// Whose sessions a dispatch leaves out.
+#[derive(Clone, Copy)]
+pub enum Skip<'a> {
+    /// Nobody's.
+    Nobody,
+    /// Every session of this user (typing goes to the others only).
+    User(&'a str),
+    /// This one session (it already knows, e.g. from its `ready`).
+    Session(&'a str),
 }
 
 /// Holds a place under the connection cap while a socket is open.
@@ -54,8 +67,8 @@ impl Drop for Admission {
 }
 
 impl Gateway {
-    /// An empty gateway.
-    pub fn new() -> Gateway {
+    /// An empty gateway that counts dispatched events in `dispatched`.
+    pub fn new(dispatched: prometheus_client::metrics::counter::Counter) -> Gateway {
         Gateway {
             sessions: DashMap::new(),
             by_user: DashMap::new(),
@@ -64,6 +77,7 @@ impl Gateway {
             typing: DashMap::new(),
             connections: AtomicUsize::new(0),
             next_conn: AtomicU64::new(1),
+            dispatched,
         }
     }
 
@@ -109,28 +123,27 @@ impl Gateway {
         }
     }
 
-    /// Serialises `event` once and queues it for every session of `users` (skipping
-    /// `except`'s sessions). Returns the number of sessions reached.
-    pub fn dispatch<'a>(
-        &self,
-        users: impl IntoIterator<Item = &'a str>,
-        except: Option<&str>,
-        event: &Event,
-    ) -> u64 {
+    /// Serialises `event` once and queues the shared bytes for every session of `users`
+    /// but those `skip` names. Returns the number of sessions reached.
+    pub fn dispatch<'a>(&self, users: impl IntoIterator<Item = &'a str>, skip: Skip<'_>, event: &Event) -> u64 {
         let json = serde_json::to_string(event).expect("events always serialise");
         let body: session::EventBody = Arc::from(json);
         let mut reached = 0;
         for user in users {
-            if Some(user) == except {
+            if matches!(skip, Skip::User(skipped) if skipped == user) {
                 continue;
             }
             if let Some(sessions) = self.by_user.get(user) {
                 for session in sessions.iter() {
+                    if matches!(skip, Skip::Session(skipped) if skipped == session.id) {
+                        continue;
+                    }
                     session.push(body.clone());
                     reached += 1;
                 }
             }
         }
+        self.dispatched.inc_by(reached);
         reached
     }
 

@@ -9,6 +9,7 @@ use rapport_protocol::{check_body, ErrorCode, MAX_CLIENT_MSG_ID_CHARS};
 use serde_json::{json, Value};
 
 use super::session::Session;
+use super::Skip;
 use crate::error::{ApiError, ApiResult};
 use crate::store::NewMessage;
 use crate::Hub;
@@ -35,8 +36,7 @@ pub async fn handle(hub: &std::sync::Arc<Hub>, session: &Session, op: ClientOp, 
     }
 }
 
-fn record_dispatch(hub: &Hub, reached: u64, received_at: Instant) {
-    hub.metrics.events_dispatched.inc_by(reached);
+fn record_latency(hub: &Hub, received_at: Instant) {
     hub.metrics.dispatch_latency.observe(received_at.elapsed().as_secs_f64());
 }
 
@@ -78,8 +78,8 @@ async fn send_message(hub: &Hub, user_id: &str, send: SendMessage, received_at: 
     if inserted {
         hub.metrics.messages_stored.inc();
         let event = Event::MessageCreated { message: message.clone() };
-        let reached = hub.gateway.dispatch(members.iter().map(String::as_str), None, &event);
-        record_dispatch(hub, reached, received_at);
+        hub.gateway.dispatch(members.iter().map(String::as_str), Skip::Nobody, &event);
+        record_latency(hub, received_at);
     }
     Ok(json!(MessageAck { message }))
 }
@@ -92,8 +92,8 @@ async fn typing(hub: &Hub, user_id: &str, target: ConversationTarget, received_a
             user_id: user_id.to_owned(),
             expires_in_ms: TYPING_EXPIRES_MS,
         };
-        let reached = hub.gateway.dispatch(members.iter().map(String::as_str), Some(user_id), &event);
-        record_dispatch(hub, reached, received_at);
+        hub.gateway.dispatch(members.iter().map(String::as_str), Skip::User(user_id), &event);
+        record_latency(hub, received_at);
     }
     Ok(json!({}))
 }
@@ -130,8 +130,8 @@ pub async fn move_receipt(
             ReceiptKind::Delivered => receipts.delivered_seq,
         },
     };
-    let reached = hub.gateway.dispatch(members.iter().map(String::as_str), None, &event);
-    record_dispatch(hub, reached, received_at);
+    hub.gateway.dispatch(members.iter().map(String::as_str), Skip::Nobody, &event);
+    record_latency(hub, received_at);
     Ok(())
 }
 

@@ -1,4 +1,7 @@
-//! Per-session rate limit: 200 ops in a burst, 50 ops/s sustained; a flood ends the session.
+//! Per-session rate limit. The protocol promises 200 ops in a burst and 50 ops/s sustained, and
+//! refuses anything beyond 500 ops in one second. A bucket of 300 refilled at 100/s keeps both
+//! promises with room to spare (at most 400 ops pass in any second) for a client that already
+//! spent part of its burst. A flood ends the session.
 
 use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
@@ -31,8 +34,8 @@ pub struct OpLimiter {
 impl OpLimiter {
     /// The protocol's limits.
     pub fn new() -> OpLimiter {
-        let quota = Quota::per_second(NonZeroU32::new(50).expect("non-zero"))
-            .allow_burst(NonZeroU32::new(200).expect("non-zero"));
+        let quota = Quota::per_second(NonZeroU32::new(100).expect("non-zero"))
+            .allow_burst(NonZeroU32::new(300).expect("non-zero"));
         OpLimiter { bucket: RateLimiter::direct(quota), window_start: Instant::now(), rejected: 0 }
     }
 
@@ -62,12 +65,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn burst_of_200_passes_then_limits_then_closes_a_flood() {
+    fn burst_of_300_passes_then_limits_then_closes_a_flood() {
         let mut limiter = OpLimiter::new();
-        for i in 0..200 {
+        for i in 0..300 {
             assert_eq!(limiter.check(), Verdict::Allow, "op {i} of the burst");
         }
-        assert!(matches!(limiter.check(), Verdict::Limited { retry_after_ms } if retry_after_ms <= 20));
+        assert!(matches!(limiter.check(), Verdict::Limited { retry_after_ms } if retry_after_ms <= 10));
         let mut verdicts = (0..2000).map(|_| limiter.check());
         assert!(verdicts.any(|v| v == Verdict::Flooding), "a flood must end the session");
     }

@@ -13,6 +13,7 @@ use utoipa::IntoParams;
 
 use super::extract::{Body, Caller, Params};
 use crate::error::{ApiError, ApiResult};
+use crate::gateway::Skip;
 use crate::store::{Page, StoreError};
 use crate::Hub;
 
@@ -64,8 +65,7 @@ pub async fn create(State(hub): State<Arc<Hub>>, caller: Caller, Body(req): Body
     hub.gateway.remember_members(&conversation.id, members.clone());
     // A new conversation has no messages, so every member sees the same object.
     let event = Event::ConversationCreated { conversation: Box::new(conversation) };
-    let reached = hub.gateway.dispatch(members.iter().map(String::as_str), None, &event);
-    hub.metrics.events_dispatched.inc_by(reached);
+    hub.gateway.dispatch(members.iter().map(String::as_str), Skip::Nobody, &event);
     let Event::ConversationCreated { conversation } = event else { unreachable!("built above") };
     Ok((StatusCode::CREATED, Json(*conversation)))
 }

@@ -13,6 +13,7 @@ use utoipa::IntoParams;
 
 use super::extract::{ApiKey, Body, Caller, Params};
 use crate::error::{ApiError, ApiResult};
+use crate::gateway::Skip;
 use crate::store::StoreError;
 use crate::Hub;
 
@@ -40,8 +41,7 @@ pub async fn create(State(hub): State<Arc<Hub>>, _key: ApiKey, Body(req): Body<C
     let data = req.data.unwrap_or(serde_json::Value::Null);
     let notification = hub.store.create_notification(&user.id, req.kind, title, &req.body, &data).await?;
     let event = Event::Notification { notification: notification.clone() };
-    let reached = hub.gateway.dispatch([user.id.as_str()], None, &event);
-    hub.metrics.events_dispatched.inc_by(reached);
+    hub.gateway.dispatch([user.id.as_str()], Skip::Nobody, &event);
     Ok((StatusCode::CREATED, Json(notification)))
 }
 

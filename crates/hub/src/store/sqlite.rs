@@ -18,8 +18,12 @@ use super::{NewMessage, NewUser, Page, Receipts, RefreshUse, Store, StoreError, 
 use crate::clock::{new_id, now_ms, rfc3339};
 
 /// SQLite-backed [`Store`].
+///
+/// Writes go through one connection: SQLite admits one writer at a time anyway, and queueing
+/// in the pool is fair and sleep-free, where several writers would spin in `busy_timeout`.
 pub struct SqliteStore {
-    pool: SqlitePool,
+    read: SqlitePool,
+    write: SqlitePool,
 }
 
 impl SqliteStore {
@@ -38,13 +42,18 @@ impl SqliteStore {
                 std::fs::create_dir_all(dir)?;
             }
         }
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
             .acquire_timeout(Duration::from_secs(5))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
-        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore { pool })
+        sqlx::migrate!("./migrations/sqlite").run(&write).await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(SqliteStore { read, write })
     }
 }
 
@@ -154,7 +163,7 @@ impl SqliteStore {
         )
         .bind(user_id)
         .bind(only)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         if rows.is_empty() {
             return Ok(Vec::new());
@@ -169,7 +178,7 @@ impl SqliteStore {
         )
         .bind(user_id)
         .bind(only)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         let last_rows: Vec<MessageRow> = sqlx::query_as(
             "SELECT msg.id, msg.conversation_id, msg.seq, msg.sender_id, msg.client_msg_id, msg.body, msg.created_at
@@ -180,7 +189,7 @@ impl SqliteStore {
         )
         .bind(user_id)
         .bind(only)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
 
         let mut members: HashMap<String, Vec<Member>> = HashMap::new();
@@ -216,7 +225,7 @@ impl SqliteStore {
         )
         .bind(conversation_id)
         .bind(user_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.read)
         .await?;
         Ok(found.is_some())
     }
@@ -229,12 +238,13 @@ fn is_unique_violation(err: &sqlx::Error) -> bool {
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("SELECT 1").execute(&self.read).await?;
         Ok(())
     }
 
     async fn close(&self) {
-        self.pool.close().await;
+        self.read.close().await;
+        self.write.close().await;
     }
 
     async fn create_user(&self, user: NewUser<'_>) -> StoreResult<User> {
@@ -250,7 +260,7 @@ impl Store for SqliteStore {
         .bind(user.display_name.to_lowercase())
         .bind(user.role.as_str())
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(&self.write)
         .await;
         match result {
             Ok(_) => Ok(User {
@@ -275,7 +285,7 @@ impl Store for SqliteStore {
             "SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1"
         ))
         .bind(email)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.read)
         .await?;
         Ok(row.map(|r| (r.user.into(), r.password_hash)))
     }
@@ -284,7 +294,7 @@ impl Store for SqliteStore {
         let row: Option<UserRow> =
             sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
                 .bind(id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.read)
                 .await?;
         Ok(row.map(Into::into))
     }
@@ -298,14 +308,14 @@ impl Store for SqliteStore {
         ))
         .bind(&folded)
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
     async fn create_login(&self, user_id: &str, token_hash: &str, expires_at: i64) -> StoreResult<String> {
         let login_id = new_id();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write.begin().await?;
         sqlx::query("INSERT INTO logins (id, user_id, created_at) VALUES ($1, $2, $3)")
             .bind(&login_id)
             .bind(user_id)
@@ -324,7 +334,7 @@ impl Store for SqliteStore {
 
     async fn use_refresh_token(&self, token_hash: &str, next_hash: &str, next_expires_at: i64) -> StoreResult<RefreshUse> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write.begin().await?;
         // Spend it first: the write takes the lock, and only one presenter can win.
         let spent: Option<(String, i64)> = sqlx::query_as(
             "UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL
@@ -383,7 +393,7 @@ impl Store for SqliteStore {
         )
         .bind(token_hash)
         .bind(now_ms())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.write)
         .await?;
         Ok(id)
     }
@@ -392,7 +402,7 @@ impl Store for SqliteStore {
         let revoked: Option<Option<i64>> =
             sqlx::query_scalar("SELECT revoked_at FROM logins WHERE id = $1")
                 .bind(login_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.read)
                 .await?;
         Ok(matches!(revoked, Some(None)))
     }
@@ -404,7 +414,7 @@ impl Store for SqliteStore {
         let key = if me < other { format!("{me}:{other}") } else { format!("{other}:{me}") };
         let now = now_ms();
         let id = new_id();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO conversations (id, kind, title, direct_key, created_at, last_activity_at)
              VALUES ($1, 'direct', NULL, $2, $3, $3) ON CONFLICT (direct_key) DO NOTHING",
@@ -431,7 +441,7 @@ impl Store for SqliteStore {
             drop(tx);
             sqlx::query_scalar("SELECT id FROM conversations WHERE direct_key = $1")
                 .bind(&key)
-                .fetch_one(&self.pool)
+                .fetch_one(&self.read)
                 .await?
         };
         Ok((self.conversation(me, &conversation_id).await?, inserted))
@@ -451,7 +461,7 @@ impl Store for SqliteStore {
         }
         let now = now_ms();
         let id = new_id();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write.begin().await?;
         sqlx::query(
             "INSERT INTO conversations (id, kind, title, created_at, last_activity_at)
              VALUES ($1, 'group', $2, $3, $3)",
@@ -484,7 +494,7 @@ impl Store for SqliteStore {
     async fn member_ids(&self, conversation_id: &str) -> StoreResult<Vec<String>> {
         Ok(sqlx::query_scalar("SELECT user_id FROM members WHERE conversation_id = $1")
             .bind(conversation_id)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.read)
             .await?)
     }
 
@@ -495,7 +505,7 @@ impl Store for SqliteStore {
               WHERE me.user_id = $1 AND mm.user_id <> $1",
         )
         .bind(user_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?)
     }
 
@@ -505,7 +515,7 @@ impl Store for SqliteStore {
         ))
         .bind(sender_id)
         .bind(client_msg_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.read)
         .await?;
         Ok(row.map(Into::into))
     }
@@ -513,7 +523,7 @@ impl Store for SqliteStore {
     async fn insert_message(&self, msg: NewMessage<'_>) -> StoreResult<(Message, bool)> {
         let now = now_ms();
         let id = new_id();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write.begin().await?;
         // The seq is taken by the same transaction that inserts the message: if the insert
         // does not commit, neither does the seq, so the sequence has no gaps.
         let seq: Option<i64> = sqlx::query_scalar(
@@ -593,7 +603,7 @@ impl Store for SqliteStore {
         .bind(conversation_id)
         .bind(bound)
         .bind(fetch)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         let has_more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
@@ -614,7 +624,7 @@ impl Store for SqliteStore {
         .bind(conversation_id)
         .bind(user_id)
         .bind(seq)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.write)
         .await?;
         let (read_seq, delivered_seq) = row.ok_or(StoreError::NotFound)?;
         Ok(Receipts { read_seq, delivered_seq })
@@ -630,7 +640,7 @@ impl Store for SqliteStore {
         .bind(conversation_id)
         .bind(user_id)
         .bind(seq)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.write)
         .await?;
         let (read_seq, delivered_seq) = row.ok_or(StoreError::NotFound)?;
         Ok(Receipts { read_seq, delivered_seq })
@@ -650,7 +660,7 @@ impl Store for SqliteStore {
         .bind(body)
         .bind(data.to_string())
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.write)
         .await?;
         Ok(Notification {
             id,
@@ -671,7 +681,7 @@ impl Store for SqliteStore {
         )
         .bind(user_id)
         .bind(unread_only)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
@@ -680,7 +690,7 @@ impl Store for SqliteStore {
         let done = sqlx::query("UPDATE notifications SET read = 1 WHERE id = $1 AND user_id = $2")
             .bind(id)
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&self.write)
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
@@ -691,7 +701,7 @@ impl Store for SqliteStore {
     async fn unread_notifications(&self, user_id: &str) -> StoreResult<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND read = 0")
             .bind(user_id)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.read)
             .await?)
     }
 }
