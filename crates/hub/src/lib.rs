@@ -88,6 +88,13 @@ pub async fn run(
     });
     tracing::info!(addr = %listener.local_addr()?, "hub listening");
     let serve_token = hub.shutdown.clone();
+    // Small frames must leave at once: with Nagle's algorithm on, an event can wait ~40 ms for
+    // the peer's delayed ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %err, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { serve_token.cancelled().await })
         .await

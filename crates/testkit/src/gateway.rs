@@ -31,7 +31,8 @@ pub struct Gw {
 impl Gw {
     /// Connects and reads `hello`.
     pub async fn connect(url: &str) -> Gw {
-        let (socket, _) = tokio_tungstenite::connect_async(url).await.expect("gateway connect");
+        // TCP_NODELAY: small frames leave at once.
+        let (socket, _) = tokio_tungstenite::connect_async_with_config(url, None, true).await.expect("gateway connect");
         let mut gw = Gw { socket, hello: Value::Null, next_ref: 1, backlog: Default::default() };
         gw.hello = gw.next().await;
         assert_eq!(gw.hello["op"], "hello", "first frame must be hello: {}", gw.hello);

@@ -8,6 +8,7 @@
 
 mod gateway;
 mod process;
+mod proxy;
 mod rest;
 
 use std::net::SocketAddr;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 
 pub use gateway::{Closed, Gw};
 pub use process::HubProcess;
+pub use proxy::Proxy;
 pub use rapport_hub::Config;
 pub use rest::{Api, Reply};
 use tokio::net::TcpListener;
