@@ -90,7 +90,10 @@ impl TestHub {
         }
     }
 
-    /// Drops the hub without a goodbye (tasks aborted, sockets dropped), like a crash.
+    /// Stops the hub without a goodbye: the server task is aborted, so nothing new is accepted
+    /// and no 1001 is sent. Already-upgraded WebSocket connections run on tasks of their own and
+    /// are not cut by this; cut them with a [`Proxy`], or use [`HubProcess::kill`] for a real
+    /// crash.
     pub async fn crash(&mut self) {
         self.stop.take();
         if let Some(task) = self.task.take() {

@@ -1,0 +1,180 @@
+//! The command line of `cli-v1`.
+
+use std::path::PathBuf;
+
+use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
+use rapport_client::{ChosenStatus, Role};
+
+/// The headless Rapport client.
+#[derive(Debug, Parser)]
+#[command(name = "rapport-cli", version, about = "The headless Rapport client: the desktop app's engine behind a command line")]
+pub struct Args {
+    /// The hub's URL.
+    #[arg(long, env = "RAPPORT_HUB", default_value = "http://127.0.0.1:7878", global = true)]
+    pub hub: String,
+    /// Profile directory (local cache and login); two profiles are two devices.
+    #[arg(long, env = "RAPPORT_PROFILE", global = true)]
+    pub profile: Option<PathBuf>,
+    /// One JSON object per line instead of human text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Account roles.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    /// Finds and talks to candidates.
+    Recruiter,
+    /// Looks for a job.
+    Candidate,
+}
+
+impl From<RoleArg> for Role {
+    fn from(role: RoleArg) -> Role {
+        match role {
+            RoleArg::Recruiter => Role::Recruiter,
+            RoleArg::Candidate => Role::Candidate,
+        }
+    }
+}
+
+/// Presence a user can choose.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum StatusArg {
+    /// Shown as online.
+    Online,
+    /// Shown as away.
+    Away,
+    /// Shown as busy.
+    Busy,
+    /// Shown to others as offline.
+    Invisible,
+}
+
+impl From<StatusArg> for ChosenStatus {
+    fn from(status: StatusArg) -> ChosenStatus {
+        match status {
+            StatusArg::Online => ChosenStatus::Online,
+            StatusArg::Away => ChosenStatus::Away,
+            StatusArg::Busy => ChosenStatus::Busy,
+            StatusArg::Invisible => ChosenStatus::Invisible,
+        }
+    }
+}
+
+/// Where a message goes (or whose history to show): exactly one of the two.
+#[derive(Debug, Clone, ClapArgs)]
+#[group(required = true, multiple = false)]
+pub struct SendTarget {
+    /// The direct conversation with the user who has this email.
+    #[arg(long = "to", value_name = "EMAIL")]
+    pub to: Option<String>,
+    /// A conversation id.
+    #[arg(long, value_name = "ID")]
+    pub conversation: Option<String>,
+}
+
+/// Whose history to show: exactly one of the two.
+#[derive(Debug, Clone, ClapArgs)]
+#[group(required = true, multiple = false)]
+pub struct HistoryTarget {
+    /// The direct conversation with the user who has this email.
+    #[arg(long = "with", value_name = "EMAIL")]
+    pub with: Option<String>,
+    /// A conversation id.
+    #[arg(long, value_name = "ID")]
+    pub conversation: Option<String>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create an account and log this profile in.
+    Register {
+        /// Login email.
+        #[arg(long)]
+        email: String,
+        /// At least 8 characters.
+        #[arg(long)]
+        password: String,
+        /// Name shown to others.
+        #[arg(long)]
+        name: String,
+        /// recruiter or candidate.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+    },
+    /// Log this profile in.
+    Login {
+        /// Login email.
+        #[arg(long)]
+        email: String,
+        /// Password.
+        #[arg(long)]
+        password: String,
+    },
+    /// Log out and forget this profile's login and cache.
+    Logout,
+    /// Show who this profile is logged in as.
+    Whoami,
+    /// List cached conversations with unread counts.
+    Conversations,
+    /// Queue a message, then connect and send it (exit 3 if the hub cannot be reached in time).
+    Send {
+        #[command(flatten)]
+        target: SendTarget,
+        /// Seconds to wait for the hub's acknowledgement.
+        #[arg(long, default_value_t = 10.0)]
+        timeout: f64,
+        /// The message text.
+        #[arg(required = true, num_args = 1..)]
+        text: Vec<String>,
+    },
+    /// Connect, flush the outbox and catch every conversation up (exit 3 if unreachable).
+    Sync {
+        /// Seconds to wait.
+        #[arg(long, default_value_t = 10.0)]
+        timeout: f64,
+    },
+    /// Print cached messages, oldest first.
+    History {
+        #[command(flatten)]
+        target: HistoryTarget,
+        /// Only the newest N messages.
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+    /// Full-text search over the local cache.
+    Search {
+        /// Words to find.
+        #[arg(required = true, num_args = 1..)]
+        query: Vec<String>,
+        /// Most results.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// Set your presence.
+    Presence {
+        /// online, away, busy or invisible.
+        #[arg(value_enum)]
+        status: StatusArg,
+        /// Seconds to wait for the hub.
+        #[arg(long, default_value_t = 10.0)]
+        timeout: f64,
+    },
+    /// Stay connected and print every event until SIGINT/SIGTERM.
+    Tail,
+    /// Demo bot: answers messages like a candidate (typing first, then a reply).
+    Bot {
+        /// Base delay before a reply, in milliseconds (a random part is added).
+        #[arg(long, default_value_t = 1500)]
+        reply_delay_ms: u64,
+    },
+}
+
+/// Seconds from the command line as a duration (negative or NaN counts as zero).
+pub fn seconds(s: f64) -> std::time::Duration {
+    std::time::Duration::try_from_secs_f64(s).unwrap_or_default()
+}

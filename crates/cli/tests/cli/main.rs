@@ -1,0 +1,9 @@
+//! Black-box tests of the `rapport-cli` binary against the real hub binary, following
+//! `cli-v1.md`: commands, `--json` lines, exit codes, and the outbox across process deaths.
+
+mod support;
+
+mod account;
+mod messaging;
+mod offline;
+mod tail;

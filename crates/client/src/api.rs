@@ -1,0 +1,151 @@
+//! The hub's REST routes, typed, with errors mapped to [`EngineError`].
+
+use std::time::Duration;
+
+use rapport_protocol::rest::{
+    ConversationList, CreateConversation, LoginRequest, MessagePage, NotificationList,
+    RefreshRequest, RegisterRequest, UserList,
+};
+use rapport_protocol::{Conversation, ErrorBody, ErrorCode, ErrorInfo, Session};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::EngineError;
+
+/// Longest a single REST call may take before the hub counts as unreachable.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A REST client for one hub.
+#[derive(Clone)]
+pub(crate) struct HubApi {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl HubApi {
+    pub(crate) fn new(base: String) -> Result<HubApi, EngineError> {
+        let http = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .build()
+            .map_err(|e| EngineError::Io(format!("HTTP client: {e}")))?;
+        Ok(HubApi { http, base })
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&(impl Serialize + ?Sized)>,
+    ) -> Result<T, EngineError> {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(|e| EngineError::Offline(without_url(e)))?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|e| EngineError::Offline(without_url(e)))?;
+        if status.is_success() {
+            let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+            return serde_json::from_slice(bytes)
+                .map_err(|e| EngineError::Hub { code: ErrorCode::Internal, message: format!("unexpected answer: {e}") });
+        }
+        let info = serde_json::from_slice::<ErrorBody>(&bytes).map(|b| b.error).unwrap_or_else(|_| {
+            let code = match status.as_u16() {
+                401 => ErrorCode::Unauthorized,
+                404 => ErrorCode::NotFound,
+                502..=504 => ErrorCode::Unavailable,
+                _ => ErrorCode::Internal,
+            };
+            ErrorInfo::new(code, format!("HTTP {status}"))
+        });
+        if matches!(info.code, ErrorCode::Unavailable) && status.as_u16() >= 502 {
+            // A proxy in front of a stopped hub: as good as offline.
+            return Err(EngineError::Offline(info.message));
+        }
+        Err(EngineError::from_hub(info))
+    }
+
+    pub(crate) async fn register(&self, req: &RegisterRequest) -> Result<Session, EngineError> {
+        self.call(reqwest::Method::POST, "/v1/auth/register", None, Some(req)).await
+    }
+
+    pub(crate) async fn login(&self, req: &LoginRequest) -> Result<Session, EngineError> {
+        self.call(reqwest::Method::POST, "/v1/auth/login", None, Some(req)).await
+    }
+
+    pub(crate) async fn refresh(&self, refresh_token: &str) -> Result<Session, EngineError> {
+        let req = RefreshRequest { refresh_token: refresh_token.to_owned() };
+        self.call(reqwest::Method::POST, "/v1/auth/refresh", None, Some(&req)).await
+    }
+
+    pub(crate) async fn logout(&self, refresh_token: &str) -> Result<(), EngineError> {
+        let req = RefreshRequest { refresh_token: refresh_token.to_owned() };
+        self.call::<serde_json::Value>(reqwest::Method::POST, "/v1/auth/logout", None, Some(&req)).await.map(drop)
+    }
+
+    pub(crate) async fn users(&self, token: &str, query: &str, limit: u32) -> Result<UserList, EngineError> {
+        let path = format!("/v1/users?q={}&limit={limit}", encode(query));
+        self.call(reqwest::Method::GET, &path, Some(token), None::<&()>).await
+    }
+
+    pub(crate) async fn create_conversation(&self, token: &str, req: &CreateConversation) -> Result<Conversation, EngineError> {
+        self.call(reqwest::Method::POST, "/v1/conversations", Some(token), Some(req)).await
+    }
+
+    pub(crate) async fn conversations(&self, token: &str) -> Result<ConversationList, EngineError> {
+        self.call(reqwest::Method::GET, "/v1/conversations", Some(token), None::<&()>).await
+    }
+
+    pub(crate) async fn conversation(&self, token: &str, id: &str) -> Result<Conversation, EngineError> {
+        self.call(reqwest::Method::GET, &format!("/v1/conversations/{}", encode(id)), Some(token), None::<&()>).await
+    }
+
+    pub(crate) async fn messages_after(&self, token: &str, id: &str, after_seq: i64, limit: u32) -> Result<MessagePage, EngineError> {
+        let path = format!("/v1/conversations/{}/messages?after_seq={after_seq}&limit={limit}", encode(id));
+        self.call(reqwest::Method::GET, &path, Some(token), None::<&()>).await
+    }
+
+    pub(crate) async fn notifications(&self, token: &str) -> Result<NotificationList, EngineError> {
+        self.call(reqwest::Method::GET, "/v1/notifications", Some(token), None::<&()>).await
+    }
+
+    pub(crate) async fn notification_read(&self, token: &str, id: &str) -> Result<(), EngineError> {
+        let path = format!("/v1/notifications/{}/read", encode(id));
+        self.call::<serde_json::Value>(reqwest::Method::POST, &path, Some(token), None::<&()>).await.map(drop)
+    }
+}
+
+/// reqwest errors print the URL; keep the cause only (URLs may carry search text).
+fn without_url(err: reqwest::Error) -> String {
+    let kind = if err.is_timeout() { "timed out" } else if err.is_connect() { "connection failed" } else { "request failed" };
+    match std::error::Error::source(&err) {
+        Some(source) => format!("{kind}: {source}"),
+        None => kind.to_owned(),
+    }
+}
+
+/// Percent-encodes a path segment or query value.
+fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(byte as char),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn encode_escapes_everything_but_unreserved() {
+        assert_eq!(super::encode("a b+c@d.e/é"), "a%20b%2Bc%40d.e%2F%C3%A9");
+    }
+}

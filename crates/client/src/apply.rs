@@ -1,0 +1,166 @@
+//! What each hub event does to the cache and the engine's event stream.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rapport_protocol::gateway::{Event, Ready};
+use rapport_protocol::Message;
+
+use crate::engine::{Candidate, Shared};
+use crate::event::{EngineEvent, WireEvent};
+use crate::EngineError;
+
+/// Stores the snapshot of `ready`: conversations, members, presence.
+pub(crate) async fn ready(shared: &Shared, ready: &Ready) -> Result<(), EngineError> {
+    shared.cache.upsert_user(&ready.user).await?;
+    for c in &ready.conversations {
+        shared.store_conversation(c).await?;
+    }
+    let changed: Vec<_> = {
+        let mut book = shared.presence.lock();
+        book.clear();
+        ready.presence.iter().filter(|p| book.update((*p).clone())).cloned().collect()
+    };
+    for p in changed {
+        shared.emit(EngineEvent::Presence(p));
+    }
+    Ok(())
+}
+
+/// Applies one event. An error leaves the event unapplied (the session then reconnects and the
+/// hub replays it).
+pub(crate) async fn event(shared: &Arc<Shared>, seq: u64, event: Event) -> Result<(), EngineError> {
+    let me = shared.me_id()?;
+    match &event {
+        Event::MessageCreated { message } => {
+            if !shared.cache.conversation_exists(&message.conversation_id).await? {
+                // Its conversation.created was missed (or raced): fetch it first.
+                let id = message.conversation_id.clone();
+                let conversation = shared
+                    .authed(|api, token| {
+                        let id = id.clone();
+                        async move { api.conversation(&token, &id).await }
+                    })
+                    .await?;
+                shared.store_conversation(&conversation).await?;
+                shared.kick_catch_up.notify_one();
+            }
+            messages(shared, &me, std::slice::from_ref(message), true, true).await?;
+        }
+        Event::Receipt { conversation_id, user_id, kind, seq } => {
+            if shared.cache.apply_receipt(conversation_id, user_id, *kind, *seq).await? {
+                shared.emit(EngineEvent::Receipt { conversation_id: conversation_id.clone(), user_id: user_id.clone(), kind: *kind, seq: *seq });
+                if *user_id == me {
+                    // Read on another device (or our own op echoed): nothing left to tell the hub.
+                    let sent = crate::cache::PendingReceipt { conversation_id: conversation_id.clone(), kind: *kind, seq: *seq };
+                    shared.cache.receipt_sent(&sent).await?;
+                    shared.emit_unread().await;
+                    shared.emit_conversation(conversation_id).await;
+                }
+            }
+        }
+        Event::Typing { conversation_id, user_id, expires_in_ms } => {
+            if *user_id != me {
+                let generation = shared.typing_in.lock().started(conversation_id, user_id);
+                shared.emit(EngineEvent::Typing { conversation_id: conversation_id.clone(), user_id: user_id.clone(), active: true });
+                let (shared2, conversation_id, user_id) = (Arc::downgrade(shared), conversation_id.clone(), user_id.clone());
+                let ttl = Duration::from_millis(*expires_in_ms);
+                tokio::spawn(async move {
+                    tokio::time::sleep(ttl).await;
+                    let Some(shared) = shared2.upgrade() else { return };
+                    if shared.typing_in.lock().expire(&conversation_id, &user_id, generation) {
+                        shared.emit(EngineEvent::Typing { conversation_id, user_id, active: false });
+                    }
+                });
+            }
+        }
+        Event::Presence(p) => {
+            if shared.presence.lock().update(p.clone()) {
+                shared.emit(EngineEvent::Presence(p.clone()));
+            }
+        }
+        Event::ConversationCreated { conversation } => {
+            shared.store_conversation(conversation).await?;
+            if conversation.last_seq > 0 {
+                shared.kick_catch_up.notify_one();
+            }
+        }
+        Event::Notification { notification } => {
+            if shared.cache.upsert_notification(notification).await? {
+                shared.emit(EngineEvent::Notification(notification.clone()));
+                if shared.policy.lock().wants_notification(notification.kind) {
+                    shared.emit(EngineEvent::Notify(crate::event::NotificationToShow {
+                        title: notification.title.clone(),
+                        body: notification.body.clone(),
+                        conversation_id: None,
+                        notification_id: Some(notification.id.clone()),
+                    }));
+                }
+            }
+        }
+    }
+    shared.emit_wire(WireEvent { seq: Some(seq), event });
+    Ok(())
+}
+
+/// Caches messages (live or from catch-up) and tells the app: message events (when `announce`),
+/// outbox acknowledgements, typing cleared by a message, notification candidates (when
+/// `notify`), receipts due. Returns the messages that were new to the cache.
+pub(crate) async fn messages(shared: &Shared, me: &str, batch: &[Message], announce: bool, notify: bool) -> Result<Vec<Message>, EngineError> {
+    let inserted = shared.cache.insert_messages(batch, me).await?;
+    if !inserted.acked.is_empty() {
+        for id in &inserted.acked {
+            if let Some(sent) = shared.cache.sent_message(id, me).await? {
+                shared.emit(EngineEvent::Message(sent));
+            }
+        }
+        shared.bump_progress(|p| p.outbox_version += 1);
+    }
+    if inserted.new.is_empty() {
+        return Ok(inserted.new);
+    }
+    let mut from_others = false;
+    let mut touched: Vec<&str> = Vec::new();
+    for m in &inserted.new {
+        if announce {
+            shared.emit(EngineEvent::Message(shared.cache.local_message(m, me).await?));
+        }
+        if !touched.contains(&m.conversation_id.as_str()) {
+            touched.push(&m.conversation_id);
+        }
+        if m.sender_id == me {
+            continue;
+        }
+        from_others = true;
+        if shared.typing_in.lock().clear(&m.conversation_id, &m.sender_id) {
+            shared.emit(EngineEvent::Typing { conversation_id: m.conversation_id.clone(), user_id: m.sender_id.clone(), active: false });
+        }
+        let muted = shared.cache.is_muted(&m.conversation_id).await?;
+        if notify && shared.policy.lock().wants_message(me, &m.sender_id, &m.conversation_id, muted) {
+            candidate(shared, me, m).await?;
+        }
+    }
+    if announce {
+        for id in touched {
+            shared.emit_conversation(id).await;
+        }
+    }
+    if from_others {
+        shared.kick_receipts.notify_one();
+        if announce {
+            shared.emit_unread().await;
+        }
+    }
+    Ok(inserted.new)
+}
+
+/// Hands a message to the notification coalescer.
+pub(crate) async fn candidate(shared: &Shared, me: &str, m: &Message) -> Result<(), EngineError> {
+    let sender_name = shared.cache.display_name(&m.sender_id).await?.unwrap_or_else(|| "Someone".into());
+    let title = match shared.cache.summary(&m.conversation_id, me).await? {
+        Some(s) => s.display_title,
+        None => sender_name.clone(),
+    };
+    shared.candidate(Candidate { conversation_id: m.conversation_id.clone(), title, sender_name, body: m.body.clone() });
+    Ok(())
+}

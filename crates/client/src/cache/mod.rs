@@ -1,0 +1,85 @@
+//! The local cache: one SQLite database per profile (WAL, migrations, FTS5).
+//!
+//! [`Cache`] is split by concept: `conversations` (list, members, receipts, unread counts),
+//! `messages` (insert with the gap-free `synced_seq`, history paging, local states), `outbox`
+//! (the durable queue of unacknowledged messages), `search` (FTS5) and `notifications`.
+
+mod conversations;
+mod messages;
+mod notifications;
+mod outbox;
+mod search;
+
+use std::path::Path;
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+pub(crate) use conversations::PendingReceipt;
+pub(crate) use outbox::OutboxEntry;
+
+use crate::EngineError;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The profile's database.
+#[derive(Clone)]
+pub(crate) struct Cache {
+    pool: SqlitePool,
+}
+
+impl Cache {
+    /// Opens (creating and migrating) `cache.db` in `profile_dir`.
+    pub(crate) async fn open(profile_dir: &Path) -> Result<Cache, EngineError> {
+        std::fs::create_dir_all(profile_dir)?;
+        let url = format!("sqlite://{}", profile_dir.join("cache.db").display());
+        let options = SqliteConnectOptions::from_str(&url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: an outbox row that `send` reported as written survives power loss too.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Cache { pool })
+    }
+
+    pub(crate) async fn get_kv(&self, key: &str) -> Result<Option<String>, EngineError> {
+        Ok(sqlx::query_scalar("SELECT value FROM kv WHERE key = ?").bind(key).fetch_optional(&self.pool).await?)
+    }
+
+    pub(crate) async fn set_kv(&self, key: &str, value: &str) -> Result<(), EngineError> {
+        sqlx::query("INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Forgets everything (another user logs in on this profile, or logout).
+    pub(crate) async fn wipe(&self) -> Result<(), EngineError> {
+        let mut tx = self.pool.begin().await?;
+        for table in ["messages", "members", "conversations", "users", "notifications", "outbox", "kv"] {
+            sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Known kv keys.
+pub(crate) mod keys {
+    /// The user whose data this cache holds.
+    pub const OWNER: &str = "owner_user_id";
+    /// The presence the user chose (`online`, `away`, `busy`, `invisible`).
+    pub const CHOSEN_STATUS: &str = "chosen_status";
+    /// Set once a catch-up completed (later catch-ups may notify about what they bring).
+    pub const SYNCED_ONCE: &str = "synced_once";
+}

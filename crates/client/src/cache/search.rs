@@ -1,0 +1,182 @@
+//! Full-text search over cached messages (FTS5, diacritics folded, prefix matching).
+
+use super::messages::{MessageRow, ReceiptView};
+use super::Cache;
+use crate::event::{SearchHit, SnippetPart};
+use crate::EngineError;
+
+/// Marks FTS5 puts around matched terms; private-use characters that never occur in normal text.
+const OPEN: char = '\u{E000}';
+const CLOSE: char = '\u{E001}';
+
+#[derive(sqlx::FromRow)]
+struct HitRow {
+    id: String,
+    conversation_id: String,
+    seq: i64,
+    sender_id: String,
+    body: String,
+    client_msg_id: String,
+    created_at: String,
+    snippet: String,
+    sender_name: Option<String>,
+}
+
+/// Turns what a user typed into an FTS5 query: every word must occur (as a prefix), and no
+/// character of the input can be read as query syntax.
+pub(crate) fn fts_query(text: &str) -> Option<String> {
+    let terms: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" "))
+}
+
+/// Splits an FTS5 snippet with [`OPEN`]/[`CLOSE`] marks into parts.
+fn parts(snippet: &str) -> Vec<SnippetPart> {
+    let mut out: Vec<SnippetPart> = Vec::new();
+    let mut hit = false;
+    let mut text = String::new();
+    for c in snippet.chars() {
+        if c == OPEN || c == CLOSE {
+            if !text.is_empty() {
+                out.push(SnippetPart { text: std::mem::take(&mut text), hit });
+            }
+            hit = c == OPEN;
+        } else {
+            text.push(c);
+        }
+    }
+    if !text.is_empty() {
+        out.push(SnippetPart { text, hit });
+    }
+    out
+}
+
+impl Cache {
+    /// Best matches first.
+    pub(crate) async fn search(&self, query: &str, limit: u32, me: &str) -> Result<Vec<SearchHit>, EngineError> {
+        let Some(fts) = fts_query(query) else { return Ok(Vec::new()) };
+        let rows: Vec<HitRow> = sqlx::query_as(&format!(
+            "SELECT m.id, m.conversation_id, m.seq, m.sender_id, m.body, m.client_msg_id, m.created_at,
+                    snippet(messages_fts, 0, '{OPEN}', '{CLOSE}', '…', 16) AS snippet, u.display_name AS sender_name
+             FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid
+             LEFT JOIN users u ON u.id = m.sender_id
+             WHERE messages_fts MATCH ? ORDER BY rank LIMIT ?"
+        ))
+        .bind(fts)
+        .bind(limit.clamp(1, 500))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut hits = Vec::with_capacity(rows.len());
+        for r in rows {
+            let view = ReceiptView::load(self, &r.conversation_id, me).await?;
+            let title = self.summary_title(&r.conversation_id, me).await?;
+            hits.push(SearchHit {
+                snippet: parts(&r.snippet),
+                sender_name: r.sender_name,
+                conversation_title: title,
+                message: view.local(MessageRow {
+                    id: r.id,
+                    conversation_id: r.conversation_id,
+                    seq: r.seq,
+                    sender_id: r.sender_id,
+                    body: r.body,
+                    client_msg_id: r.client_msg_id,
+                    created_at: r.created_at,
+                }),
+            });
+        }
+        Ok(hits)
+    }
+
+    async fn summary_title(&self, conversation_id: &str, me: &str) -> Result<String, EngineError> {
+        let title: Option<Option<String>> = sqlx::query_scalar("SELECT title FROM conversations WHERE id = ?")
+            .bind(conversation_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        if let Some(Some(title)) = title {
+            return Ok(title);
+        }
+        let names: Vec<String> = sqlx::query_scalar(
+            "SELECT COALESCE(u.display_name, m.user_id) FROM members m LEFT JOIN users u ON u.id = m.user_id
+             WHERE m.conversation_id = ? AND m.user_id != ? ORDER BY m.rowid",
+        )
+        .bind(conversation_id)
+        .bind(me)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(names.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_text_cannot_inject_fts_syntax() {
+        assert_eq!(fts_query("salary NEAR(\"x"), Some("\"salary\"* \"NEAR\"* \"x\"*".into()));
+        assert_eq!(fts_query("  -*: "), None, "only punctuation matches nothing rather than erroring");
+    }
+
+    #[test]
+    fn snippet_marks_become_parts() {
+        let p = parts(&format!("the {OPEN}salary{CLOSE} is fine"));
+        assert_eq!(p.len(), 3);
+        assert!(p[1].hit && p[1].text == "salary" && !p[0].hit && !p[2].hit, "{p:?}");
+    }
+}
+
+#[cfg(test)]
+mod measure {
+    use rapport_protocol::{Conversation, ConversationKind, Message};
+
+    use super::super::Cache;
+
+    #[tokio::test]
+    #[ignore = "measurement: cargo test -p rapport-client --lib -- --ignored --nocapture"]
+    async fn measure_search_over_100k_messages() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path()).await.unwrap();
+        let words = ["salary", "remote", "interview", "rust", "offer", "team", "notice", "office", "contract", "relocation"];
+        let conversation = Conversation {
+            id: "c".into(),
+            kind: ConversationKind::Direct,
+            title: None,
+            members: vec![],
+            last_seq: 100_000,
+            last_message: None,
+            unread_count: 0,
+            created_at: "2026-01-01T00:00:00Z".into(),
+        };
+        cache.upsert_conversation(&conversation).await.unwrap();
+        let t = std::time::Instant::now();
+        for chunk in 0..100 {
+            let batch: Vec<Message> = (0..1000)
+                .map(|i| {
+                    let n = chunk * 1000 + i + 1;
+                    Message {
+                        id: format!("m{n}"),
+                        conversation_id: "c".into(),
+                        seq: n,
+                        sender_id: if n % 2 == 0 { "a".into() } else { "b".into() },
+                        body: format!("message {n} about the {} and the {} of the {}", words[(n % 10) as usize], words[(n / 10 % 10) as usize], words[(n / 100 % 10) as usize]),
+                        client_msg_id: format!("k{n}"),
+                        created_at: "2026-01-01T00:00:00Z".into(),
+                    }
+                })
+                .collect();
+            cache.insert_messages(&batch, "a").await.unwrap();
+        }
+        println!("MEASURE inserting 100k messages into the cache (FTS indexed): {:?}", t.elapsed());
+        assert_eq!(cache.synced_seq("c").await.unwrap(), 100_000, "gap-free prefix covers everything");
+        for query in ["salary", "remote interview", "relocation contract offer", "sal"] {
+            let t = std::time::Instant::now();
+            let hits = cache.search(query, 20, "a").await.unwrap();
+            println!("MEASURE search {query:?} over 100k messages: {:?} ({} hits)", t.elapsed(), hits.len());
+            assert!(!hits.is_empty());
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! The data the engine hands to its callers: its event stream and the shapes of cached things.
+
+use rapport_protocol::gateway::{Event, ReceiptKind};
+use rapport_protocol::{ConversationKind, Member, Notification, Presence};
+use serde::{Deserialize, Serialize};
+
+/// The connection supervisor's state, as the UI shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ConnectionState {
+    /// Opening a connection (first attempt, or right after `reconnect_now`).
+    Connecting,
+    /// `ready` or `resumed` received; ops flow.
+    Connected,
+    /// The last attempt failed or the connection was lost; the next attempt is scheduled.
+    Reconnecting {
+        /// 1 for the first retry after a failure, then 2, 3, …
+        attempt: u32,
+        /// How long until that attempt.
+        retry_in_ms: u64,
+    },
+    /// Not trying to connect (the supervisor is not running).
+    Offline {
+        /// Why.
+        reason: String,
+    },
+    /// The login is gone (logged out, or the hub refused the refresh): nothing is retried.
+    SignedOut,
+}
+
+/// Where a message is, as far as this device knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageState {
+    /// In the outbox, not yet acknowledged by the hub.
+    Pending,
+    /// Stored by the hub (for messages of others: cached here, not yet read by this user).
+    Sent,
+    /// Own message: every other member has it on a device. Others' message: cached here.
+    Delivered,
+    /// Own message: every other member read it. Others' message: this user read it.
+    Read,
+    /// The hub refused it for good; see `error`. Retry or discard.
+    Failed,
+}
+
+impl MessageState {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageState::Pending => "pending",
+            MessageState::Sent => "sent",
+            MessageState::Delivered => "delivered",
+            MessageState::Read => "read",
+            MessageState::Failed => "failed",
+        }
+    }
+}
+
+/// A message as this device knows it: the protocol `Message` plus its local state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalMessage {
+    /// The hub's id; null while pending or failed.
+    pub id: Option<String>,
+    /// Where it belongs; empty for a queued `send --to EMAIL` whose conversation is not known yet.
+    pub conversation_id: String,
+    /// Position in the conversation; null while pending or failed.
+    pub seq: Option<i64>,
+    /// Who sent it.
+    pub sender_id: String,
+    /// The text.
+    pub body: String,
+    /// The idempotency key (UUIDv7 for messages sent from here); stable across states.
+    pub client_msg_id: String,
+    /// RFC 3339: the hub's time, or the local compose time while pending.
+    pub created_at: String,
+    /// Local state.
+    pub state: MessageState,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
+    /// For a queued `send --to EMAIL` whose conversation is not known yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_email: Option<String>,
+}
+
+/// A page of history, ascending by seq, with pending and failed outbox entries at the end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryPage {
+    /// Oldest first.
+    pub messages: Vec<LocalMessage>,
+    /// Older messages exist before this page.
+    pub has_more: bool,
+}
+
+/// A conversation for the conversation list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationSummary {
+    /// Opaque id.
+    pub id: String,
+    /// Direct or group.
+    pub kind: ConversationKind,
+    /// Group title; null for direct conversations.
+    pub title: Option<String>,
+    /// What to show as its name: the title, or the other person's name.
+    pub display_title: String,
+    /// Everyone in it, with their receipts.
+    pub members: Vec<Member>,
+    /// Newest seq known at the hub.
+    pub last_seq: i64,
+    /// Newest cached message (or the newest pending one).
+    pub last_message: Option<LocalMessage>,
+    /// Messages of others after this user's read position.
+    pub unread_count: i64,
+    /// Muted conversations never notify.
+    pub muted: bool,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+/// One piece of a search snippet: plain text, or a matched term to highlight.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnippetPart {
+    /// Text to render as text.
+    pub text: String,
+    /// Whether it matched the query.
+    pub hit: bool,
+}
+
+/// A search result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchHit {
+    /// The matching message.
+    pub message: LocalMessage,
+    /// Name of its conversation.
+    pub conversation_title: String,
+    /// Display name of the sender, when cached.
+    pub sender_name: Option<String>,
+    /// An excerpt around the match, split into highlighted and plain parts.
+    pub snippet: Vec<SnippetPart>,
+}
+
+/// A desktop notification the app should show now (the engine has already applied the policy).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationToShow {
+    /// Headline.
+    pub title: String,
+    /// Text.
+    pub body: String,
+    /// Conversation to open on click.
+    pub conversation_id: Option<String>,
+    /// Notification to open on click.
+    pub notification_id: Option<String>,
+}
+
+/// A protocol event as the hub sent it (for `rapport-cli tail --json`); `seq` is null for
+/// messages that arrived through REST catch-up rather than the gateway.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireEvent {
+    /// The gateway session's event seq.
+    pub seq: Option<u64>,
+    /// The event.
+    pub event: Event,
+}
+
+/// Everything the engine tells its callers, on one typed stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+pub enum EngineEvent {
+    /// The connection state changed.
+    Connection(ConnectionState),
+    /// Catch-up progress, in messages.
+    Syncing {
+        /// Fetched so far.
+        done: u64,
+        /// To fetch in all.
+        total: u64,
+    },
+    /// Catch-up finished: every conversation equals the hub's history.
+    Synced {
+        /// Messages that were new to the cache.
+        new_messages: u64,
+    },
+    /// A message was created or its local state changed.
+    Message(LocalMessage),
+    /// A pending or failed message was discarded from the outbox.
+    MessageDiscarded {
+        /// Its conversation (empty when unknown).
+        conversation_id: String,
+        /// Its idempotency key.
+        client_msg_id: String,
+    },
+    /// A member's delivered or read position moved.
+    Receipt {
+        /// Which conversation.
+        conversation_id: String,
+        /// Whose.
+        user_id: String,
+        /// Delivered or read.
+        kind: ReceiptKind,
+        /// Their position now.
+        seq: i64,
+    },
+    /// Someone started (`active`) or stopped typing.
+    Typing {
+        /// Where.
+        conversation_id: String,
+        /// Who.
+        user_id: String,
+        /// Whether to show the indicator.
+        active: bool,
+    },
+    /// Someone's presence changed.
+    Presence(Presence),
+    /// A conversation was added or changed (members, unread count, last message, muted).
+    Conversation(ConversationSummary),
+    /// A notification arrived (job alert, application status, system).
+    Notification(Notification),
+    /// Show this desktop notification now.
+    Notify(NotificationToShow),
+    /// The total unread count over all conversations changed.
+    Unread {
+        /// Sum of unread counts.
+        total: i64,
+    },
+    /// The login ended; the app should show the sign-in screen.
+    SignedOut,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_and_states_have_the_documented_json_shape() {
+        let v = serde_json::to_value(EngineEvent::Connection(ConnectionState::Reconnecting {
+            attempt: 2,
+            retry_in_ms: 700,
+        }))
+        .unwrap();
+        assert_eq!(v["type"], "connection", "{v}");
+        assert_eq!(v["data"]["state"], "reconnecting", "{v}");
+        assert_eq!(v["data"]["retry_in_ms"], 700, "{v}");
+        let v = serde_json::to_value(EngineEvent::Syncing { done: 1, total: 2 }).unwrap();
+        assert_eq!((v["type"].as_str(), v["data"]["total"].as_u64()), (Some("syncing"), Some(2)), "{v}");
+        let v = serde_json::to_value(EngineEvent::SignedOut).unwrap();
+        assert_eq!(v["type"], "signed_out", "{v}");
+    }
+}

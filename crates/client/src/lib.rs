@@ -1,0 +1,59 @@
+//! The Rapport client engine: everything a Rapport client does except drawing pixels.
+//!
+//! The desktop app (through Tauri), `rapport-cli` and the tests all drive the same [`Engine`];
+//! nothing here knows about a GUI or a transport to a UI.
+//!
+//! Layout (one concept per file):
+//! - [`engine`]: the public [`Engine`] handle, its commands and its event stream.
+//! - `supervisor`: the connection state machine — connect, identify or resume, heartbeats and
+//!   zombie detection, backoff with full jitter ([`backoff`]), token refresh, signed-out stop.
+//! - `session`: one live gateway connection: frames in, ops out, acks correlated by `ref`.
+//! - `catch_up`: after `ready`/`resumed`, pages every conversation up to the hub's `last_seq`.
+//! - `cache`: the local SQLite database (WAL, migrations, FTS5) — the single source of truth
+//!   for the UI. `cache::outbox` is the durable outbox.
+//! - `api`: the hub's REST routes; `tokens`: where the login is kept (OS keyring or a 0600 file).
+//! - `presence`, `typing`, `notify`: presence map and auto-away, typing throttle and expiry,
+//!   the notification policy with burst coalescing.
+//!
+//! Invariants the tests hold the engine to:
+//! - A message is in the outbox (on disk) before any network I/O is attempted for it, and it is
+//!   resent with the same `client_msg_id` until the hub acknowledges it or rejects it for good.
+//! - For every conversation, `synced_seq` is the length of the gap-free prefix `1..=synced_seq`
+//!   of cached messages; catch-up pages from there, so the cache equals the hub's history with
+//!   no gap and no duplicate (`(conversation_id, seq)` is unique).
+//! - A refresh token is only ever presented once (refreshes are serialised and re-read the
+//!   store first), because presenting a rotated one revokes the whole login.
+#![deny(missing_docs)]
+
+mod api;
+mod apply;
+pub mod backoff;
+mod budget;
+mod cache;
+mod catch_up;
+mod config;
+mod directory;
+pub mod engine;
+mod error;
+mod event;
+mod notify;
+mod presence;
+mod session;
+mod supervisor;
+mod tokens;
+mod typing;
+
+pub use config::{EngineConfig, TokenStoreKind};
+pub use engine::{Diagnostics, Engine};
+pub use error::EngineError;
+pub use event::{
+    ConnectionState, ConversationSummary, EngineEvent, HistoryPage, LocalMessage, MessageState,
+    NotificationToShow, SearchHit, SnippetPart, WireEvent,
+};
+pub use notify::Coalescer;
+pub use rapport_protocol::gateway::ReceiptKind;
+pub use rapport_protocol::{
+    rest::ChosenStatus, ConversationKind, Member, Notification, NotificationKind, Presence,
+    PresenceStatus, Role, User,
+};
+pub use tokens::{FileTokenStore, StoredLogin, TokenStore};

@@ -1,0 +1,641 @@
+//! One gateway connection, from `hello` to its end: identify or resume, then frames in and ops
+//! out until the connection is lost, the hub refuses the token, or the engine shuts down.
+//!
+//! One task owns the connection state; a small writer task owns the socket's sink behind a
+//! bounded queue. Ops that need an answer carry a numeric `ref` and wait in `pending`. The
+//! REST catch-up runs as a separate task so heartbeats and live events keep flowing meanwhile.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt as _, StreamExt as _};
+use rapport_protocol::gateway::{
+    ClientFrame, ClientOp, ConversationTarget, Identify, MessageAck, PresenceSet, ReceiptKind, Ref, Resume, SeqTarget,
+    SendMessage, ServerFrame,
+};
+use rapport_protocol::rest::ChosenStatus;
+use rapport_protocol::{close, ErrorCode, ErrorInfo};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_util::sync::CancellationToken;
+
+use crate::budget::OpBudget;
+use crate::cache::PendingReceipt;
+use crate::engine::{LiveCommand, Shared, LIVE_QUEUE};
+use crate::event::{ConnectionState, EngineEvent};
+use crate::EngineError;
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Opening the TCP/TLS/WebSocket connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Waiting for `hello`, then for `ready`/`resumed`.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
+/// Frames queued for the writer.
+const WRITE_QUEUE: usize = 256;
+/// `message.send` ops awaiting their ack at once.
+const SEND_WINDOW: usize = 64;
+/// After `reconnect_now` on a live connection: a frame must arrive within this long.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+/// Receipts are batched for this long after something makes one due.
+const RECEIPT_DELAY: Duration = Duration::from_millis(250);
+/// Rechecks for receipts (the hub may have missed one when a connection dropped).
+const RECEIPT_SWEEP: Duration = Duration::from_secs(5);
+
+/// Where to resume: the session and the last event processed.
+#[derive(Debug, Clone)]
+pub(crate) struct ResumePoint {
+    pub session_id: String,
+    pub last_seq: u64,
+}
+
+/// How a connection ended.
+pub(crate) enum Outcome {
+    /// The engine is shutting down.
+    Shutdown,
+    /// No usable login.
+    SignedOut,
+    /// The hub closed with 4001 for this access token.
+    AuthRejected { token: String },
+    /// Anything else: retry with backoff.
+    Lost { was_connected: bool },
+}
+
+impl std::fmt::Debug for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Shutdown => f.write_str("Shutdown"),
+            Outcome::SignedOut => f.write_str("SignedOut"),
+            Outcome::AuthRejected { .. } => f.write_str("AuthRejected"),
+            Outcome::Lost { was_connected } => write!(f, "Lost {{ was_connected: {was_connected} }}"),
+        }
+    }
+}
+
+/// What an op with a `ref` is waiting for.
+enum Pending {
+    Send(String),
+    Receipt(PendingReceipt),
+    Presence(Option<oneshot::Sender<Result<(), EngineError>>>),
+}
+
+/// What one frame from the hub is.
+enum Incoming {
+    Frame(Box<ServerFrame>),
+    Closed(Option<u16>),
+    Ignored,
+}
+
+async fn read(stream: &mut SplitStream<Ws>) -> Incoming {
+    match stream.next().await {
+        Some(Ok(WsMessage::Text(text))) => match serde_json::from_str::<ServerFrame>(text.as_str()) {
+            Ok(frame) => Incoming::Frame(Box::new(frame)),
+            Err(e) => {
+                tracing::warn!(error = %e, "unreadable frame from the hub");
+                Incoming::Ignored
+            }
+        },
+        Some(Ok(WsMessage::Close(frame))) => Incoming::Closed(frame.map(|f| u16::from(f.code))),
+        Some(Ok(_)) => Incoming::Ignored,
+        Some(Err(_)) | None => Incoming::Closed(None),
+    }
+}
+
+fn text(frame: &ClientFrame) -> WsMessage {
+    WsMessage::Text(serde_json::to_string(frame).expect("client frames always serialise").into())
+}
+
+async fn write_loop(mut sink: SplitSink<Ws, WsMessage>, mut queue: mpsc::Receiver<WsMessage>) {
+    while let Some(message) = queue.recv().await {
+        let closing = matches!(message, WsMessage::Close(_));
+        if sink.send(message).await.is_err() || closing {
+            break;
+        }
+    }
+    let _ = sink.close().await;
+}
+
+/// Runs one connection. `resume` is read (to resume) and updated (session id, last seq).
+pub(crate) async fn run(shared: &Arc<Shared>, resume: &mut Option<ResumePoint>, cancel: &CancellationToken) -> Outcome {
+    let token = match shared.fresh_token().await {
+        Ok(token) => token,
+        Err(EngineError::Unauthorized(_)) => return Outcome::SignedOut,
+        Err(_) => return Outcome::Lost { was_connected: false },
+    };
+    let mut config = WebSocketConfig::default();
+    config.max_message_size = Some(16 << 20);
+    // TCP_NODELAY (the `true`): ops are small frames and must not wait for delayed ACKs.
+    let connect = tokio_tungstenite::connect_async_with_config(shared.config.gateway_url(), Some(config), true);
+    let ws = tokio::select! {
+        () = cancel.cancelled() => return Outcome::Shutdown,
+        connected = tokio::time::timeout(CONNECT_TIMEOUT, connect) => match connected {
+            Ok(Ok((ws, _))) => ws,
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "gateway connect failed");
+                return Outcome::Lost { was_connected: false };
+            }
+            Err(_) => return Outcome::Lost { was_connected: false },
+        },
+    };
+    shared.diagnostics.lock().connections += 1;
+    let (sink, mut stream) = ws.split();
+    let (out, queue) = mpsc::channel(WRITE_QUEUE);
+    let writer = tokio::spawn(write_loop(sink, queue));
+    let mut live = Live::new(shared.clone(), out);
+    let outcome = live.run(&mut stream, &token, resume, cancel).await;
+    // Stop the live session's helpers and let the writer finish (a close frame included).
+    shared.live.lock().take();
+    if let Some(task) = live.catch_up.take() {
+        task.abort();
+    }
+    for (_, pending) in live.pending.drain() {
+        if let Pending::Presence(Some(tx)) = pending {
+            let _ = tx.send(Err(EngineError::Offline("connection lost".into())));
+        }
+    }
+    drop(live);
+    let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+    outcome
+}
+
+struct Live {
+    shared: Arc<Shared>,
+    me: String,
+    out: mpsc::Sender<WsMessage>,
+    next_ref: u64,
+    pending: HashMap<u64, Pending>,
+    in_flight: HashSet<String>,
+    receipts_in_flight: HashSet<(String, bool)>,
+    budget: OpBudget,
+    /// When the outbox may be flushed again (after a rate limit or a transient refusal).
+    outbox_at: Option<Instant>,
+    receipts_at: Option<Instant>,
+    catch_up: Option<JoinHandle<Result<u64, EngineError>>>,
+    catch_up_number: u64,
+    catch_up_again: bool,
+    last_heard: Instant,
+    probe_until: Option<Instant>,
+}
+
+/// Why the main loop stops.
+type Stop = Outcome;
+
+impl Live {
+    fn new(shared: Arc<Shared>, out: mpsc::Sender<WsMessage>) -> Live {
+        let now = Instant::now();
+        Live {
+            me: shared.me_id().unwrap_or_default(),
+            shared,
+            out,
+            next_ref: 1,
+            pending: HashMap::new(),
+            in_flight: HashSet::new(),
+            receipts_in_flight: HashSet::new(),
+            budget: OpBudget::new(now),
+            outbox_at: None,
+            receipts_at: Some(now),
+            catch_up: None,
+            catch_up_number: 0,
+            catch_up_again: false,
+            last_heard: now,
+            probe_until: None,
+        }
+    }
+
+    async fn write(&self, frame: &ClientFrame) -> Result<(), Stop> {
+        self.out.send(text(frame)).await.map_err(|_| Outcome::Lost { was_connected: true })
+    }
+
+    fn next_ref(&mut self) -> u64 {
+        self.next_ref += 1;
+        self.next_ref
+    }
+
+    async fn handshake(
+        &mut self,
+        stream: &mut SplitStream<Ws>,
+        token: &str,
+        resume: &mut Option<ResumePoint>,
+    ) -> Result<(Duration, Option<Vec<rapport_protocol::Conversation>>), Stop> {
+        let lost = Outcome::Lost { was_connected: false };
+        let deadline = Instant::now() + HANDSHAKE_TIMEOUT;
+        let heartbeat = match tokio::time::timeout_at(deadline, read(stream)).await {
+            Ok(Incoming::Frame(frame)) => match *frame {
+                ServerFrame::Hello { data } => Duration::from_millis(data.heartbeat_interval_ms.max(10)),
+                _ => return Err(lost),
+            },
+            _ => return Err(lost),
+        };
+        let identify = |r: u64| ClientFrame {
+            reference: Some(Ref::from(r)),
+            op: ClientOp::Identify(Identify { token: token.to_owned(), presence: self.shared.effective_status() }),
+        };
+        let first = match resume.as_ref() {
+            Some(point) => ClientFrame {
+                reference: Some(Ref::from(1u64)),
+                op: ClientOp::Resume(Resume { token: token.to_owned(), session_id: point.session_id.clone(), last_seq: point.last_seq }),
+            },
+            None => identify(1),
+        };
+        self.write(&first).await.map_err(|_| Outcome::Lost { was_connected: false })?;
+        loop {
+            let incoming = tokio::time::timeout_at(deadline, read(stream)).await.map_err(|_| Outcome::Lost { was_connected: false })?;
+            let frame = match incoming {
+                Incoming::Frame(frame) => *frame,
+                Incoming::Ignored => continue,
+                Incoming::Closed(Some(close::NOT_AUTHENTICATED)) => return Err(Outcome::AuthRejected { token: token.to_owned() }),
+                Incoming::Closed(_) => return Err(Outcome::Lost { was_connected: false }),
+            };
+            match frame {
+                ServerFrame::Ready { data, .. } => {
+                    self.shared.diagnostics.lock().identifies += 1;
+                    *resume = Some(ResumePoint { session_id: data.session_id.clone(), last_seq: 0 });
+                    crate::apply::ready(&self.shared, &data).await.map_err(|e| {
+                        tracing::warn!(error = %e, "could not store the ready snapshot");
+                        Outcome::Lost { was_connected: false }
+                    })?;
+                    return Ok((heartbeat, Some(data.conversations)));
+                }
+                ServerFrame::Resumed { data, .. } => {
+                    tracing::debug!(replayed = data.replayed, "session resumed");
+                    self.shared.diagnostics.lock().resumes += 1;
+                    return Ok((heartbeat, None));
+                }
+                ServerFrame::InvalidSession { .. } => {
+                    tracing::debug!("session not resumable: identifying");
+                    self.shared.diagnostics.lock().invalid_sessions += 1;
+                    *resume = None;
+                    self.write(&identify(2)).await.map_err(|_| Outcome::Lost { was_connected: false })?;
+                }
+                ServerFrame::Event { seq, event } => {
+                    // Replayed before `resumed`.
+                    crate::apply::event(&self.shared, seq, event).await.map_err(|_| Outcome::Lost { was_connected: false })?;
+                    if let Some(point) = resume.as_mut() {
+                        point.last_seq = seq;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    async fn run(
+        &mut self,
+        stream: &mut SplitStream<Ws>,
+        token: &str,
+        resume: &mut Option<ResumePoint>,
+        cancel: &CancellationToken,
+    ) -> Outcome {
+        let (heartbeat, snapshot) = tokio::select! {
+            () = cancel.cancelled() => return Outcome::Shutdown,
+            done = self.handshake(stream, token, resume) => match done {
+                Ok(done) => done,
+                Err(stop) => return stop,
+            },
+        };
+        let (commands_tx, mut commands) = mpsc::channel(LIVE_QUEUE);
+        *self.shared.live.lock() = Some(commands_tx);
+        self.shared.set_state(ConnectionState::Connected);
+        self.start_catch_up(snapshot);
+        let ping_every = heartbeat / 2;
+        // Any frame proves the connection alive; silence for this long after a ping means a
+        // zombie connection (the hub answers pings at once).
+        let zombie_after = heartbeat.max(Duration::from_secs(1));
+        let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
+        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        if let Err(stop) = self.flush_outbox().await {
+            return stop;
+        }
+        let mut refresh_retry_at: Option<Instant> = None;
+        loop {
+            let refresh_at = refresh_retry_at.unwrap_or_else(|| {
+                let secs = self.shared.refresh_in().unwrap_or(i64::MAX / 4).max(0);
+                Instant::now() + Duration::from_secs(secs as u64)
+            });
+            let result: Result<(), Stop> = tokio::select! {
+                () = cancel.cancelled() => {
+                    let _ = self.out.send(WsMessage::Close(None)).await;
+                    return Outcome::Shutdown;
+                }
+                incoming = read(stream) => match incoming {
+                    Incoming::Frame(frame) => {
+                        self.last_heard = Instant::now();
+                        self.probe_until = None;
+                        self.on_frame(*frame, resume).await
+                    }
+                    Incoming::Ignored => {
+                        self.last_heard = Instant::now();
+                        Ok(())
+                    }
+                    Incoming::Closed(Some(close::NOT_AUTHENTICATED)) => Err(Outcome::AuthRejected { token: token.to_owned() }),
+                    Incoming::Closed(code) => {
+                        tracing::debug!(?code, "gateway closed");
+                        Err(Outcome::Lost { was_connected: true })
+                    }
+                },
+                done = async { self.catch_up.as_mut().expect("guarded").await }, if self.catch_up.is_some() => {
+                    self.catch_up = None;
+                    self.caught_up(done)
+                }
+                _ = ping.tick() => {
+                    if self.last_heard.elapsed() > zombie_after {
+                        tracing::info!("no answer from the hub: reconnecting");
+                        Err(Outcome::Lost { was_connected: true })
+                    } else {
+                        self.write(&ClientFrame { reference: Some(Ref::from(0u64)), op: ClientOp::Ping }).await
+                    }
+                }
+                _ = sleep_until(self.probe_until) => {
+                    tracing::info!("connection probe unanswered: reconnecting");
+                    Err(Outcome::Lost { was_connected: true })
+                }
+                () = self.shared.reconnect.notified() => {
+                    // Wake from sleep or a network change: prove the connection still works.
+                    self.probe_until = Some(Instant::now() + PROBE_TIMEOUT);
+                    self.write(&ClientFrame { reference: Some(Ref::from(0u64)), op: ClientOp::Ping }).await
+                }
+                () = self.shared.kick_outbox.notified() => self.flush_outbox().await,
+                _ = sleep_until(self.outbox_at) => {
+                    self.outbox_at = None;
+                    self.flush_outbox().await
+                }
+                () = self.shared.kick_receipts.notified() => {
+                    self.receipts_at.get_or_insert(Instant::now() + RECEIPT_DELAY);
+                    Ok(())
+                }
+                _ = sleep_until(self.receipts_at) => {
+                    self.receipts_at = Some(Instant::now() + RECEIPT_SWEEP);
+                    self.send_receipts().await
+                }
+                () = self.shared.kick_catch_up.notified() => {
+                    if self.catch_up.is_some() {
+                        self.catch_up_again = true;
+                    } else {
+                        self.start_catch_up(None);
+                    }
+                    Ok(())
+                }
+                command = commands.recv() => match command {
+                    Some(command) => self.on_command(command).await,
+                    None => Ok(()),
+                },
+                _ = tokio::time::sleep_until(refresh_at) => {
+                    match self.shared.refresh(&self.shared.access_token()).await {
+                        Ok(()) => { refresh_retry_at = None; Ok(()) }
+                        Err(EngineError::Unauthorized(_)) => Err(Outcome::SignedOut),
+                        Err(_) => { refresh_retry_at = Some(Instant::now() + Duration::from_secs(5)); Ok(()) }
+                    }
+                }
+            };
+            if let Err(stop) = result {
+                return stop;
+            }
+        }
+    }
+
+    fn start_catch_up(&mut self, snapshot: Option<Vec<rapport_protocol::Conversation>>) {
+        let mut number = 0;
+        self.shared.bump_progress(|p| {
+            p.catch_up_started += 1;
+            number = p.catch_up_started;
+        });
+        self.catch_up_number = number;
+        self.catch_up_again = false;
+        self.catch_up = Some(tokio::spawn(crate::catch_up::run(self.shared.clone(), snapshot)));
+    }
+
+    fn caught_up(&mut self, done: Result<Result<u64, EngineError>, tokio::task::JoinError>) -> Result<(), Stop> {
+        match done {
+            Ok(Ok(new)) => {
+                tracing::debug!(new, "caught up");
+                self.shared.diagnostics.lock().catch_ups += 1;
+                let number = self.catch_up_number;
+                self.shared.bump_progress(|p| p.catch_up_done = p.catch_up_done.max(number));
+                if self.catch_up_again {
+                    self.start_catch_up(None);
+                }
+                Ok(())
+            }
+            Ok(Err(EngineError::Unauthorized(_))) => Err(Outcome::SignedOut),
+            Ok(Err(e)) => {
+                tracing::info!(error = %e, "catch-up failed: reconnecting");
+                Err(Outcome::Lost { was_connected: true })
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "catch-up task ended abnormally");
+                Err(Outcome::Lost { was_connected: true })
+            }
+        }
+    }
+
+    async fn on_frame(&mut self, frame: ServerFrame, resume: &mut Option<ResumePoint>) -> Result<(), Stop> {
+        match frame {
+            ServerFrame::Event { seq, event } => {
+                if let Err(e) = crate::apply::event(&self.shared, seq, event).await {
+                    // Unapplied: reconnect and let the hub replay it.
+                    tracing::warn!(error = %e, "could not apply an event");
+                    return Err(match e {
+                        EngineError::Unauthorized(_) => Outcome::SignedOut,
+                        _ => Outcome::Lost { was_connected: true },
+                    });
+                }
+                if let Some(point) = resume.as_mut() {
+                    point.last_seq = seq;
+                }
+                Ok(())
+            }
+            ServerFrame::Ack { reference, data } => {
+                let Some(pending) = self.take_pending(reference) else { return Ok(()) };
+                self.on_ack(pending, data).await
+            }
+            ServerFrame::Error { reference, error } => {
+                let Some(pending) = self.take_pending(reference) else {
+                    tracing::warn!(code = %error.code, "hub error without a matching op");
+                    return Ok(());
+                };
+                self.on_error(pending, error).await
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn take_pending(&mut self, reference: Option<Ref>) -> Option<Pending> {
+        let Some(Ref::Number(n)) = reference else { return None };
+        self.pending.remove(&n.as_u64()?)
+    }
+
+    fn io_stop(&self, e: EngineError) -> Stop {
+        tracing::warn!(error = %e, "local cache failed");
+        Outcome::Lost { was_connected: true }
+    }
+
+    async fn on_ack(&mut self, pending: Pending, data: serde_json::Value) -> Result<(), Stop> {
+        match pending {
+            Pending::Send(client_msg_id) => {
+                self.in_flight.remove(&client_msg_id);
+                let ack: MessageAck = match serde_json::from_value(data) {
+                    Ok(ack) => ack,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "unreadable message.send ack");
+                        return Ok(());
+                    }
+                };
+                crate::apply::messages(&self.shared, &self.me, &[ack.message], true, false).await.map_err(|e| self.io_stop(e))?;
+                if self.in_flight.len() <= SEND_WINDOW / 2 {
+                    self.flush_outbox().await?;
+                }
+                Ok(())
+            }
+            Pending::Receipt(r) => {
+                self.receipts_in_flight.remove(&(r.conversation_id.clone(), r.kind == ReceiptKind::Read));
+                self.shared.cache.receipt_sent(&r).await.map_err(|e| self.io_stop(e))
+            }
+            Pending::Presence(tx) => {
+                if let Some(tx) = tx {
+                    let _ = tx.send(Ok(()));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    async fn on_error(&mut self, pending: Pending, error: ErrorInfo) -> Result<(), Stop> {
+        let retry_after = Duration::from_millis(error.retry_after_ms.unwrap_or(1000));
+        let code = error.code;
+        let err = EngineError::from_hub(error);
+        match pending {
+            Pending::Send(client_msg_id) => {
+                self.in_flight.remove(&client_msg_id);
+                if err.is_permanent() {
+                    self.shared.cache.fail(&client_msg_id, code.as_str()).await.map_err(|e| self.io_stop(e))?;
+                    if let Ok(Some(entry)) = self.shared.cache.outbox_entry(&client_msg_id).await {
+                        self.shared.emit(EngineEvent::Message(entry.local()));
+                    }
+                    self.shared.bump_progress(|p| p.outbox_version += 1);
+                } else {
+                    // Rate limited or a transient hub failure: the same id goes again later.
+                    self.outbox_at = Some(Instant::now() + retry_after);
+                }
+                Ok(())
+            }
+            Pending::Receipt(r) => {
+                self.receipts_in_flight.remove(&(r.conversation_id.clone(), r.kind == ReceiptKind::Read));
+                if code == ErrorCode::NotFound {
+                    // The conversation is gone for this user: stop resending.
+                    self.shared.cache.receipt_sent(&r).await.map_err(|e| self.io_stop(e))?;
+                }
+                Ok(())
+            }
+            Pending::Presence(tx) => {
+                if let Some(tx) = tx {
+                    let _ = tx.send(Err(err));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    async fn on_command(&mut self, command: LiveCommand) -> Result<(), Stop> {
+        match command {
+            LiveCommand::Typing(conversation_id) => {
+                if self.budget.take(Instant::now()) {
+                    let op = ClientOp::Typing(ConversationTarget { conversation_id });
+                    self.write(&ClientFrame { reference: None, op }).await?;
+                }
+                Ok(())
+            }
+            LiveCommand::Presence(status, tx) => self.send_presence(status, tx).await,
+        }
+    }
+
+    async fn send_presence(&mut self, status: ChosenStatus, tx: Option<oneshot::Sender<Result<(), EngineError>>>) -> Result<(), Stop> {
+        let r = self.next_ref();
+        self.budget.take(Instant::now());
+        self.pending.insert(r, Pending::Presence(tx));
+        self.write(&ClientFrame { reference: Some(Ref::from(r)), op: ClientOp::PresenceSet(PresenceSet { status }) }).await
+    }
+
+    /// Sends pending outbox entries, oldest first, within the send window and the op budget.
+    async fn flush_outbox(&mut self) -> Result<(), Stop> {
+        if self.outbox_at.is_some_and(|at| at > Instant::now()) {
+            return Ok(());
+        }
+        let entries = self.shared.cache.pending().await.map_err(|e| self.io_stop(e))?;
+        for entry in entries {
+            if self.in_flight.len() >= SEND_WINDOW {
+                break;
+            }
+            if self.in_flight.contains(&entry.client_msg_id) {
+                continue;
+            }
+            let conversation_id = match (&entry.conversation_id, &entry.to_email) {
+                (Some(id), _) => id.clone(),
+                (None, Some(email)) => match crate::directory::direct_for_email(&self.shared, email).await {
+                    Ok(id) => {
+                        self.shared.cache.resolve_outbox(&entry.client_msg_id, &id).await.map_err(|e| self.io_stop(e))?;
+                        id
+                    }
+                    Err(e) if e.is_permanent() => {
+                        self.shared.cache.fail(&entry.client_msg_id, e.code()).await.map_err(|e| self.io_stop(e))?;
+                        self.shared.bump_progress(|p| p.outbox_version += 1);
+                        continue;
+                    }
+                    Err(EngineError::Unauthorized(_)) => return Err(Outcome::SignedOut),
+                    Err(_) => return Err(Outcome::Lost { was_connected: true }),
+                },
+                (None, None) => continue,
+            };
+            let now = Instant::now();
+            if !self.budget.take(now) {
+                self.outbox_at = Some(self.budget.next_at());
+                break;
+            }
+            self.shared.cache.attempted(&entry.client_msg_id).await.map_err(|e| self.io_stop(e))?;
+            let r = self.next_ref();
+            self.pending.insert(r, Pending::Send(entry.client_msg_id.clone()));
+            self.in_flight.insert(entry.client_msg_id.clone());
+            let op = ClientOp::MessageSend(SendMessage { conversation_id, client_msg_id: entry.client_msg_id, body: entry.body });
+            self.write(&ClientFrame { reference: Some(Ref::from(r)), op }).await?;
+        }
+        Ok(())
+    }
+
+    /// Tells the hub what this device has received and read.
+    async fn send_receipts(&mut self) -> Result<(), Stop> {
+        let due = self.shared.cache.pending_receipts(&self.me).await.map_err(|e| self.io_stop(e))?;
+        for r in due {
+            let key = (r.conversation_id.clone(), r.kind == ReceiptKind::Read);
+            if self.receipts_in_flight.contains(&key) {
+                continue;
+            }
+            if !self.budget.take(Instant::now()) {
+                self.receipts_at = Some(self.budget.next_at());
+                break;
+            }
+            let target = SeqTarget { conversation_id: r.conversation_id.clone(), seq: r.seq };
+            let op = match r.kind {
+                ReceiptKind::Read => ClientOp::Read(target),
+                ReceiptKind::Delivered => ClientOp::Delivered(target),
+            };
+            let reference = self.next_ref();
+            self.receipts_in_flight.insert(key);
+            self.pending.insert(reference, Pending::Receipt(r));
+            self.write(&ClientFrame { reference: Some(Ref::from(reference)), op }).await?;
+        }
+        Ok(())
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,84 @@
+//! The connection supervisor: an explicit state machine around [`crate::session`].
+//!
+//! ```text
+//!            start()
+//!               │
+//!               ▼
+//!         ┌──────────┐  ready/resumed   ┌───────────┐
+//!    ┌───▶│connecting│─────────────────▶│ connected │
+//!    │    └──────────┘                  └───────────┘
+//!    │         │ failed                       │ lost (close, error, zombie)
+//!    │         ▼                              ▼
+//!    │    ┌──────────────────────────────────────┐
+//!    └────│ reconnecting {attempt, retry_in_ms}   │  backoff: full jitter, 0.5 s … 30 s,
+//!  delay  └──────────────────────────────────────┘  cut short by reconnect_now()
+//!  or wake     │ 4001 → refresh → connecting at once; refresh refused → signed_out (stop)
+//!              ▼
+//!   shutdown() → offline {reason}
+//! ```
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::backoff::Backoff;
+use crate::engine::Shared;
+use crate::event::ConnectionState;
+use crate::session::{self, Outcome, ResumePoint};
+use crate::EngineError;
+
+/// Consecutive 4001 closes (each after a successful refresh) before giving up.
+const MAX_AUTH_REJECTIONS: u32 = 3;
+
+/// Runs until cancelled or signed out.
+pub(crate) async fn run(shared: Arc<Shared>, cancel: CancellationToken) {
+    let mut backoff = Backoff::default();
+    let mut resume: Option<ResumePoint> = None;
+    let mut rejections = 0u32;
+    shared.set_state(ConnectionState::Connecting);
+    loop {
+        let outcome = session::run(&shared, &mut resume, &cancel).await;
+        tracing::debug!(?outcome, "connection ended");
+        match outcome {
+            Outcome::Shutdown => break,
+            Outcome::SignedOut => {
+                shared.signed_out().await;
+                return;
+            }
+            Outcome::AuthRejected { token } => {
+                rejections += 1;
+                if rejections >= MAX_AUTH_REJECTIONS {
+                    shared.signed_out().await;
+                    return;
+                }
+                match shared.refresh(&token).await {
+                    Ok(()) => {
+                        shared.set_state(ConnectionState::Connecting);
+                        continue;
+                    }
+                    Err(EngineError::Unauthorized(_)) => {
+                        shared.signed_out().await;
+                        return;
+                    }
+                    Err(_) => {}
+                }
+            }
+            Outcome::Lost { was_connected } => {
+                if was_connected {
+                    backoff.reset();
+                    rejections = 0;
+                }
+            }
+        }
+        let delay = backoff.next_delay();
+        shared.set_state(ConnectionState::Reconnecting { attempt: backoff.attempt(), retry_in_ms: delay.as_millis() as u64 });
+        tokio::select! {
+            () = cancel.cancelled() => break,
+            _ = Backoff::wait(delay, &shared.reconnect) => {}
+        }
+        shared.set_state(ConnectionState::Connecting);
+    }
+    if shared.state() != ConnectionState::SignedOut {
+        shared.set_state(ConnectionState::Offline { reason: "stopped".into() });
+    }
+}

@@ -1,0 +1,15 @@
+//! Integration tests of the client engine against the real hub (in-process or as a process).
+//! One binary; modules mirror the engine's concerns.
+
+mod support;
+
+mod backoff;
+mod catch_up;
+mod messaging;
+mod outbox;
+mod presence;
+mod property;
+mod resume;
+mod search;
+mod tokens;
+mod scale;
