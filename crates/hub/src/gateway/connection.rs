@@ -29,8 +29,10 @@ use super::{ops, Gateway, Skip};
 use crate::error::ApiError;
 use crate::Hub;
 
-/// Socket read chunk. Small on purpose: thousands of idle connections are the normal load.
-const READ_BUFFER: usize = 4 * 1024;
+/// Socket read chunk. Small on purpose: thousands of idle connections are the normal load, the
+/// buffer is allocated per connection and zeroed before each read, and client frames are small
+/// (larger ones just take more reads).
+const READ_BUFFER: usize = 1024;
 /// Bytes buffered before a write goes to the socket.
 const WRITE_BUFFER: usize = 4 * 1024;
 /// Unsent bytes a connection may hold before writes fail.
@@ -71,9 +73,17 @@ pub async fn upgrade(State(hub): State<Arc<Hub>>, ws: WebSocketUpgrade) -> Respo
 enum Outgoing {
     Frame(String),
     Close(Kick),
-    /// Start sending this session's events; for a resume, replay up to a seq and then
-    /// send `resumed`.
-    Attach { session: Arc<Session>, wake: Arc<Notify>, resumed: Option<(Option<Ref>, u64, u64)> },
+    /// Start sending this session's events (boxed: rare, and it would make every slot of the
+    /// reply channel large).
+    Attach(Box<Attach>),
+}
+
+/// Start sending this session's events; for a resume, replay up to a seq and then send
+/// `resumed`.
+struct Attach {
+    session: Arc<Session>,
+    wake: Arc<Notify>,
+    resumed: Option<(Option<Ref>, u64, u64)>,
 }
 
 fn frame(frame: &ServerFrame) -> Outgoing {
@@ -184,7 +194,9 @@ impl Reader {
                     if self.session.is_some() {
                         self.deadline = Instant::now() + 2 * self.hub.config.heartbeat;
                     }
-                    self.on_message(message).await
+                    // Boxed: the op futures are large, and the idle connection task should not
+                    // carry their size for its whole life.
+                    Box::pin(self.on_message(message)).await
                 }
             };
             match next {
@@ -280,7 +292,7 @@ impl Reader {
         let notifications_unread = hub.store.unread_notifications(&user.id).await?;
         let ready = Ready { session_id: session.id.clone(), user, conversations, presence, notifications_unread };
         self.send(frame(&ServerFrame::Ready { reference, data: Box::new(ready) })).await;
-        self.send(Outgoing::Attach { session, wake: self.wake.clone(), resumed: None }).await;
+        self.send(Outgoing::Attach(Box::new(Attach { session, wake: self.wake.clone(), resumed: None }))).await;
         Ok(Next::Continue)
     }
 
@@ -310,7 +322,7 @@ impl Reader {
             hub.presence.connected(&hub, &session.user_id, None, Skip::Nobody).await;
         }
         let resumed = Some((reference, resumption.replay_upto, resumption.replayed));
-        self.send(Outgoing::Attach { session, wake: self.wake.clone(), resumed }).await;
+        self.send(Outgoing::Attach(Box::new(Attach { session, wake: self.wake.clone(), resumed }))).await;
         Ok(Next::Continue)
     }
 
@@ -401,7 +413,8 @@ async fn write_loop(conn: u64, mut sink: Sink, mut replies: mpsc::Receiver<Outgo
                     None => return Ok(None),
                     Some(Outgoing::Frame(text)) => write(&mut sink, WsMessage::Text(text.into())).await?,
                     Some(Outgoing::Close(kick)) => return Ok(Some(kick)),
-                    Some(Outgoing::Attach { session, wake, resumed }) => {
+                    Some(Outgoing::Attach(attach)) => {
+                        let Attach { session, wake, resumed } = *attach;
                         pending_resumed = resumed.map(|(reference, replay_upto, replayed)| {
                             PendingResumed { reference, replay_upto, replayed }
                         });

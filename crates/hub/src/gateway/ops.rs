@@ -58,10 +58,6 @@ async fn send_message(hub: &Hub, user_id: &str, send: SendMessage, received_at: 
         ErrorCode::BodyEmpty => ApiError::new(code, "the message is empty"),
         _ => ApiError::new(code, "the message is longer than 4000 characters"),
     })?;
-    // A resend after a lost ack: answer as the first time, store and dispatch nothing.
-    if let Some(message) = hub.store.message_by_client_id(user_id, &send.client_msg_id).await? {
-        return Ok(json!(MessageAck { message }));
-    }
     let members = members_for(hub, user_id, &send.conversation_id).await?;
     // Held across insert and dispatch so that events of one conversation leave in seq order.
     let lock = hub.gateway.conversation_lock(&send.conversation_id);
@@ -75,6 +71,8 @@ async fn send_message(hub: &Hub, user_id: &str, send: SendMessage, received_at: 
             body: &send.body,
         })
         .await?;
+    // `inserted` is false for a resend after a lost ack: the database answered with the
+    // first message, and nothing is stored or announced again.
     if inserted {
         hub.metrics.messages_stored.inc();
         let event = Event::MessageCreated { message: message.clone() };
