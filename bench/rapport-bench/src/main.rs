@@ -1,0 +1,220 @@
+//! `rapport-bench`: the Rapport hub against the Socket.IO stack it replaces, measured side by
+//! side in one run.
+//!
+//! Layout:
+//! - `server`: starts the hub (release build) or the Socket.IO peer (Node) in a temporary data
+//!   directory, SIGKILLs and restarts it; `procfs` reads its CPU time and RSS.
+//! - `api`: REST setup and catch-up; `wire`: the two gateway protocols (Rapport v1 and
+//!   Engine.IO v4 / Socket.IO v5, both spoken here over tokio-tungstenite with small buffers).
+//! - `runner`: one task per session (heartbeats, paced sends, latency and loss accounting);
+//!   `fleet`: many of them.
+//! - `scenario`: `latency`, `fanout`, `idle`, `storm`, `client`, `desktop`.
+//! - `report`: the table, the JSON summary and the closing comparison lines.
+
+mod api;
+mod fleet;
+mod procfs;
+mod report;
+mod runner;
+mod scenario;
+mod server;
+mod wire;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Parser;
+
+use report::Outcome;
+use server::{Programs, Target};
+
+/// Command line.
+#[derive(Debug, Parser)]
+#[command(name = "rapport-bench", about = "Rapport hub against a Socket.IO peer, measured side by side")]
+struct Args {
+    /// Small scales: the whole run takes well under a minute.
+    #[arg(long)]
+    quick: bool,
+    /// Scenarios to run (default: all).
+    #[arg(long = "scenario", value_delimiter = ',')]
+    scenarios: Vec<String>,
+    /// Targets: rapport, socketio, socketio-memory (default: rapport,socketio).
+    #[arg(long = "target", value_delimiter = ',', default_values_t = vec!["rapport".to_string(), "socketio".to_string()])]
+    targets: Vec<String>,
+    /// Where the JSON summary goes.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../results"))]
+    results: PathBuf,
+    /// The Socket.IO peer's directory (with node_modules).
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../peers/socketio"))]
+    peer_dir: PathBuf,
+    /// The hub binary (default: next to this binary).
+    #[arg(long)]
+    hub: Option<PathBuf>,
+    /// Override: sessions for idle and latency (idle sessions) and storm.
+    #[arg(long)]
+    sessions: Option<usize>,
+    /// Override: latency and fanout message rate (msg/s, all senders together).
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Override: messages in the client scenario's cache.
+    #[arg(long)]
+    messages: Option<usize>,
+    /// Override: fanout group size.
+    #[arg(long)]
+    group_size: Option<usize>,
+    /// Override: measured seconds of latency and fanout.
+    #[arg(long)]
+    seconds: Option<f64>,
+}
+
+/// Every scenario's scale.
+struct Scales {
+    latency: scenario::latency::Scale,
+    fanout: scenario::fanout::Scale,
+    idle: scenario::idle::Scale,
+    storm: scenario::storm::Scale,
+    client: scenario::client::Scale,
+}
+
+fn scales(args: &Args) -> Scales {
+    let s = Duration::from_secs_f64;
+    let mut scales = if args.quick {
+        Scales {
+            latency: scenario::latency::Scale { active: 20, idle_sessions: 1000, idle_users: 2, rate: 500.0, warmup: s(0.5), measure: s(2.0), drain: s(0.5) },
+            fanout: scenario::fanout::Scale { group_size: 30, groups: 2, senders: 4, rate: 200.0, warmup: s(0.5), measure: s(2.0), drain: s(0.5) },
+            idle: scenario::idle::Scale { sessions: 2000, users: 4, settle: s(1.0), window: s(2.0) },
+            storm: scenario::storm::Scale { sessions: 1000, users: 20, group_size: 5, rate_per_group: 10.0, before_kill: s(1.0), deadline: s(20.0) },
+            client: scenario::client::Scale { messages: 10_000, conversations: 4, missed: 1_000 },
+        }
+    } else {
+        Scales {
+            latency: scenario::latency::Scale { active: 200, idle_sessions: 10_000, idle_users: 20, rate: 5000.0, warmup: s(5.0), measure: s(20.0), drain: s(2.0) },
+            fanout: scenario::fanout::Scale { group_size: 100, groups: 10, senders: 20, rate: 500.0, warmup: s(3.0), measure: s(20.0), drain: s(2.0) },
+            idle: scenario::idle::Scale { sessions: 10_000, users: 20, settle: s(3.0), window: s(60.0) },
+            storm: scenario::storm::Scale { sessions: 15_000, users: 150, group_size: 5, rate_per_group: 2.0, before_kill: s(3.0), deadline: s(60.0) },
+            client: scenario::client::Scale { messages: 1_000_000, conversations: 20, missed: 10_000 },
+        }
+    };
+    if let Some(n) = args.sessions {
+        scales.idle.sessions = n;
+        scales.latency.idle_sessions = n;
+        scales.storm.sessions = n;
+    }
+    if let Some(rate) = args.rate {
+        scales.latency.rate = rate;
+        scales.fanout.rate = rate;
+    }
+    if let Some(m) = args.messages {
+        scales.client.messages = m;
+    }
+    if let Some(k) = args.group_size {
+        scales.fanout.group_size = k;
+        scales.fanout.senders = scales.fanout.senders.min(k);
+    }
+    if let Some(secs) = args.seconds {
+        scales.latency.measure = s(secs);
+        scales.fanout.measure = s(secs);
+    }
+    scales
+}
+
+const ALL: [&str; 6] = ["latency", "fanout", "idle", "storm", "client", "desktop"];
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    // Thousands of sockets: take every descriptor the hard limit allows (children inherit it).
+    let (soft, hard) = rlimit::Resource::NOFILE.get()?;
+    if soft < hard {
+        rlimit::Resource::NOFILE.set(hard, hard).context("raising RLIMIT_NOFILE")?;
+    }
+    let own_exe = std::env::current_exe()?;
+    let target_dir = own_exe.parent().context("exe dir")?.to_path_buf();
+    let programs = Programs { hub: args.hub.clone().unwrap_or_else(|| target_dir.join("rapport-hub")), peer_dir: args.peer_dir.clone() };
+    anyhow::ensure!(programs.hub.exists(), "no hub binary at {} (cargo build --release -p rapport-hub)", programs.hub.display());
+    let targets: Vec<Target> = args
+        .targets
+        .iter()
+        .map(|t| Target::parse(t).with_context(|| format!("unknown target {t}")))
+        .collect::<anyhow::Result<_>>()?;
+    let scenarios: Vec<&str> = if args.scenarios.is_empty() {
+        ALL.to_vec()
+    } else {
+        args.scenarios.iter().map(String::as_str).collect()
+    };
+    let scales = scales(&args);
+    let started = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    for scenario in &scenarios {
+        let per_target = matches!(*scenario, "latency" | "fanout" | "idle" | "storm");
+        if !per_target {
+            let outcome = match *scenario {
+                "client" => scenario::client::run(&programs, &scales.client).await,
+                "desktop" => scenario::desktop::run(&target_dir).await,
+                other => anyhow::bail!("unknown scenario {other}; known: {}", ALL.join(", ")),
+            };
+            outcomes.push(outcome.unwrap_or_else(|e| failed(scenario, "rapport", e)));
+            continue;
+        }
+        for &target in &targets {
+            eprintln!("-- {scenario} against {}", target.name());
+            let outcome = match *scenario {
+                "latency" => scenario::latency::run(target, &programs, &scales.latency).await,
+                "fanout" => scenario::fanout::run(target, &programs, &scales.fanout).await,
+                "idle" => scenario::idle::run(target, &programs, &scales.idle).await,
+                "storm" => scenario::storm::run(target, &programs, &scales.storm).await,
+                _ => unreachable!(),
+            };
+            let mut outcome = outcome.unwrap_or_else(|e| failed(scenario, target.name(), e));
+            // Others may share the machine: the load tells whether a figure was disturbed.
+            if let Some(load) = loadavg() {
+                outcome.set("machine_loadavg_1m", load);
+            }
+            eprintln!("{}", report::table(std::slice::from_ref(&outcome)));
+            outcomes.push(outcome);
+        }
+    }
+
+    std::fs::create_dir_all(&args.results)?;
+    let results = args.results.canonicalize()?;
+    let file = results.join(format!("{}-{started}.json", if args.quick { "quick" } else { "full" }));
+    let summary = serde_json::json!({
+        "started_unix": started,
+        "quick": args.quick,
+        "machine": machine(),
+        "targets": args.targets,
+        "outcomes": outcomes,
+    });
+    std::fs::write(&file, serde_json::to_string_pretty(&summary)?)?;
+    println!("{}", report::table(&outcomes));
+    println!("\nJSON summary: {}", file.display());
+    let peer = targets.iter().find(|t| !t.is_rapport()).map_or("socketio", |t| t.name());
+    println!("\nscenario headline            Rapport vs {peer} (same run; ratio > 1 means Rapport is better)");
+    for line in report::closing_lines(&outcomes, peer) {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+fn failed(scenario: &str, target: &'static str, err: anyhow::Error) -> Outcome {
+    let name: &'static str = ALL.iter().find(|s| **s == scenario).copied().unwrap_or("unknown");
+    Outcome::skipped(name, target, format!("failed: {err:#}"))
+}
+
+/// The 1-minute load average (2.0 = both cores busy).
+fn loadavg() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg").ok()?.split_whitespace().next()?.parse().ok()
+}
+
+fn machine() -> serde_json::Value {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()));
+    serde_json::json!({
+        "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        "cpu": cpu,
+        "kernel": std::fs::read_to_string("/proc/sys/kernel/osrelease").ok().map(|s| s.trim().to_owned()),
+    })
+}

@@ -1,0 +1,42 @@
+//! Generates the Tauri context (config, capabilities, icons) for `src-tauri/src/main.rs`, and one
+//! `allow-<command>` permission per app command so that `capabilities/main.json` grants the
+//! window exactly the commands it uses.
+
+const COMMANDS: &[&str] = &[
+    "bootstrap",
+    "sign_in",
+    "sign_up",
+    "sign_out",
+    "conversations",
+    "history",
+    "send",
+    "retry",
+    "discard",
+    "mark_read",
+    "typing",
+    "set_presence",
+    "presence_of",
+    "search",
+    "users",
+    "start_direct",
+    "start_group",
+    "notifications",
+    "mark_notification_read",
+    "set_open_conversation",
+    "set_muted",
+    "reconnect_now",
+    "get_settings",
+    "set_settings",
+    "open_link",
+    "check_for_updates",
+    "install_update",
+];
+
+fn main() {
+    let attributes = tauri_build::Attributes::new()
+        .capabilities_path_pattern("./src-tauri/capabilities/**/*")
+        .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
+    if let Err(error) = tauri_build::try_build(attributes) {
+        panic!("tauri build script failed: {error:#}");
+    }
+}

@@ -1,0 +1,88 @@
+// The one module that talks to the desktop shell. Components call these typed functions; nothing
+// else imports @tauri-apps/api.
+import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type {
+  Bootstrap,
+  ChosenStatus,
+  CommandError,
+  ConversationSummary,
+  EngineEvent,
+  HistoryPage,
+  LocalMessage,
+  Notification,
+  OpenTarget,
+  Presence,
+  Role,
+  SearchHit,
+  Settings,
+  UpdateStatus,
+  User,
+} from "./types";
+
+function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  return invoke<T>(command, args).catch((error: unknown) => {
+    throw toCommandError(error);
+  });
+}
+
+export function toCommandError(error: unknown): CommandError {
+  if (error && typeof error === "object" && "code" in error && "message" in error) {
+    return error as CommandError;
+  }
+  return { code: "io", message: String(error) };
+}
+
+export const backend = {
+  bootstrap: () => call<Bootstrap>("bootstrap"),
+  signIn: (hub_url: string, email: string, password: string) => call<User>("sign_in", { hub_url, email, password }),
+  signUp: (hub_url: string, email: string, password: string, display_name: string, role: Role) =>
+    call<User>("sign_up", { account: { hub_url, email, password, display_name, role } }),
+  signOut: () => call<void>("sign_out"),
+  conversations: () => call<ConversationSummary[]>("conversations"),
+  history: (conversation_id: string, before_seq: number | null, limit: number) =>
+    call<HistoryPage>("history", { conversation_id, before_seq, limit }),
+  send: (conversation_id: string, body: string) => call<LocalMessage>("send", { conversation_id, body }),
+  retry: (client_msg_id: string) => call<void>("retry", { client_msg_id }),
+  discard: (client_msg_id: string) => call<void>("discard", { client_msg_id }),
+  markRead: (conversation_id: string) => call<void>("mark_read", { conversation_id }),
+  typing: (conversation_id: string) => call<void>("typing", { conversation_id }),
+  setPresence: (status: ChosenStatus) => call<void>("set_presence", { status }),
+  presenceOf: (user_ids: string[]) => call<Presence[]>("presence_of", { user_ids }),
+  search: (query: string, limit: number) => call<SearchHit[]>("search", { query, limit }),
+  users: (query: string) => call<User[]>("users", { query }),
+  startDirect: (user_id: string) => call<ConversationSummary>("start_direct", { user_id }),
+  startGroup: (title: string, member_ids: string[]) => call<ConversationSummary>("start_group", { title, member_ids }),
+  notifications: () => call<Notification[]>("notifications"),
+  markNotificationRead: (id: string) => call<void>("mark_notification_read", { id }),
+  setOpenConversation: (conversation_id: string | null) => call<void>("set_open_conversation", { conversation_id }),
+  setMuted: (conversation_id: string, muted: boolean) => call<void>("set_muted", { conversation_id, muted }),
+  reconnectNow: () => call<void>("reconnect_now"),
+  getSettings: () => call<Settings>("get_settings"),
+  setSettings: (values: Settings) => call<Settings>("set_settings", { values }),
+  openLink: (url: string) => call<void>("open_link", { url }),
+  checkForUpdates: () => call<UpdateStatus>("check_for_updates"),
+  installUpdate: () => call<void>("install_update"),
+};
+
+export interface ShellEvents {
+  engine: (event: EngineEvent) => void;
+  lagged: () => void;
+  open: (target: OpenTarget) => void;
+  status: (status: ChosenStatus) => void;
+  settings: (values: Settings) => void;
+  update: (result: { status?: UpdateStatus; error?: CommandError }) => void;
+}
+
+/** Subscribes to every event the shell sends; returns one function that unsubscribes all. */
+export async function subscribe(handlers: ShellEvents): Promise<() => void> {
+  const unlisten: UnlistenFn[] = await Promise.all([
+    listen<EngineEvent>("engine:event", (e) => handlers.engine(e.payload)),
+    listen<number>("engine:lagged", () => handlers.lagged()),
+    listen<OpenTarget>("app:open", (e) => handlers.open(e.payload)),
+    listen<ChosenStatus>("app:status", (e) => handlers.status(e.payload)),
+    listen<Settings>("app:settings", (e) => handlers.settings(e.payload)),
+    listen<{ status?: UpdateStatus; error?: CommandError }>("app:update", (e) => handlers.update(e.payload)),
+  ]);
+  return () => unlisten.forEach((f) => f());
+}

@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import { applyReceipts, lastUnsent, mergeMessages, oldestSeq, removeMessage, upsertConversation } from "./messages";
+import type { ConversationSummary, LocalMessage } from "./types";
+
+const m = (seq: number | null, key: string, over: Partial<LocalMessage> = {}): LocalMessage => ({
+  id: seq === null ? null : `id-${key}`,
+  conversation_id: "c1",
+  seq,
+  sender_id: "me",
+  body: key,
+  client_msg_id: key,
+  created_at: `2026-03-02T10:00:${String(seq ?? 59).padStart(2, "0")}Z`,
+  state: seq === null ? "pending" : "sent",
+  error: null,
+  ...over,
+});
+
+const conv = (id: string, at: string): ConversationSummary => ({
+  id,
+  kind: "direct",
+  title: null,
+  display_title: id,
+  members: [],
+  last_seq: 0,
+  last_message: null,
+  unread_count: 0,
+  muted: false,
+  created_at: at,
+});
+
+describe("mergeMessages", () => {
+  it("replaces a pending message by its acknowledged self, without duplicating it", () => {
+    const pending = m(null, "k3");
+    const list = mergeMessages([m(1, "k1"), m(2, "k2")], [pending]);
+    expect(list.map((x) => x.client_msg_id)).toEqual(["k1", "k2", "k3"]);
+    const acked = mergeMessages(list, [m(3, "k3", { state: "delivered" })]);
+    expect(acked).toHaveLength(3);
+    expect(acked[2]).toMatchObject({ seq: 3, state: "delivered" });
+  });
+
+  it("puts an older page before the loaded one and keeps pending messages last", () => {
+    const loaded = mergeMessages([], [m(51, "a"), m(52, "b"), m(null, "p")]);
+    const withOlder = mergeMessages(loaded, [m(49, "y"), m(50, "z")]);
+    expect(withOlder.map((x) => x.seq)).toEqual([49, 50, 51, 52, null]);
+    expect(oldestSeq(withOlder)).toBe(49);
+  });
+
+  it("does not duplicate a message delivered twice (live and through catch-up)", () => {
+    const once = mergeMessages([], [m(7, "x")]);
+    expect(mergeMessages(once, [m(7, "x")])).toHaveLength(1);
+  });
+
+  it("removes discarded messages", () => {
+    expect(removeMessage([m(1, "a"), m(null, "b")], "b").map((x) => x.client_msg_id)).toEqual(["a"]);
+  });
+});
+
+describe("conversation order", () => {
+  it("keeps the most recently active first", () => {
+    let list = upsertConversation([], conv("old", "2026-01-01T00:00:00Z"));
+    list = upsertConversation(list, conv("new", "2026-02-01T00:00:00Z"));
+    expect(list.map((c) => c.id)).toEqual(["new", "old"]);
+    list = upsertConversation(list, { ...conv("old", "2026-01-01T00:00:00Z"), last_message: m(1, "z", { created_at: "2026-03-01T00:00:00Z" }) });
+    expect(list.map((c) => c.id)).toEqual(["old", "new"]);
+    expect(list).toHaveLength(2);
+  });
+});
+
+describe("Up to edit", () => {
+  it("finds the last own unsent message, but not past a sent one", () => {
+    expect(lastUnsent([m(1, "a"), m(null, "b", { state: "failed" })], "me")?.client_msg_id).toBe("b");
+    expect(lastUnsent([m(null, "b", { state: "failed" }), m(2, "a")], "me")).toBeUndefined();
+    expect(lastUnsent([m(1, "a", { sender_id: "other" })], "me")).toBeUndefined();
+  });
+});
+
+describe("receipts", () => {
+  const member = (user_id: string, read_seq: number, delivered_seq: number) => ({ user_id, display_name: user_id, role: "candidate" as const, read_seq, delivered_seq });
+
+  it("marks own messages read once every other member read them, and never goes back", () => {
+    const list = [m(1, "a"), m(2, "b"), m(3, "c", { sender_id: "carl" }), m(null, "p")];
+    const out = applyReceipts(list, [member("me", 3, 3), member("carl", 1, 2)], "me");
+    expect(out.map((x) => x.state)).toEqual(["read", "delivered", "sent", "pending"]);
+    const again = applyReceipts(out, [member("me", 3, 3), member("carl", 0, 0)], "me");
+    expect(again.map((x) => x.state)).toEqual(["read", "delivered", "sent", "pending"]);
+  });
+
+  it("waits for the slowest member of a group", () => {
+    const out = applyReceipts([m(5, "a")], [member("me", 5, 5), member("x", 5, 5), member("y", 4, 5)], "me");
+    expect(out[0].state).toBe("delivered");
+  });
+});

@@ -1,0 +1,81 @@
+// How the message list of one conversation changes: merging pages and live events. Pure.
+import type { ConversationSummary, LocalMessage, Member, MessageState } from "./types";
+
+/** The identity of a message across its states (pending → sent → read). */
+export function messageKey(m: LocalMessage): string {
+  return m.client_msg_id || m.id || `${m.conversation_id}:${m.seq}`;
+}
+
+function order(a: LocalMessage, b: LocalMessage): number {
+  // Stored messages by seq; pending and failed ones (no seq yet) after them, oldest first.
+  if (a.seq !== null && b.seq !== null) return a.seq - b.seq;
+  if (a.seq !== null) return -1;
+  if (b.seq !== null) return 1;
+  return a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : 0;
+}
+
+/** Adds or replaces messages (by identity, and by id for a message seen under another key). */
+export function mergeMessages(list: LocalMessage[], incoming: LocalMessage[]): LocalMessage[] {
+  const byKey = new Map<string, LocalMessage>();
+  const keyOfId = new Map<string, string>();
+  for (const m of list) {
+    byKey.set(messageKey(m), m);
+    if (m.id) keyOfId.set(m.id, messageKey(m));
+  }
+  for (const m of incoming) {
+    const key = (m.id && keyOfId.get(m.id)) || messageKey(m);
+    byKey.set(key, m);
+    if (m.id) keyOfId.set(m.id, key);
+  }
+  return [...byKey.values()].sort(order);
+}
+
+export function removeMessage(list: LocalMessage[], clientMsgId: string): LocalMessage[] {
+  return list.filter((m) => m.client_msg_id !== clientMsgId);
+}
+
+/** When a conversation was last active, for sorting the list. */
+export function activity(c: ConversationSummary): string {
+  return c.last_message?.created_at ?? c.created_at;
+}
+
+/** Adds or replaces a conversation and keeps the list by recent activity, newest first. */
+export function upsertConversation(list: ConversationSummary[], c: ConversationSummary): ConversationSummary[] {
+  const rest = list.filter((x) => x.id !== c.id);
+  rest.push(c);
+  return rest.sort((a, b) => (activity(a) < activity(b) ? 1 : activity(a) > activity(b) ? -1 : 0));
+}
+
+/** The oldest stored seq of a loaded page: where the next (older) page ends. */
+export function oldestSeq(list: LocalMessage[]): number | null {
+  for (const m of list) if (m.seq !== null) return m.seq;
+  return null;
+}
+
+/** The last own message that never reached the hub, for Up-to-edit. */
+export function lastUnsent(list: LocalMessage[], meId: string): LocalMessage | undefined {
+  for (let i = list.length - 1; i >= 0; i--) {
+    const m = list[i];
+    if (m.sender_id === meId && (m.state === "failed" || m.state === "pending")) return m;
+    if (m.sender_id === meId) return undefined;
+  }
+  return undefined;
+}
+
+const RANK: Record<MessageState, number> = { failed: -1, pending: 0, sent: 1, delivered: 2, read: 3 };
+
+/**
+ * Own messages move to delivered / read once every other member's receipt covers them. States
+ * only move forward here: the engine's own message events remain the authority.
+ */
+export function applyReceipts(list: LocalMessage[], members: Member[], meId: string): LocalMessage[] {
+  const others = members.filter((m) => m.user_id !== meId);
+  if (others.length === 0) return list;
+  const read = Math.min(...others.map((m) => m.read_seq));
+  const delivered = Math.min(...others.map((m) => Math.max(m.delivered_seq, m.read_seq)));
+  return list.map((m) => {
+    if (m.sender_id !== meId || m.seq === null || m.state === "failed") return m;
+    const next: MessageState = m.seq <= read ? "read" : m.seq <= delivered ? "delivered" : m.state;
+    return RANK[next] > RANK[m.state] ? { ...m, state: next } : m;
+  });
+}
