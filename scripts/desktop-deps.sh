@@ -33,7 +33,9 @@ desktop_deps() {
 # npm packages of the web UI (Vite, Svelte, the Tauri CLI), when the lock file changed.
 ui_deps() {
   if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
-    (cd ui && npm ci --no-audit --no-fund)
+    # `npm install`, not `npm ci`: npm 11 records no lock entries for other platforms' optional
+    # binaries here and `npm ci` then refuses the lock; `install` follows it all the same.
+    (cd ui && npm install --no-audit --no-fund)
   fi
 }
 
