@@ -1,5 +1,6 @@
 //! What each hub event does to the cache and the engine's event stream.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -121,6 +122,10 @@ pub(crate) async fn messages(shared: &Shared, me: &str, batch: &[Message], annou
     }
     let mut from_others = false;
     let mut touched: Vec<&str> = Vec::new();
+    // Looked up once per conversation (and sender) of the batch, not once per message: a
+    // catch-up brings hundreds of messages per page.
+    let mut muted_in: HashMap<String, bool> = HashMap::new();
+    let mut titles = Titles::default();
     for m in &inserted.new {
         if announce {
             shared.emit(EngineEvent::Message(shared.cache.local_message(m, me).await?));
@@ -135,9 +140,16 @@ pub(crate) async fn messages(shared: &Shared, me: &str, batch: &[Message], annou
         if shared.typing_in.lock().clear(&m.conversation_id, &m.sender_id) {
             shared.emit(EngineEvent::Typing { conversation_id: m.conversation_id.clone(), user_id: m.sender_id.clone(), active: false });
         }
-        let muted = shared.cache.is_muted(&m.conversation_id).await?;
+        let muted = match muted_in.get(&m.conversation_id) {
+            Some(muted) => *muted,
+            None => {
+                let muted = shared.cache.is_muted(&m.conversation_id).await?;
+                muted_in.insert(m.conversation_id.clone(), muted);
+                muted
+            }
+        };
         if notify && shared.policy.lock().wants_message(me, &m.sender_id, &m.conversation_id, muted) {
-            candidate(shared, me, m).await?;
+            candidate(shared, me, m, &mut titles).await?;
         }
     }
     if announce {
@@ -154,13 +166,25 @@ pub(crate) async fn messages(shared: &Shared, me: &str, batch: &[Message], annou
     Ok(inserted.new)
 }
 
+/// Sender names and conversation titles already looked up for one batch.
+#[derive(Default)]
+struct Titles {
+    senders: HashMap<String, String>,
+    conversations: HashMap<String, Option<String>>,
+}
+
 /// Hands a message to the notification coalescer.
-pub(crate) async fn candidate(shared: &Shared, me: &str, m: &Message) -> Result<(), EngineError> {
-    let sender_name = shared.cache.display_name(&m.sender_id).await?.unwrap_or_else(|| "Someone".into());
-    let title = match shared.cache.summary(&m.conversation_id, me).await? {
-        Some(s) => s.display_title,
-        None => sender_name.clone(),
-    };
+async fn candidate(shared: &Shared, me: &str, m: &Message, titles: &mut Titles) -> Result<(), EngineError> {
+    if !titles.senders.contains_key(&m.sender_id) {
+        let name = shared.cache.display_name(&m.sender_id).await?.unwrap_or_else(|| "Someone".into());
+        titles.senders.insert(m.sender_id.clone(), name);
+    }
+    if !titles.conversations.contains_key(&m.conversation_id) {
+        let title = shared.cache.summary(&m.conversation_id, me).await?.map(|s| s.display_title);
+        titles.conversations.insert(m.conversation_id.clone(), title);
+    }
+    let sender_name = titles.senders[&m.sender_id].clone();
+    let title = titles.conversations[&m.conversation_id].clone().unwrap_or_else(|| sender_name.clone());
     shared.candidate(Candidate { conversation_id: m.conversation_id.clone(), title, sender_name, body: m.body.clone() });
     Ok(())
 }
