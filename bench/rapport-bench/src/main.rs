@@ -81,11 +81,11 @@ fn scales(args: &Args) -> Scales {
     let s = Duration::from_secs_f64;
     let mut scales = if args.quick {
         Scales {
-            latency: scenario::latency::Scale { active: 20, idle_sessions: 1000, idle_users: 2, rate: 500.0, warmup: s(0.5), measure: s(2.0), drain: s(0.5) },
-            fanout: scenario::fanout::Scale { group_size: 30, groups: 2, senders: 4, rate: 200.0, warmup: s(0.5), measure: s(2.0), drain: s(0.5) },
-            idle: scenario::idle::Scale { sessions: 2000, users: 4, settle: s(1.0), window: s(2.0) },
+            latency: scenario::latency::Scale { active: 20, idle_sessions: 1000, idle_users: 2, rate: 500.0, warmup: s(0.5), measure: s(1.5), drain: s(0.5) },
+            fanout: scenario::fanout::Scale { group_size: 30, groups: 2, senders: 4, rate: 200.0, warmup: s(0.5), measure: s(1.5), drain: s(0.5) },
+            idle: scenario::idle::Scale { sessions: 2000, users: 4, settle: s(1.0), window: s(1.5) },
             storm: scenario::storm::Scale { sessions: 1000, users: 20, group_size: 5, rate_per_group: 10.0, before_kill: s(1.0), deadline: s(20.0) },
-            client: scenario::client::Scale { messages: 10_000, conversations: 4, missed: 1_000 },
+            client: scenario::client::Scale { messages: 5_000, conversations: 4, missed: 500 },
         }
     } else {
         Scales {
