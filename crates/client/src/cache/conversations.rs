@@ -30,7 +30,7 @@ impl Cache {
     /// Stores what the hub says about a conversation: members, receipts (only ever forward) and
     /// the newest seq. Local progress (`synced_seq`, sent receipts, muted) is kept.
     pub(crate) async fn upsert_conversation(&self, c: &Conversation) -> Result<(), EngineError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let activity = c.last_message.as_ref().map_or(c.created_at.as_str(), |m| m.created_at.as_str());
         sqlx::query(
             "INSERT INTO conversations (id, kind, title, created_at, hub_last_seq, last_activity) VALUES (?, ?, ?, ?, ?, ?)

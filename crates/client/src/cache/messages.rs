@@ -93,7 +93,7 @@ impl Cache {
     /// Stores messages (ignoring ones already cached), moves `synced_seq` over any gap-free run,
     /// and removes outbox entries of `me` they acknowledge. One transaction.
     pub(crate) async fn insert_messages(&self, messages: &[Message], me: &str) -> Result<Inserted, EngineError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let mut out = Inserted::default();
         let mut touched: Vec<&str> = Vec::new();
         for m in messages {

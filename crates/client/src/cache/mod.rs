@@ -65,7 +65,9 @@ impl Cache {
 
     /// Forgets everything (another user logs in on this profile, or logout).
     pub(crate) async fn wipe(&self) -> Result<(), EngineError> {
-        let mut tx = self.pool.begin().await?;
+        // IMMEDIATE: take the write lock first, so a concurrent writer makes us wait in
+        // busy_timeout instead of failing with "database is locked" on a read-to-write upgrade.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         for table in ["messages", "members", "conversations", "users", "notifications", "outbox", "kv"] {
             sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await?;
         }
