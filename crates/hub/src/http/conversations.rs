@@ -64,10 +64,9 @@ pub async fn create(State(hub): State<Arc<Hub>>, caller: Caller, Body(req): Body
     let members: Vec<String> = conversation.members.iter().map(|m| m.user_id.clone()).collect();
     hub.gateway.remember_members(&conversation.id, members.clone());
     // A new conversation has no messages, so every member sees the same object.
-    let event = Event::ConversationCreated { conversation: Box::new(conversation) };
+    let event = Event::ConversationCreated { conversation: Box::new(conversation.clone()) };
     hub.gateway.dispatch(members.iter().map(String::as_str), Skip::Nobody, &event);
-    let Event::ConversationCreated { conversation } = event else { unreachable!("built above") };
-    Ok((StatusCode::CREATED, Json(*conversation)))
+    Ok((StatusCode::CREATED, Json(conversation)))
 }
 
 /// The caller's conversations, most recent activity first.

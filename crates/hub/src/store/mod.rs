@@ -131,8 +131,6 @@ pub trait Store: Send + Sync {
     /// Everyone who shares at least one conversation with the user, not the user.
     async fn contacts_of(&self, user_id: &str) -> StoreResult<Vec<String>>;
 
-    /// The message this sender already sent with this id, if any.
-    async fn message_by_client_id(&self, sender_id: &str, client_msg_id: &str) -> StoreResult<Option<Message>>;
     /// Stores a message with the next seq; `false` when the client id was already used (the
     /// earlier message is returned). `NotFound` for non-members.
     async fn insert_message(&self, message: NewMessage<'_>) -> StoreResult<(Message, bool)>;

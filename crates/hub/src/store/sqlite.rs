@@ -219,6 +219,18 @@ impl SqliteStore {
             .collect())
     }
 
+    /// The message this sender already sent with this id, if any.
+    async fn message_by_client_id(&self, sender_id: &str, client_msg_id: &str) -> StoreResult<Option<Message>> {
+        let row: Option<MessageRow> = sqlx::query_as(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE sender_id = $1 AND client_msg_id = $2"
+        ))
+        .bind(sender_id)
+        .bind(client_msg_id)
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(row.map(Into::into))
+    }
+
     async fn is_member(&self, user_id: &str, conversation_id: &str) -> StoreResult<bool> {
         let found: Option<i64> = sqlx::query_scalar(
             "SELECT 1 FROM members WHERE conversation_id = $1 AND user_id = $2",
@@ -507,17 +519,6 @@ impl Store for SqliteStore {
         .bind(user_id)
         .fetch_all(&self.read)
         .await?)
-    }
-
-    async fn message_by_client_id(&self, sender_id: &str, client_msg_id: &str) -> StoreResult<Option<Message>> {
-        let row: Option<MessageRow> = sqlx::query_as(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE sender_id = $1 AND client_msg_id = $2"
-        ))
-        .bind(sender_id)
-        .bind(client_msg_id)
-        .fetch_optional(&self.read)
-        .await?;
-        Ok(row.map(Into::into))
     }
 
     async fn insert_message(&self, msg: NewMessage<'_>) -> StoreResult<(Message, bool)> {
