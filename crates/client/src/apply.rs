@@ -1,6 +1,6 @@
 //! What each hub event does to the cache and the engine's event stream.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -108,6 +108,9 @@ pub(crate) async fn event(shared: &Arc<Shared>, seq: u64, event: Event) -> Resul
 /// outbox acknowledgements, typing cleared by a message, notification candidates (when
 /// `notify`), receipts due. Returns the messages that were new to the cache.
 pub(crate) async fn messages(shared: &Shared, me: &str, batch: &[Message], announce: bool, notify: bool) -> Result<Vec<Message>, EngineError> {
+    // Judged before the messages become visible in the cache: the policy in force when a
+    // message arrives decides, even if the user changes it a moment later.
+    let wanted = if notify { wanted_notifications(shared, me, batch).await? } else { HashSet::new() };
     let inserted = shared.cache.insert_messages(batch, me).await?;
     if !inserted.acked.is_empty() {
         for id in &inserted.acked {
@@ -122,9 +125,6 @@ pub(crate) async fn messages(shared: &Shared, me: &str, batch: &[Message], annou
     }
     let mut from_others = false;
     let mut touched: Vec<&str> = Vec::new();
-    // Looked up once per conversation (and sender) of the batch, not once per message: a
-    // catch-up brings hundreds of messages per page.
-    let mut muted_in: HashMap<String, bool> = HashMap::new();
     let mut titles = Titles::default();
     for m in &inserted.new {
         if announce {
@@ -140,15 +140,7 @@ pub(crate) async fn messages(shared: &Shared, me: &str, batch: &[Message], annou
         if shared.typing_in.lock().clear(&m.conversation_id, &m.sender_id) {
             shared.emit(EngineEvent::Typing { conversation_id: m.conversation_id.clone(), user_id: m.sender_id.clone(), active: false });
         }
-        let muted = match muted_in.get(&m.conversation_id) {
-            Some(muted) => *muted,
-            None => {
-                let muted = shared.cache.is_muted(&m.conversation_id).await?;
-                muted_in.insert(m.conversation_id.clone(), muted);
-                muted
-            }
-        };
-        if notify && shared.policy.lock().wants_message(me, &m.sender_id, &m.conversation_id, muted) {
+        if wanted.contains(m.id.as_str()) {
             candidate(shared, me, m, &mut titles).await?;
         }
     }
@@ -164,6 +156,24 @@ pub(crate) async fn messages(shared: &Shared, me: &str, batch: &[Message], annou
         }
     }
     Ok(inserted.new)
+}
+
+/// The ids of the messages of `batch` the notification policy wants shown.
+async fn wanted_notifications<'a>(shared: &Shared, me: &str, batch: &'a [Message]) -> Result<HashSet<&'a str>, EngineError> {
+    // Looked up once per conversation of the batch, not once per message: a catch-up brings
+    // hundreds of messages per page.
+    let mut muted_in: HashMap<&str, bool> = HashMap::new();
+    for m in batch.iter().filter(|m| m.sender_id != me) {
+        if !muted_in.contains_key(m.conversation_id.as_str()) {
+            muted_in.insert(&m.conversation_id, shared.cache.is_muted(&m.conversation_id).await?);
+        }
+    }
+    let policy = shared.policy.lock();
+    Ok(batch
+        .iter()
+        .filter(|m| m.sender_id != me && policy.wants_message(me, &m.sender_id, &m.conversation_id, muted_in[m.conversation_id.as_str()]))
+        .map(|m| m.id.as_str())
+        .collect())
 }
 
 /// Sender names and conversation titles already looked up for one batch.

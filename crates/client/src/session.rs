@@ -367,7 +367,9 @@ impl Live {
                     self.flush_outbox().await
                 }
                 () = self.shared.kick_receipts.notified() => {
-                    self.receipts_at.get_or_insert(Instant::now() + RECEIPT_DELAY);
+                    // Sooner than the sweep: a new message or a read must show on the other side now.
+                    let soon = Instant::now() + RECEIPT_DELAY;
+                    self.receipts_at = Some(self.receipts_at.map_or(soon, |at| at.min(soon)));
                     Ok(())
                 }
                 _ = sleep_until(self.receipts_at) => {
