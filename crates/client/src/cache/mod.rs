@@ -14,7 +14,8 @@ use std::path::Path;
 use std::str::FromStr as _;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous, SqliteTransactionManager};
+use sqlx::{Connection as _, TransactionManager as _};
 
 pub(crate) use conversations::PendingReceipt;
 pub(crate) use outbox::OutboxEntry;
@@ -44,6 +45,18 @@ impl Cache {
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(30))
+            // sqlx 0.8 can leak a transaction when a `begin_with` future is cancelled just after
+            // its BEGIN ran (a catch-up task aborted on disconnect): the connection would return
+            // to the pool holding the write lock and every later write would time out. Roll back
+            // whatever a released connection still has open.
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    if conn.is_in_transaction() {
+                        SqliteTransactionManager::rollback(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
