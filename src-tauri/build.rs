@@ -30,6 +30,7 @@ const COMMANDS: &[&str] = &[
     "open_link",
     "check_for_updates",
     "install_update",
+    "first_paint",
 ];
 
 fn main() {

@@ -3,7 +3,7 @@
 
 use rapport_client::{
     ChosenStatus, ConnectionState, ConversationSummary, HistoryPage, LocalMessage, Notification, Presence, Role,
-    SearchHit, User,
+    SearchHit, TokenStoreKind, User,
 };
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, State};
@@ -30,6 +30,8 @@ pub struct Bootstrap {
     settings: Values,
     demo: Option<Demo>,
     version: String,
+    /// Where the login is kept: `keyring`, or `file` (0600, in the profile) without a keyring.
+    login_store: Option<&'static str>,
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -48,6 +50,10 @@ pub fn bootstrap(app: AppHandle, profiles: State<'_, Profiles>, settings: State<
         settings,
         demo,
         version: app.package_info().version.to_string(),
+        login_store: profiles.store().map(|s| match s {
+            TokenStoreKind::Keyring => "keyring",
+            TokenStoreKind::File => "file",
+        }),
     }
 }
 
@@ -210,6 +216,15 @@ pub async fn install_update(app: AppHandle) -> CommandResult<()> {
     crate::updates::install(&app).await
 }
 
+/// The web UI has painted its first screen (the conversation list, when signed in). Logged once
+/// per run with the time since the process started: start-up time is then visible in every log,
+/// and `bench/`'s desktop scenario reads it.
+#[tauri::command(rename_all = "snake_case")]
+pub fn first_paint() {
+    static LOGGED: std::sync::Once = std::sync::Once::new();
+    LOGGED.call_once(|| tracing::info!(since_start_ms = crate::STARTED.elapsed().as_millis() as u64, "first paint"));
+}
+
 pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
         bootstrap,
@@ -239,5 +254,6 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         open_link,
         check_for_updates,
         install_update,
+        first_paint,
     ]
 }

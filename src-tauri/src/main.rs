@@ -25,7 +25,8 @@ mod tray;
 mod updates;
 mod wake;
 
-use std::time::Duration;
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
 
 use tauri::{Manager, RunEvent, WindowEvent};
 
@@ -35,7 +36,24 @@ use crate::settings::Settings;
 /// The label of the one window.
 pub const MAIN_WINDOW: &str = "main";
 
+/// When this process started (forced first thing in `main`), for the start-up time in the log.
+pub static STARTED: LazyLock<Instant> = LazyLock::new(Instant::now);
+
+/// WebKitGTK's DMA-BUF renderer paints the first screen seconds late where there is no GPU
+/// (virtual machines, Xvfb: ~1.0 s with it off against 3–5 s on, measured by `bench/`'s desktop
+/// scenario) and leaves the window blank on some NVIDIA and Wayland stacks. Off unless the user
+/// set the variable themselves.
+fn prefer_webkit_shared_memory_renderer() {
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("WEBKIT_DISABLE_DMABUF_RENDERER").is_none() {
+        // First thing in `main`: no other thread exists yet that could read the environment.
+        std::env::set_var("WEBKIT_DISABLE_DMABUF_RENDERER", "1");
+    }
+}
+
 fn main() -> anyhow::Result<()> {
+    LazyLock::force(&STARTED);
+    prefer_webkit_shared_memory_renderer();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("RAPPORT_LOG")

@@ -150,7 +150,8 @@ impl Profiles {
         Ok(user)
     }
 
-    fn store(&self) -> Option<TokenStoreKind> {
+    /// Where the open profile keeps its login.
+    pub fn store(&self) -> Option<TokenStoreKind> {
         self.active.lock().expect("profile lock").as_ref().map(|a| a.store)
     }
 

@@ -33,6 +33,9 @@ def test_sign_in(world):
     hub.send_keys(w.url)
     w.one("login-email").send_keys(DANA)
     w.one("login-password").send_keys(PASSWORD)
+    fell_back = "no OS keyring answers" in (w.tmp / "tauri-driver.log").read_text(errors="replace")
+    expected = "private file" if fell_back else "system keyring"
+    assert expected in w.text(w.one("sign-in-footer")), f"the footer says where the login is really kept ({expected})"
     w.shot("sign-in")
     w.one("login-submit").click()
     w.one("conversation-list", timeout=30)
@@ -125,6 +128,9 @@ def test_banner_when_the_hub_dies_and_missed_messages_after(world):
                       "the banner shows while the hub is down")
     wait_for(lambda: re.search(r"Reconnecting in \d+ s \(attempt \d+\)", w.text(banner)), 30, f"banner text: {w.text(banner)}")
     assert "Retry now" in w.text(banner)
+    dots = w.driver.find_elements("css selector", '[data-testid="presence-dot"]')
+    assert dots and all(d.get_attribute("data-live") == "false" for d in dots), "presence is only last known while offline"
+    assert "when last connected" in w.text(w.one("conversation-status")), "the header says the presence is not live"
     w.shot("banner-hub-down")
     queued = w.cli("carl", "send", "--timeout", "2", "--to", DANA, "Sent while you were away (1)", check=False)
     assert queued.returncode == 3, f"the CLI queues while the hub is down: {queued.returncode} {queued.stderr}"
@@ -134,6 +140,8 @@ def test_banner_when_the_hub_dies_and_missed_messages_after(world):
              60, "the banner goes away once the hub is back")
     w.wait_message("Sent while you were away (1)", timeout=30)
     w.wait_message("Sent while you were away (2)", timeout=30)
+    wait_for(lambda: all(d.get_attribute("data-live") == "true" for d in w.driver.find_elements("css selector", '[data-testid="presence-dot"]')),
+             10, "presence is live again once connected")
     seqs = [int(m["seq"]) for m in w.messages() if m["seq"]]
     assert seqs == sorted(seqs) and len(seqs) == len(set(seqs)), f"no gap, no duplicate: {seqs}"
     w.shot("reconnected-with-missed-messages")

@@ -66,6 +66,10 @@ struct Args {
     /// Override: measured seconds of latency and fanout.
     #[arg(long)]
     seconds: Option<f64>,
+    /// The desktop app for the desktop scenario (default: `rapport` next to this binary, as
+    /// `tauri build` leaves it).
+    #[arg(long)]
+    app: Option<PathBuf>,
 }
 
 /// Every scenario's scale.
@@ -75,6 +79,7 @@ struct Scales {
     idle: scenario::idle::Scale,
     storm: scenario::storm::Scale,
     client: scenario::client::Scale,
+    desktop: scenario::desktop::Scale,
 }
 
 fn scales(args: &Args) -> Scales {
@@ -86,6 +91,7 @@ fn scales(args: &Args) -> Scales {
             idle: scenario::idle::Scale { sessions: 2000, users: 4, settle: s(1.0), window: s(1.5) },
             storm: scenario::storm::Scale { sessions: 1000, users: 20, group_size: 5, rate_per_group: 10.0, before_kill: s(1.0), deadline: s(20.0) },
             client: scenario::client::Scale { messages: 5_000, conversations: 4, missed: 500 },
+            desktop: scenario::desktop::Scale { conversations: 50, launches: 1, settle: s(2.0) },
         }
     } else {
         Scales {
@@ -94,6 +100,7 @@ fn scales(args: &Args) -> Scales {
             idle: scenario::idle::Scale { sessions: 10_000, users: 20, settle: s(3.0), window: s(60.0) },
             storm: scenario::storm::Scale { sessions: 15_000, users: 150, group_size: 5, rate_per_group: 2.0, before_kill: s(3.0), deadline: s(60.0) },
             client: scenario::client::Scale { messages: 1_000_000, conversations: 20, missed: 10_000 },
+            desktop: scenario::desktop::Scale { conversations: 50, launches: 5, settle: s(10.0) },
         }
     };
     if let Some(n) = args.sessions {
@@ -152,7 +159,10 @@ async fn main() -> anyhow::Result<()> {
         if !per_target {
             let outcome = match *scenario {
                 "client" => scenario::client::run(&programs, &scales.client).await,
-                "desktop" => scenario::desktop::run(&target_dir).await,
+                "desktop" => {
+                    let app = args.app.clone().unwrap_or_else(|| scenario::desktop::default_app(&target_dir));
+                    scenario::desktop::run(&programs, &app, &scales.desktop).await
+                }
                 other => anyhow::bail!("unknown scenario {other}; known: {}", ALL.join(", ")),
             };
             outcomes.push(outcome.unwrap_or_else(|e| failed(scenario, "rapport", e)));

@@ -63,6 +63,7 @@ export const backend = {
   openLink: (url: string) => call<void>("open_link", { url }),
   checkForUpdates: () => call<UpdateStatus>("check_for_updates"),
   installUpdate: () => call<void>("install_update"),
+  firstPaint: () => call<void>("first_paint"),
 };
 
 export interface ShellEvents {

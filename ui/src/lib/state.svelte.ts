@@ -44,6 +44,8 @@ class App {
   hubUrl = $state("http://127.0.0.1:7878");
   connection = $state<ConnectionState>({ state: "connecting" });
   connectionSince = $state(Date.now());
+  /** Whether presence shown is live; while not connected it is only the last known state. */
+  presenceLive = $derived(this.connection.state === "connected");
   synced = $state<number | null>(null);
   signedOutByHub = $state(false);
   showSignIn = $state(false);
@@ -146,6 +148,8 @@ class App {
       this.me = boot.user;
       await this.reloadAll();
     }
+    // Two frames later the first screen (with its data) is on the display.
+    requestAnimationFrame(() => requestAnimationFrame(() => void backend.firstPaint().catch(() => {})));
   }
 
   setFocused(focused: boolean) {
@@ -299,6 +303,22 @@ class App {
     void backend.setOpenConversation(conversationId);
     if (!this.threads[conversationId]?.loaded) await this.loadLatest(conversationId);
     this.readOpen();
+  }
+
+  /** Opens a message's conversation at that message (a search hit), loading older pages until
+   * it is there, and flashes it. */
+  async openAt(message: LocalMessage) {
+    const conversationId = message.conversation_id;
+    const key = message.id ?? message.client_msg_id;
+    this.highlight = null;
+    await this.open(conversationId);
+    const present = () => this.threads[conversationId]?.messages.some((m) => (m.id ?? m.client_msg_id) === key) ?? false;
+    // Bounded: a hit far back costs some pages, never an endless loop.
+    for (let page = 0; page < 100 && !present(); page++) {
+      while (this.threads[conversationId]?.loading) await new Promise((r) => setTimeout(r, 20));
+      if (!(await this.loadOlder(conversationId))) break;
+    }
+    if (this.selectedId === conversationId) this.highlight = key;
   }
 
   async loadLatest(conversationId: string) {

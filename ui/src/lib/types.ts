@@ -124,6 +124,8 @@ export interface Bootstrap {
   settings: Settings;
   demo: { email: string; password: string } | null;
   version: string;
+  /** Where the login is kept; null before a profile is open. */
+  login_store: "keyring" | "file" | null;
 }
 
 export interface UpdateStatus {
