@@ -97,6 +97,7 @@ impl Cache {
         let mut out = Inserted::default();
         // Per conversation: the highest seq and the latest `created_at` that were new.
         let mut touched: Vec<(&str, i64, &str)> = Vec::new();
+        let mut new_rowids: Vec<i64> = Vec::new();
         for m in messages {
             let done = sqlx::query(
                 "INSERT OR IGNORE INTO messages (rowid, id, conversation_id, seq, sender_id, body, client_msg_id, created_at)
@@ -124,6 +125,7 @@ impl Cache {
             if done.rows_affected() == 0 {
                 continue;
             }
+            new_rowids.push(done.last_insert_rowid());
             out.new.push(m.clone());
             match touched.iter_mut().find(|(c, _, _)| *c == m.conversation_id) {
                 Some((_, seq, at)) => {
@@ -132,6 +134,18 @@ impl Cache {
                 }
                 None => touched.push((&m.conversation_id, m.seq, &m.created_at)),
             }
+        }
+        if !new_rowids.is_empty() {
+            // One statement for the whole batch (see migration 0002): FTS5 then writes one
+            // segment per transaction instead of one per message.
+            let list = new_rowids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+            sqlx::query(
+                "INSERT INTO messages_fts (rowid, body)
+                 SELECT rowid, body FROM messages WHERE rowid IN (SELECT value FROM json_each(?)) ORDER BY rowid",
+            )
+            .bind(format!("[{list}]"))
+            .execute(&mut *tx)
+            .await?;
         }
         for (conversation_id, seq, created_at) in touched {
             sqlx::query(

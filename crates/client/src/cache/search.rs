@@ -164,6 +164,69 @@ mod tests {
 }
 
 #[cfg(test)]
+mod order {
+    use rapport_protocol::{Conversation, ConversationKind, Message};
+
+    use super::super::Cache;
+
+    fn conversation(id: &str) -> Conversation {
+        Conversation {
+            id: id.into(),
+            kind: ConversationKind::Direct,
+            title: Some(id.into()),
+            members: vec![],
+            last_seq: 3,
+            last_message: None,
+            unread_count: 0,
+            created_at: "2026-01-01T00:00:00Z".into(),
+        }
+    }
+
+    fn message(conversation: &str, seq: i64, minute: u32) -> Message {
+        Message {
+            id: format!("{conversation}-{seq}"),
+            conversation_id: conversation.into(),
+            seq,
+            sender_id: "other".into(),
+            body: format!("salary {conversation} {seq}"),
+            client_msg_id: format!("k-{conversation}-{seq}"),
+            created_at: format!("2026-01-01T10:{minute:02}:00Z"),
+        }
+    }
+
+    /// A catch-up fetches one conversation after another: the cache learns of old messages
+    /// after newer ones. Search must still put the newest messages first.
+    #[tokio::test]
+    async fn newest_first_even_when_cached_out_of_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path()).await.unwrap();
+        for c in ["recent", "old"] {
+            cache.upsert_conversation(&conversation(c)).await.unwrap();
+        }
+        let recent: Vec<Message> = (1..=3).map(|seq| message("recent", seq, 40 + seq as u32)).collect();
+        let old: Vec<Message> = (1..=3).map(|seq| message("old", seq, 10 + seq as u32)).collect();
+        cache.insert_messages(&recent, "me").await.unwrap();
+        cache.insert_messages(&old, "me").await.unwrap();
+        let order: Vec<String> = cache.search("salary", 4, "me").await.unwrap().into_iter().map(|h| h.message.id.unwrap()).collect();
+        assert_eq!(order, ["recent-3", "recent-2", "recent-1", "old-3"], "by creation time, not by when they were cached");
+    }
+
+    /// Messages created in the same millisecond share a block of rowids; none may be lost to a
+    /// rowid collision, and each must still be found.
+    #[tokio::test]
+    async fn messages_of_the_same_millisecond_are_all_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path()).await.unwrap();
+        cache.upsert_conversation(&conversation("c")).await.unwrap();
+        let same: Vec<Message> = (1..=5000).map(|seq| Message { created_at: "2026-01-01T10:00:00Z".into(), ..message("c", seq, 0) }).collect();
+        let inserted = cache.insert_messages(&same, "me").await.unwrap();
+        assert_eq!(inserted.new.len(), 5000, "more messages than rowids per millisecond: the rest are appended, not dropped");
+        assert_eq!(cache.synced_seq("c").await.unwrap(), 5000);
+        assert_eq!(cache.search("salary", 500, "me").await.unwrap().len(), 500);
+    }
+}
+
+#[cfg(test)]
 mod measure {
     use rapport_protocol::{Conversation, ConversationKind, Message};
 
