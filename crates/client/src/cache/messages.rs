@@ -38,12 +38,17 @@ impl ReceiptView {
         .bind(me)
         .fetch_one(&cache.pool)
         .await?;
-        Ok(ReceiptView {
+        Ok(ReceiptView::new(me, my_read, others_read, others_delivered))
+    }
+
+    /// From `me`'s read position and the lowest read / delivered positions of the others.
+    pub(super) fn new(me: &str, my_read: Option<i64>, others_read: Option<i64>, others_delivered: Option<i64>) -> ReceiptView {
+        ReceiptView {
             me: me.to_owned(),
             my_read: my_read.unwrap_or(0),
             others_read: others_read.unwrap_or(0),
             others_delivered: others_delivered.unwrap_or(0),
-        })
+        }
     }
 
     /// Own messages: read / delivered once every other member got that far.

@@ -5,8 +5,6 @@
 //! `messages::rowid_key`). Ranking every match by relevance instead (bm25) cost ~90 ms at 250k
 //! cached messages, and seconds at 1 M, for a word that occurs in tens of thousands of them.
 
-use std::collections::HashMap;
-
 use super::messages::{MessageRow, ReceiptView};
 use super::Cache;
 use crate::event::{SearchHit, SnippetPart};
@@ -27,6 +25,10 @@ struct HitRow {
     created_at: String,
     snippet: String,
     sender_name: Option<String>,
+    conversation_title: String,
+    my_read: Option<i64>,
+    others_read: Option<i64>,
+    others_delivered: Option<i64>,
 }
 
 /// Words of at least this many characters also match longer words they begin ("sal" finds
@@ -79,62 +81,47 @@ impl Cache {
     /// The newest `limit` matches, newest first.
     pub(crate) async fn search(&self, query: &str, limit: u32, me: &str) -> Result<Vec<SearchHit>, EngineError> {
         let Some(fts) = fts_query(query) else { return Ok(Vec::new()) };
+        // One statement: the title and receipt positions of each hit's conversation come from
+        // subqueries evaluated for the returned rows only, not from a round trip per hit.
         let rows: Vec<HitRow> = sqlx::query_as(&format!(
             "SELECT m.id, m.conversation_id, m.seq, m.sender_id, m.body, m.client_msg_id, m.created_at,
-                    snippet(messages_fts, 0, '{OPEN}', '{CLOSE}', '…', 16) AS snippet, u.display_name AS sender_name
+                    snippet(messages_fts, 0, '{OPEN}', '{CLOSE}', '…', 16) AS snippet, u.display_name AS sender_name,
+                    COALESCE(c.title, (SELECT group_concat(COALESCE(pu.display_name, p.user_id), ', ' ORDER BY p.rowid)
+                                       FROM members p LEFT JOIN users pu ON pu.id = p.user_id
+                                       WHERE p.conversation_id = m.conversation_id AND p.user_id != ?2), '') AS conversation_title,
+                    (SELECT read_seq FROM members WHERE conversation_id = m.conversation_id AND user_id = ?2) AS my_read,
+                    (SELECT MIN(read_seq) FROM members WHERE conversation_id = m.conversation_id AND user_id != ?2) AS others_read,
+                    (SELECT MIN(delivered_seq) FROM members WHERE conversation_id = m.conversation_id AND user_id != ?2) AS others_delivered
              FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid
              LEFT JOIN users u ON u.id = m.sender_id
-             WHERE messages_fts MATCH ? ORDER BY messages_fts.rowid DESC LIMIT ?"
+             LEFT JOIN conversations c ON c.id = m.conversation_id
+             WHERE messages_fts MATCH ?1 ORDER BY messages_fts.rowid DESC LIMIT ?3"
         ))
         .bind(fts)
+        .bind(me)
         .bind(limit.clamp(1, 500))
         .fetch_all(&self.pool)
         .await?;
-        // Hits cluster in a few conversations: look each one up once.
-        let mut conversations: HashMap<String, (ReceiptView, String)> = HashMap::new();
-        let mut hits = Vec::with_capacity(rows.len());
-        for r in rows {
-            if !conversations.contains_key(&r.conversation_id) {
-                let view = ReceiptView::load(self, &r.conversation_id, me).await?;
-                let title = self.summary_title(&r.conversation_id, me).await?;
-                conversations.insert(r.conversation_id.clone(), (view, title));
-            }
-            let (view, title) = &conversations[&r.conversation_id];
-            hits.push(SearchHit {
-                snippet: parts(&r.snippet),
-                sender_name: r.sender_name,
-                conversation_title: title.clone(),
-                message: view.local(MessageRow {
-                    id: r.id,
-                    conversation_id: r.conversation_id,
-                    seq: r.seq,
-                    sender_id: r.sender_id,
-                    body: r.body,
-                    client_msg_id: r.client_msg_id,
-                    created_at: r.created_at,
-                }),
-            });
-        }
-        Ok(hits)
-    }
-
-    async fn summary_title(&self, conversation_id: &str, me: &str) -> Result<String, EngineError> {
-        let title: Option<Option<String>> = sqlx::query_scalar("SELECT title FROM conversations WHERE id = ?")
-            .bind(conversation_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        if let Some(Some(title)) = title {
-            return Ok(title);
-        }
-        let names: Vec<String> = sqlx::query_scalar(
-            "SELECT COALESCE(u.display_name, m.user_id) FROM members m LEFT JOIN users u ON u.id = m.user_id
-             WHERE m.conversation_id = ? AND m.user_id != ? ORDER BY m.rowid",
-        )
-        .bind(conversation_id)
-        .bind(me)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(names.join(", "))
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let view = ReceiptView::new(me, r.my_read, r.others_read, r.others_delivered);
+                SearchHit {
+                    snippet: parts(&r.snippet),
+                    sender_name: r.sender_name,
+                    conversation_title: r.conversation_title,
+                    message: view.local(MessageRow {
+                        id: r.id,
+                        conversation_id: r.conversation_id,
+                        seq: r.seq,
+                        sender_id: r.sender_id,
+                        body: r.body,
+                        client_msg_id: r.client_msg_id,
+                        created_at: r.created_at,
+                    }),
+                }
+            })
+            .collect())
     }
 }
 
