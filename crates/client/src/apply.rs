@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rapport_protocol::gateway::{Event, Ready};
+use rapport_protocol::gateway::{Event, ReceiptKind, Ready};
 use rapport_protocol::Message;
 
 use crate::engine::{Candidate, Shared};
@@ -55,7 +55,12 @@ pub(crate) async fn event(shared: &Arc<Shared>, seq: u64, event: Event) -> Resul
                     // Read on another device (or our own op echoed): nothing left to tell the hub.
                     let sent = crate::cache::PendingReceipt { conversation_id: conversation_id.clone(), kind: *kind, seq: *seq };
                     shared.cache.receipt_sent(&sent).await?;
-                    shared.emit_unread().await;
+                    // Unread counts follow `read` only. The total counts every cached message
+                    // after the read positions (a scan of the whole cache when little is read),
+                    // and every catch-up page brings one `delivered` echo.
+                    if *kind == ReceiptKind::Read {
+                        shared.emit_unread().await;
+                    }
                     shared.emit_conversation(conversation_id).await;
                 }
             }
@@ -190,7 +195,9 @@ async fn candidate(shared: &Shared, me: &str, m: &Message, titles: &mut Titles) 
         titles.senders.insert(m.sender_id.clone(), name);
     }
     if !titles.conversations.contains_key(&m.conversation_id) {
-        let title = shared.cache.summary(&m.conversation_id, me).await?.map(|s| s.display_title);
+        // The title only: a summary also counts the conversation's unread messages, a scan of
+        // tens of thousands of rows per catch-up page in a large conversation.
+        let title = shared.cache.display_title(&m.conversation_id, me).await?;
         titles.conversations.insert(m.conversation_id.clone(), title);
     }
     let sender_name = titles.senders[&m.sender_id].clone();

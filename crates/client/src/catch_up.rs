@@ -36,35 +36,56 @@ pub(crate) async fn run(shared: Arc<Shared>, snapshot: Option<Vec<Conversation>>
         shared.emit(EngineEvent::Syncing { done, total });
     }
     for (id, target, _) in behind {
-        loop {
-            let synced = shared.cache.synced_seq(&id).await?;
-            if synced >= target {
-                break;
+        let fetch = |after: i64| {
+            let shared = &shared;
+            let id = id.clone();
+            async move {
+                shared
+                    .authed(|api, token| {
+                        let id = id.clone();
+                        async move { api.messages_after(&token, &id, after, HISTORY_PAGE_MAX).await }
+                    })
+                    .await
             }
-            let page = shared
-                .authed(|api, token| {
-                    let id = id.clone();
-                    async move { api.messages_after(&token, &id, synced, HISTORY_PAGE_MAX).await }
-                })
-                .await?;
-            if page.messages.is_empty() {
-                break;
-            }
-            let fetched = page.messages.len() as u64;
-            let new = crate::apply::messages(&shared, &me, &page.messages, announce, notify).await?;
+        };
+        let mut synced = shared.cache.synced_seq(&id).await?;
+        if synced >= target {
+            shared.emit_conversation(&id).await;
+            continue;
+        }
+        let mut page = fetch(synced).await?;
+        while let Some(last) = page.messages.last().map(|m| m.seq) {
+            // The next page is fetched while this one is written: the hub serves it meanwhile.
+            // It starts after this page's last seq, which is where `synced_seq` lands unless the
+            // page had a gap (then it is thrown away and fetched again from `synced_seq`).
+            let prefetch = page.has_more && last < target;
+            let (new, next) = tokio::join!(crate::apply::messages(&shared, &me, &page.messages, announce, notify), async {
+                if prefetch {
+                    Some(fetch(last).await)
+                } else {
+                    None
+                }
+            });
+            let new = new?;
             new_messages += new.len() as u64;
             for m in new {
                 shared.emit_wire(WireEvent { seq: None, event: Event::MessageCreated { message: m } });
             }
-            done = (done + fetched).min(total);
+            done = (done + page.messages.len() as u64).min(total);
             shared.emit(EngineEvent::Syncing { done, total });
-            if shared.cache.synced_seq(&id).await? <= synced {
+            let now = shared.cache.synced_seq(&id).await?;
+            if now <= synced {
                 tracing::warn!(conversation = %id, synced, "catch-up page did not extend the gap-free prefix");
                 break;
             }
-            if !page.has_more {
+            if now >= target || !page.has_more {
                 break;
             }
+            synced = now;
+            page = match next {
+                Some(Ok(next)) if now == last => next,
+                _ => fetch(now).await?,
+            };
         }
         shared.emit_conversation(&id).await;
     }

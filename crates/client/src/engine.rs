@@ -732,7 +732,9 @@ impl Engine {
         *self.shared.chosen.lock()
     }
 
-    /// Full-text search over the cache; best matches first.
+    /// Full-text search over the cache: the newest `limit` messages containing every word, newest
+    /// first. Words of 3+ characters also match as prefixes ("sal" finds "salary"); shorter
+    /// words match only themselves.
     pub async fn search(&self, query: &str, limit: u32) -> Result<Vec<SearchHit>, EngineError> {
         let me = self.shared.me_id()?;
         self.shared.cache.search(query, limit, &me).await

@@ -164,6 +164,18 @@ impl Cache {
         .await?)
     }
 
+    /// The name a conversation is shown under (its title, or the other members' names), without
+    /// the counts a full [`Cache::summary`] computes over its messages.
+    pub(crate) async fn display_title(&self, id: &str, me: &str) -> Result<Option<String>, EngineError> {
+        let title: Option<Option<String>> =
+            sqlx::query_scalar("SELECT title FROM conversations WHERE id = ?").bind(id).fetch_optional(&self.pool).await?;
+        Ok(match title {
+            None => None,
+            Some(Some(title)) => Some(title),
+            Some(None) => Some(others_title(&self.members(id).await?, me)),
+        })
+    }
+
     /// One conversation for the list.
     pub(crate) async fn summary(&self, id: &str, me: &str) -> Result<Option<ConversationSummary>, EngineError> {
         let row: Option<ConversationRow> =
@@ -175,11 +187,7 @@ impl Cache {
         let members = self.members(id).await?;
         let display_title = match &row.title {
             Some(title) => title.clone(),
-            None => {
-                let others: Vec<&str> =
-                    members.iter().filter(|m| m.user_id != me).map(|m| m.display_name.as_str()).collect();
-                if others.is_empty() { "(just you)".to_owned() } else { others.join(", ") }
-            }
+            None => others_title(&members, me),
         };
         let last_message = self.latest_message(id, me).await?;
         Ok(Some(ConversationSummary {
@@ -284,4 +292,10 @@ impl Cache {
         sqlx::query(sql).bind(r.seq).bind(&r.conversation_id).execute(&self.pool).await?;
         Ok(())
     }
+}
+
+/// A conversation without a title is named after its other members.
+fn others_title(members: &[Member], me: &str) -> String {
+    let others: Vec<&str> = members.iter().filter(|m| m.user_id != me).map(|m| m.display_name.as_str()).collect();
+    if others.is_empty() { "(just you)".to_owned() } else { others.join(", ") }
 }

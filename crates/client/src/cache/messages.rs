@@ -38,12 +38,17 @@ impl ReceiptView {
         .bind(me)
         .fetch_one(&cache.pool)
         .await?;
-        Ok(ReceiptView {
+        Ok(ReceiptView::new(me, my_read, others_read, others_delivered))
+    }
+
+    /// From `me`'s read position and the lowest read / delivered positions of the others.
+    pub(super) fn new(me: &str, my_read: Option<i64>, others_read: Option<i64>, others_delivered: Option<i64>) -> ReceiptView {
+        ReceiptView {
             me: me.to_owned(),
             my_read: my_read.unwrap_or(0),
             others_read: others_read.unwrap_or(0),
             others_delivered: others_delivered.unwrap_or(0),
-        })
+        }
     }
 
     /// Own messages: read / delivered once every other member got that far.
@@ -95,12 +100,18 @@ impl Cache {
     pub(crate) async fn insert_messages(&self, messages: &[Message], me: &str) -> Result<Inserted, EngineError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let mut out = Inserted::default();
-        let mut touched: Vec<&str> = Vec::new();
+        // Per conversation: the highest seq and the latest `created_at` that were new.
+        let mut touched: Vec<(&str, i64, &str)> = Vec::new();
+        let mut new_rowids: Vec<i64> = Vec::new();
         for m in messages {
             let done = sqlx::query(
-                "INSERT OR IGNORE INTO messages (id, conversation_id, seq, sender_id, body, client_msg_id, created_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO messages (rowid, id, conversation_id, seq, sender_id, body, client_msg_id, created_at)
+                 VALUES ((SELECT CASE WHEN MAX(rowid) IS NULL THEN ?1 WHEN MAX(rowid) < ?1 + ?2 - 1 THEN MAX(rowid) + 1 END
+                          FROM messages WHERE rowid BETWEEN ?1 AND ?1 + ?2 - 1),
+                         ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )
+            .bind(rowid_key(&m.created_at))
+            .bind(ROWIDS_PER_MS)
             .bind(&m.id)
             .bind(&m.conversation_id)
             .bind(m.seq)
@@ -119,20 +130,37 @@ impl Cache {
             if done.rows_affected() == 0 {
                 continue;
             }
+            new_rowids.push(done.last_insert_rowid());
             out.new.push(m.clone());
-            if !touched.contains(&m.conversation_id.as_str()) {
-                touched.push(&m.conversation_id);
+            match touched.iter_mut().find(|(c, _, _)| *c == m.conversation_id) {
+                Some((_, seq, at)) => {
+                    *seq = (*seq).max(m.seq);
+                    *at = (*at).max(m.created_at.as_str());
+                }
+                None => touched.push((&m.conversation_id, m.seq, &m.created_at)),
             }
+        }
+        if !new_rowids.is_empty() {
+            // One statement for the whole batch (see migration 0002): FTS5 then writes one
+            // segment per transaction instead of one per message.
+            let list = new_rowids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
             sqlx::query(
-                "UPDATE conversations SET hub_last_seq = MAX(hub_last_seq, ?1), last_activity = MAX(last_activity, ?2) WHERE id = ?3",
+                "INSERT INTO messages_fts (rowid, body)
+                 SELECT rowid, body FROM messages WHERE rowid IN (SELECT value FROM json_each(?)) ORDER BY rowid",
             )
-            .bind(m.seq)
-            .bind(&m.created_at)
-            .bind(&m.conversation_id)
+            .bind(format!("[{list}]"))
             .execute(&mut *tx)
             .await?;
         }
-        for conversation_id in touched {
+        for (conversation_id, seq, created_at) in touched {
+            sqlx::query(
+                "UPDATE conversations SET hub_last_seq = MAX(hub_last_seq, ?1), last_activity = MAX(last_activity, ?2) WHERE id = ?3",
+            )
+            .bind(seq)
+            .bind(created_at)
+            .bind(conversation_id)
+            .execute(&mut *tx)
+            .await?;
             advance_synced(&mut tx, conversation_id).await?;
         }
         tx.commit().await?;
@@ -232,6 +260,24 @@ impl Cache {
     }
 }
 
+/// Room for this many messages per millisecond in the rowid space (see [`rowid_key`]).
+const ROWIDS_PER_MS: i64 = 1 << 12;
+
+/// The first rowid of the millisecond a message was created in.
+///
+/// A message's rowid orders it by time, not by when this device learnt of it (a catch-up brings
+/// old messages after new ones, one conversation after another), because search walks the FTS5
+/// index in descending rowid order to find the newest matches without looking at the others.
+/// The insert takes the next free rowid of that millisecond, or lets SQLite append when all
+/// [`ROWIDS_PER_MS`] are taken or the time cannot be read (`None`). Caches written before this
+/// rule hold insertion-order rowids, all far below any time key, so their messages simply count
+/// as older than everything cached since.
+fn rowid_key(created_at: &str) -> Option<i64> {
+    let at = time::OffsetDateTime::parse(created_at, &time::format_description::well_known::Rfc3339).ok()?;
+    let ms = i64::try_from(at.unix_timestamp_nanos() / 1_000_000).ok()?;
+    (ms >= 0).then(|| ms.checked_mul(ROWIDS_PER_MS)).flatten()
+}
+
 /// Moves `synced_seq` to the end of the run of consecutive cached seqs that starts right after it.
 async fn advance_synced(tx: &mut Transaction<'_, Sqlite>, conversation_id: &str) -> Result<(), EngineError> {
     let synced: i64 = sqlx::query_scalar("SELECT synced_seq FROM conversations WHERE id = ?")
@@ -259,4 +305,20 @@ async fn advance_synced(tx: &mut Transaction<'_, Sqlite>, conversation_id: &str)
     .await?;
     sqlx::query("UPDATE conversations SET synced_seq = ? WHERE id = ?").bind(end).bind(conversation_id).execute(&mut **tx).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rowid_keys_follow_time() {
+        let a = rowid_key("2026-01-01T00:00:00Z").unwrap();
+        let b = rowid_key("2026-01-01T00:00:00.001Z").unwrap();
+        let c = rowid_key("2026-01-01T01:00:00+01:00").unwrap();
+        assert_eq!(b - a, ROWIDS_PER_MS, "one millisecond later is one slot block later");
+        assert_eq!(a, c, "the same instant in another offset is the same key");
+        assert!(a > 1 << 40, "time keys stay above the insertion-order rowids of older caches");
+        assert_eq!(rowid_key("yesterday"), None, "an unreadable time appends instead");
+    }
 }
