@@ -8,10 +8,10 @@ use rapport_protocol::gateway::{
 use rapport_protocol::{check_body, ErrorCode, MAX_CLIENT_MSG_ID_CHARS};
 use serde_json::{json, Value};
 
+use super::group_commit::QueuedSend;
 use super::session::Session;
 use super::Skip;
 use crate::error::{ApiError, ApiResult};
-use crate::store::NewMessage;
 use crate::Hub;
 
 /// Default lifetime of a typing indicator.
@@ -59,26 +59,20 @@ async fn send_message(hub: &Hub, user_id: &str, send: SendMessage, received_at: 
         _ => ApiError::new(code, "the message is longer than 4000 characters"),
     })?;
     let members = members_for(hub, user_id, &send.conversation_id).await?;
-    // Held across insert and dispatch so that events of one conversation leave in seq order.
-    let lock = hub.gateway.conversation_lock(&send.conversation_id);
-    let _order = lock.lock().await;
-    let (message, inserted) = hub
-        .store
-        .insert_message(NewMessage {
-            conversation_id: &send.conversation_id,
-            sender_id: user_id,
-            client_msg_id: &send.client_msg_id,
-            body: &send.body,
+    // The committer acks only after the commit, and dispatches `message.created` itself, in
+    // seq order; a resend comes back as the stored message, announced once only.
+    let message = hub
+        .gateway
+        .sends
+        .submit(QueuedSend {
+            conversation_id: send.conversation_id,
+            sender_id: user_id.to_owned(),
+            client_msg_id: send.client_msg_id,
+            body: send.body,
+            members,
+            received_at,
         })
         .await?;
-    // `inserted` is false for a resend after a lost ack: the database answered with the
-    // first message, and nothing is stored or announced again.
-    if inserted {
-        hub.metrics.messages_stored.inc();
-        let event = Event::MessageCreated { message: message.clone() };
-        hub.gateway.dispatch(members.iter().map(String::as_str), Skip::Nobody, &event);
-        record_latency(hub, received_at);
-    }
     Ok(json!(MessageAck { message }))
 }
 

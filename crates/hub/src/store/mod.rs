@@ -131,9 +131,12 @@ pub trait Store: Send + Sync {
     /// Everyone who shares at least one conversation with the user, not the user.
     async fn contacts_of(&self, user_id: &str) -> StoreResult<Vec<String>>;
 
-    /// Stores a message with the next seq; `false` when the client id was already used (the
-    /// earlier message is returned). `NotFound` for non-members.
-    async fn insert_message(&self, message: NewMessage<'_>) -> StoreResult<(Message, bool)>;
+    /// Stores messages together (group commit: one transaction for many), each with the next
+    /// seq of its conversation in batch order, assigned in the transaction that inserts it.
+    /// One result per message, in order: `(message, true)` when stored; `(earlier message,
+    /// false)` when the sender already used that client id, earlier in this batch included;
+    /// `NotFound` for non-members. A message that fails does not fail the others.
+    async fn insert_messages(&self, batch: &[NewMessage<'_>]) -> Vec<StoreResult<(Message, bool)>>;
     /// A page of history, ascending, and whether more lies beyond it. `NotFound` for non-members.
     async fn messages(&self, user_id: &str, conversation_id: &str, page: Page, limit: u32) -> StoreResult<(Vec<Message>, bool)>;
     /// Moves read (and delivered) to at least `seq`, capped at the last message.
