@@ -24,6 +24,7 @@ pub mod config;
 mod error;
 mod gateway;
 mod http;
+mod logins;
 mod metrics;
 mod presence;
 pub mod store;
@@ -44,6 +45,8 @@ pub(crate) struct Hub {
     pub config: Config,
     pub store: Arc<dyn store::Store>,
     pub auth: auth::Auth,
+    /// Logins recently confirmed active.
+    pub logins: logins::ActiveLogins,
     pub gateway: gateway::Gateway,
     pub presence: presence::PresenceBoard,
     pub metrics: metrics::Metrics,
@@ -78,6 +81,7 @@ pub async fn run(
         config,
         store,
         auth,
+        logins: logins::ActiveLogins::default(),
     });
     let janitor = tokio::spawn(gateway::janitor(hub.clone()));
     let stop_committing = CancellationToken::new();

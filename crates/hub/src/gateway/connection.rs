@@ -27,6 +27,7 @@ use super::rate::{OpLimiter, Verdict};
 use super::session::{Kick, Session, Take};
 use super::{ops, Gateway, Skip};
 use crate::error::ApiError;
+use crate::store::ReadySnapshot;
 use crate::Hub;
 
 /// Socket read chunk. Small on purpose: thousands of idle connections are the normal load, the
@@ -254,7 +255,7 @@ impl Reader {
     /// Checks the token and that its login is still active; the user id and login id.
     async fn authorise(&self, token: &str) -> Result<Option<crate::auth::Claims>, ApiError> {
         let Some(claims) = self.hub.auth.verify_access(token) else { return Ok(None) };
-        let active = self.hub.store.login_is_active(&claims.login_id).await?;
+        let active = self.hub.logins.is_active(self.hub.store.as_ref(), &claims.login_id).await?;
         Ok(active.then_some(claims))
     }
 
@@ -262,26 +263,34 @@ impl Reader {
         let Some(claims) = self.authorise(&identify.token).await? else {
             return Ok(kick(close::NOT_AUTHENTICATED, "invalid or expired token"));
         };
-        let Some(user) = self.hub.store.user_by_id(&claims.user_id).await? else {
-            return Ok(kick(close::NOT_AUTHENTICATED, "no such user"));
-        };
         let hub = self.hub.clone();
         let session = Arc::new(Session::new(
             uuid::Uuid::new_v4().simple().to_string(),
-            user.id.clone(),
+            claims.user_id.clone(),
             claims.login_id,
             self.conn,
             self.wake.clone(),
         ));
         // Subscribe before taking the snapshot, so nothing happens in between unseen.
         hub.gateway.register(session.clone());
+        let snapshot = match hub.store.ready_snapshot(&claims.user_id).await {
+            Ok(Some(snapshot)) => snapshot,
+            Ok(None) => {
+                hub.gateway.forget(&session);
+                return Ok(kick(close::NOT_AUTHENTICATED, "no such user"));
+            }
+            Err(err) => {
+                hub.gateway.forget(&session);
+                return Err(err.into());
+            }
+        };
+        let ReadySnapshot { user, conversations, notifications_unread } = snapshot;
         self.session = Some(session.clone());
         self.deadline = Instant::now() + 2 * hub.config.heartbeat;
         hub.metrics.sessions.inc();
         // Its own `ready` tells this session the outcome; other sessions get the event.
         hub.presence.connected(&hub, &user.id, Some(identify.presence), Skip::Session(&session.id)).await;
 
-        let conversations = hub.store.conversations_of(&user.id).await?;
         let mut people: Vec<&str> = vec![user.id.as_str()];
         for member in conversations.iter().flat_map(|c| &c.members) {
             if !people.contains(&member.user_id.as_str()) {
@@ -289,7 +298,6 @@ impl Reader {
             }
         }
         let presence = hub.presence.snapshot(&people).await;
-        let notifications_unread = hub.store.unread_notifications(&user.id).await?;
         let ready = Ready { session_id: session.id.clone(), user, conversations, presence, notifications_unread };
         self.send(frame(&ServerFrame::Ready { reference, data: Box::new(ready) })).await;
         self.send(Outgoing::Attach(Box::new(Attach { session, wake: self.wake.clone(), resumed: None }))).await;

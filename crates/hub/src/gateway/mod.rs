@@ -212,6 +212,7 @@ pub async fn janitor(hub: Arc<Hub>) {
         for session in expired {
             hub.gateway.forget(&session);
         }
+        hub.logins.sweep();
         let now = Instant::now();
         hub.gateway.typing.retain(|_, last| now.duration_since(*last) < TYPING_THROTTLE);
     }

@@ -83,6 +83,16 @@ pub enum RefreshUse {
     Invalid,
 }
 
+/// Everything a gateway `ready` reads from the database, for one user.
+pub struct ReadySnapshot {
+    /// The user.
+    pub user: User,
+    /// Their conversations, as [`Store::conversations_of`] gives them.
+    pub conversations: Vec<Conversation>,
+    /// Their unread notifications.
+    pub notifications_unread: i64,
+}
+
 /// A member's receipt positions after a `read` or `delivered`.
 #[derive(Debug, Clone, Copy)]
 pub struct Receipts {
@@ -122,6 +132,10 @@ pub trait Store: Send + Sync {
     async fn direct_conversation(&self, me: &str, other: &str) -> StoreResult<(Conversation, bool)>;
     /// A new group of `me` and `others` (existing users, deduplicated).
     async fn create_group(&self, me: &str, title: &str, others: &[String]) -> StoreResult<Conversation>;
+    /// The user, their conversations and their unread notification count, read together (one
+    /// connection, as few queries as the database allows): every reconnect asks for it.
+    /// `None` when there is no such user.
+    async fn ready_snapshot(&self, user_id: &str) -> StoreResult<Option<ReadySnapshot>>;
     /// Every conversation of the user, most recent activity first.
     async fn conversations_of(&self, user_id: &str) -> StoreResult<Vec<Conversation>>;
     /// One conversation as this member sees it; `NotFound` for non-members.

@@ -12,9 +12,9 @@ use rapport_protocol::{
     Conversation, ConversationKind, Member, Message, Notification, NotificationKind, Role, User,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{FromRow, SqlitePool};
+use sqlx::{FromRow, SqliteConnection, SqlitePool};
 
-use super::{NewMessage, NewUser, Page, Receipts, RefreshUse, Store, StoreError, StoreResult};
+use super::{NewMessage, NewUser, Page, ReadySnapshot, Receipts, RefreshUse, Store, StoreError, StoreResult};
 use crate::clock::{new_id, now_ms, rfc3339};
 
 /// SQLite-backed [`Store`].
@@ -42,14 +42,18 @@ impl SqliteStore {
                 std::fs::create_dir_all(dir)?;
             }
         }
+        // No test query before each use: a SQLite connection cannot go stale, and the test
+        // would double the round trips to the connection's worker thread.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&write).await?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options.read_only(true))
             .await?;
@@ -150,8 +154,9 @@ const USER_COLUMNS: &str = "id, email, display_name, role";
 const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, sender_id, client_msg_id, body, created_at";
 
 impl SqliteStore {
-    /// Conversations of `user_id` in protocol shape; all of them, or the one named.
-    async fn views(&self, user_id: &str, only: Option<&str>) -> StoreResult<Vec<Conversation>> {
+    /// Conversations of `user_id` in protocol shape; all of them, or the one named. Runs on
+    /// one connection so that its queries do not queue for the pool one by one.
+    async fn views(conn: &mut SqliteConnection, user_id: &str, only: Option<&str>) -> StoreResult<Vec<Conversation>> {
         let rows: Vec<ConversationRow> = sqlx::query_as(
             "SELECT c.id, c.kind, c.title, c.last_seq, c.created_at,
                     (SELECT COUNT(*) FROM messages x
@@ -163,7 +168,7 @@ impl SqliteStore {
         )
         .bind(user_id)
         .bind(only)
-        .fetch_all(&self.read)
+        .fetch_all(&mut *conn)
         .await?;
         if rows.is_empty() {
             return Ok(Vec::new());
@@ -178,7 +183,7 @@ impl SqliteStore {
         )
         .bind(user_id)
         .bind(only)
-        .fetch_all(&self.read)
+        .fetch_all(&mut *conn)
         .await?;
         let last_rows: Vec<MessageRow> = sqlx::query_as(
             "SELECT msg.id, msg.conversation_id, msg.seq, msg.sender_id, msg.client_msg_id, msg.body, msg.created_at
@@ -189,7 +194,7 @@ impl SqliteStore {
         )
         .bind(user_id)
         .bind(only)
-        .fetch_all(&self.read)
+        .fetch_all(&mut *conn)
         .await?;
 
         let mut members: HashMap<String, Vec<Member>> = HashMap::new();
@@ -743,12 +748,30 @@ impl Store for SqliteStore {
         self.conversation(me, &id).await
     }
 
+    async fn ready_snapshot(&self, user_id: &str) -> StoreResult<Option<ReadySnapshot>> {
+        let mut conn = self.read.acquire().await?;
+        let row: Option<(String, String, String, String, i64)> = sqlx::query_as(
+            "SELECT id, email, display_name, role,
+                    (SELECT COUNT(*) FROM notifications n WHERE n.user_id = users.id AND n.read = 0)
+               FROM users WHERE id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some((id, email, display_name, role, notifications_unread)) = row else { return Ok(None) };
+        let user = UserRow { id, email, display_name, role }.into();
+        let conversations = Self::views(&mut conn, user_id, None).await?;
+        Ok(Some(ReadySnapshot { user, conversations, notifications_unread }))
+    }
+
     async fn conversations_of(&self, user_id: &str) -> StoreResult<Vec<Conversation>> {
-        self.views(user_id, None).await
+        let mut conn = self.read.acquire().await?;
+        Self::views(&mut conn, user_id, None).await
     }
 
     async fn conversation(&self, user_id: &str, conversation_id: &str) -> StoreResult<Conversation> {
-        self.views(user_id, Some(conversation_id)).await?.pop().ok_or(StoreError::NotFound)
+        let mut conn = self.read.acquire().await?;
+        Self::views(&mut conn, user_id, Some(conversation_id)).await?.pop().ok_or(StoreError::NotFound)
     }
 
     async fn member_ids(&self, conversation_id: &str) -> StoreResult<Vec<String>> {
