@@ -11,11 +11,15 @@
 //! - at low load a message is committed as soon as it arrives: batches form only while the
 //!   previous commit is running, so nothing waits for a batch to fill.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
-use rapport_protocol::gateway::Event;
+use rapport_protocol::gateway::{Event, MessageAck};
 use rapport_protocol::Message;
+use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
@@ -66,13 +70,30 @@ pub fn queue() -> (SendQueue, SendQueueReceiver) {
 }
 
 impl SendQueue {
-    /// Queues a send and waits until it is committed (or found to be a resend).
-    pub async fn submit(&self, send: QueuedSend) -> ApiResult<Message> {
+    /// Queues a send (waiting for room when the queue is full); the returned future completes
+    /// with the ack's data once the message is committed (or found to be a resend).
+    pub async fn enqueue(&self, send: QueuedSend) -> ApiResult<PendingAck> {
         let (reply, answer) = oneshot::channel();
-        let pending = PendingSend { send, reply };
-        let gone = || ApiError::new(rapport_protocol::ErrorCode::Unavailable, "the hub is shutting down");
-        self.queue.send(pending).await.map_err(|_| gone())?;
-        Ok(answer.await.map_err(|_| gone())??)
+        self.queue.send(PendingSend { send, reply }).await.map_err(|_| shutting_down())?;
+        Ok(PendingAck(answer))
+    }
+}
+
+fn shutting_down() -> ApiError {
+    ApiError::new(rapport_protocol::ErrorCode::Unavailable, "the hub is shutting down")
+}
+
+/// The ack of a queued send: `{message}` once it is stored.
+pub struct PendingAck(oneshot::Receiver<StoreResult<Message>>);
+
+impl Future for PendingAck {
+    type Output = ApiResult<Value>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<ApiResult<Value>> {
+        Pin::new(&mut self.0).poll(cx).map(|answer| {
+            let message = answer.map_err(|_| shutting_down())??;
+            Ok(json!(MessageAck { message }))
+        })
     }
 }
 

@@ -229,3 +229,30 @@ async fn many_senders_in_several_conversations_keep_every_rule_of_message_send()
         assert_eq!(events(&extra, "message.created").count(), 0, "resends are not announced again");
     }
 }
+
+/// The reader goes on reading while sends commit: a pipelined burst is answered in order, one
+/// reply per ref, and a bad send in the middle fails alone.
+#[tokio::test]
+async fn pipelined_sends_of_one_connection_are_acked_in_order() {
+    let hub = TestHub::start().await;
+    let p = pair(&hub).await;
+    let c = p.conversation.id.as_str();
+    let (mut alice, _) = Gw::ready(&hub.gateway_url(), &p.alice_session.access_token).await;
+    let mut refs = Vec::new();
+    for i in 0..60 {
+        let conversation = if i == 30 { "no-such-conversation" } else { c };
+        refs.push(alice.send_op("message.send", send_data(conversation, &format!("p{i}"), "burst")).await);
+    }
+    let mut replies = Vec::new();
+    while replies.len() < refs.len() {
+        let frame = alice.next_frame().await;
+        if frame["op"] == "ack" || frame["op"] == "error" {
+            replies.push(frame);
+        }
+    }
+    let answered: Vec<&Value> = replies.iter().map(|r| &r["ref"]).collect();
+    assert_eq!(answered, refs.iter().collect::<Vec<_>>(), "one reply per ref, in the order sent");
+    assert_eq!(replies[30]["error"]["code"], "not_found");
+    let seqs: Vec<i64> = replies.iter().filter(|r| r["op"] == "ack").map(|r| r["data"]["message"]["seq"].as_i64().unwrap()).collect();
+    assert_eq!(seqs, (1..=59).collect::<Vec<_>>(), "one connection's messages keep their order");
+}
