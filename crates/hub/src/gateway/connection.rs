@@ -361,7 +361,7 @@ impl Reader {
         ));
         // Subscribe before taking the snapshot, so nothing happens in between unseen.
         hub.gateway.register(session.clone());
-        let snapshot = match hub.store.ready_snapshot(&claims.user_id).await {
+        let snapshot = match hub.gateway.snapshots.take(hub.store.as_ref(), &claims.user_id).await {
             Ok(Some(snapshot)) => snapshot,
             Ok(None) => {
                 hub.gateway.forget(&session);
@@ -369,10 +369,10 @@ impl Reader {
             }
             Err(err) => {
                 hub.gateway.forget(&session);
-                return Err(err.into());
+                return Err(err);
             }
         };
-        let ReadySnapshot { user, conversations, notifications_unread } = snapshot;
+        let ReadySnapshot { user, conversations, notifications_unread } = ReadySnapshot::clone(&snapshot);
         self.session = Some(session.clone());
         self.deadline = Instant::now() + 2 * hub.config.heartbeat;
         hub.metrics.sessions.inc();

@@ -5,6 +5,7 @@
 //! - `group_commit`: the one task that stores queued `message.send`s together and dispatches
 //!   their `message.created` events, in `seq` order per conversation.
 //! - `session`: a session's event ring (outgoing queue and resume buffer at once).
+//! - `snapshots`: `ready` snapshots shared by the sessions of a user that identify together.
 //!
 //! Fan-out ([`Gateway::dispatch`]) serialises an event once and appends the shared bytes to the
 //! ring of every recipient session. It never awaits while holding a lock.
@@ -14,6 +15,7 @@ mod group_commit;
 mod ops;
 mod rate;
 mod session;
+mod snapshots;
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -38,6 +40,8 @@ pub struct Gateway {
     members: DashMap<String, Arc<[String]>>,
     /// The way to the committer task.
     sends: group_commit::SendQueue,
+    /// `ready` snapshots being read.
+    snapshots: snapshots::ReadySnapshots,
     /// Last accepted `typing` per (user, conversation), for the 1 s throttle.
     typing: DashMap<(String, String), Instant>,
     connections: AtomicUsize,
@@ -79,6 +83,7 @@ impl Gateway {
             by_user: DashMap::new(),
             members: DashMap::new(),
             sends,
+            snapshots: snapshots::ReadySnapshots::default(),
             typing: DashMap::new(),
             connections: AtomicUsize::new(0),
             next_conn: AtomicU64::new(1),

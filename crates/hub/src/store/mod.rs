@@ -84,6 +84,7 @@ pub enum RefreshUse {
 }
 
 /// Everything a gateway `ready` reads from the database, for one user.
+#[derive(Clone)]
 pub struct ReadySnapshot {
     /// The user.
     pub user: User,
