@@ -18,8 +18,9 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// Connections the kernel queues for accepting. After a restart every client reconnects at
-/// once; with tokio's default of 1024 the rest of the SYNs are dropped and those clients wait
-/// for a SYN retransmission (1 s, then 3 s, …). The kernel caps it at `net.core.somaxconn`.
+/// once; with the backlog of `tokio::net::TcpListener::bind` (128, as std) the rest of the
+/// handshakes are dropped and those clients wait for a retransmission (1 s, then 3 s, …). The
+/// kernel caps it at `net.core.somaxconn`.
 const LISTEN_BACKLOG: u32 = 16 * 1024;
 
 fn listen(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
