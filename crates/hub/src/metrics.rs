@@ -42,8 +42,8 @@ impl Metrics {
             "From receiving an op to its events being queued for every recipient",
             dispatch_latency.clone(),
         );
-        // 1 … 256.
-        let commit_batch = Histogram::new(exponential_buckets(1.0, 2.0, 9));
+        // 1 … 1024.
+        let commit_batch = Histogram::new(exponential_buckets(1.0, 2.0, 11));
         registry.register("commit_batch_messages", "Messages stored per group commit", commit_batch.clone());
         Metrics { registry, sessions, connections, messages_stored, events_dispatched, dispatch_latency, commit_batch }
     }

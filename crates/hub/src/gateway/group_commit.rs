@@ -29,7 +29,7 @@ use crate::store::{NewMessage, StoreResult};
 use crate::Hub;
 
 /// Messages committed together at most.
-pub const MAX_BATCH: usize = 256;
+pub const MAX_BATCH: usize = 1024;
 /// Sends waiting for the committer at most; a sender beyond that waits for room.
 const QUEUE: usize = 4 * MAX_BATCH;
 

@@ -482,7 +482,7 @@ impl SqliteStore {
 
 /// Messages stored per transaction at most; keeps every statement well under SQLite's limit
 /// of bound parameters (7 per message in the insert).
-const MAX_BATCH: usize = 512;
+const MAX_BATCH: usize = 1024;
 
 /// `(?, ?), (?, ?)…`: `rows` rows of `columns` placeholders, for a `VALUES` list.
 fn placeholders(rows: usize, columns: usize) -> String {
