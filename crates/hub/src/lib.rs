@@ -24,7 +24,6 @@ pub mod config;
 mod error;
 mod gateway;
 mod http;
-mod logins;
 mod metrics;
 mod presence;
 pub mod store;
@@ -45,8 +44,6 @@ pub(crate) struct Hub {
     pub config: Config,
     pub store: Arc<dyn store::Store>,
     pub auth: auth::Auth,
-    /// Logins recently confirmed active.
-    pub logins: logins::ActiveLogins,
     pub gateway: gateway::Gateway,
     pub presence: presence::PresenceBoard,
     pub metrics: metrics::Metrics,
@@ -71,9 +68,8 @@ pub async fn run(
     let store = store::open(&config).await.context("opening the database")?;
     let auth = auth::Auth::new(&config).context("loading the token secret")?;
     let metrics = metrics::Metrics::new();
-    let (gateway, send_queue) = gateway::Gateway::new(metrics.events_dispatched.clone());
     let hub = Arc::new(Hub {
-        gateway,
+        gateway: gateway::Gateway::new(metrics.events_dispatched.clone()),
         presence: presence::PresenceBoard::default(),
         metrics,
         shutdown: CancellationToken::new(),
@@ -81,11 +77,8 @@ pub async fn run(
         config,
         store,
         auth,
-        logins: logins::ActiveLogins::default(),
     });
     let janitor = tokio::spawn(gateway::janitor(hub.clone()));
-    let stop_committing = CancellationToken::new();
-    let committer = tokio::spawn(gateway::commit_sends(hub.clone(), send_queue, stop_committing.clone()));
 
     let app = http::router(hub.clone());
     let token = hub.shutdown.clone();
@@ -113,11 +106,6 @@ pub async fn run(
         tracing::warn!("some gateway sessions did not close in time");
     }
     janitor.abort();
-    // Only now, with every session gone, may the committer stop; it finishes a batch it started.
-    stop_committing.cancel();
-    if tokio::time::timeout(SHUTDOWN_DRAIN, committer).await.is_err() {
-        tracing::warn!("the last group commit did not finish in time");
-    }
     hub.store.close().await;
     tracing::info!("hub stopped");
     Ok(())
