@@ -38,6 +38,25 @@ describe("mergeMessages", () => {
     expect(acked[2]).toMatchObject({ seq: 3, state: "delivered" });
   });
 
+  it("keeps the acknowledged copy when the pending one comes back late", () => {
+    // The send command's answer can reach the UI after the engine's ack event.
+    const acked = mergeMessages([m(1, "k1")], [m(2, "k2", { state: "delivered" })]);
+    const late = mergeMessages(acked, [m(null, "k2")]);
+    expect(late).toHaveLength(2);
+    expect(late[1]).toMatchObject({ seq: 2, state: "delivered" });
+  });
+
+  it("never moves a stored message's state backward", () => {
+    const read = mergeMessages([], [m(4, "k4", { state: "read" })]);
+    expect(mergeMessages(read, [m(4, "k4", { state: "sent" })])[0].state).toBe("read");
+    expect(mergeMessages(read, [m(4, "k4", { state: "read", body: "edited" })])[0].body).toBe("edited");
+  });
+
+  it("lets a failed message go back to pending when retried", () => {
+    const failed = mergeMessages([], [m(null, "f", { state: "failed", error: "rate_limited" })]);
+    expect(mergeMessages(failed, [m(null, "f")])[0].state).toBe("pending");
+  });
+
   it("puts an older page before the loaded one and keeps pending messages last", () => {
     const loaded = mergeMessages([], [m(51, "a"), m(52, "b"), m(null, "p")]);
     const withOlder = mergeMessages(loaded, [m(49, "y"), m(50, "z")]);

@@ -6,6 +6,8 @@ export function messageKey(m: LocalMessage): string {
   return m.client_msg_id || m.id || `${m.conversation_id}:${m.seq}`;
 }
 
+const RANK: Record<MessageState, number> = { failed: -1, pending: 0, sent: 1, delivered: 2, read: 3 };
+
 function order(a: LocalMessage, b: LocalMessage): number {
   // Stored messages by seq; pending and failed ones (no seq yet) after them, oldest first.
   if (a.seq !== null && b.seq !== null) return a.seq - b.seq;
@@ -24,10 +26,22 @@ export function mergeMessages(list: LocalMessage[], incoming: LocalMessage[]): L
   }
   for (const m of incoming) {
     const key = (m.id && keyOfId.get(m.id)) || messageKey(m);
-    byKey.set(key, m);
+    const known = byKey.get(key);
+    byKey.set(key, known ? later(known, m) : m);
     if (m.id) keyOfId.set(m.id, key);
   }
   return [...byKey.values()].sort(order);
+}
+
+/**
+ * Which of two copies of one message to keep. Copies can arrive out of order: the `send`
+ * command's pending copy may come back after the engine already announced the hub's ack. A
+ * stored message never returns to the outbox, and its state only moves forward.
+ */
+function later(known: LocalMessage, incoming: LocalMessage): LocalMessage {
+  if (known.seq === null) return incoming;
+  if (incoming.seq === null) return known;
+  return RANK[incoming.state] >= RANK[known.state] ? incoming : { ...incoming, state: known.state };
 }
 
 export function removeMessage(list: LocalMessage[], clientMsgId: string): LocalMessage[] {
@@ -61,8 +75,6 @@ export function lastUnsent(list: LocalMessage[], meId: string): LocalMessage | u
   }
   return undefined;
 }
-
-const RANK: Record<MessageState, number> = { failed: -1, pending: 0, sent: 1, delivered: 2, read: 3 };
 
 /**
  * Own messages move to delivered / read once every other member's receipt covers them. States
