@@ -24,6 +24,7 @@ pub mod config;
 mod error;
 mod gateway;
 mod http;
+mod logins;
 mod metrics;
 mod presence;
 pub mod store;
@@ -44,6 +45,8 @@ pub(crate) struct Hub {
     pub config: Config,
     pub store: Arc<dyn store::Store>,
     pub auth: auth::Auth,
+    /// Logins recently confirmed active.
+    pub logins: logins::ActiveLogins,
     pub gateway: gateway::Gateway,
     pub presence: presence::PresenceBoard,
     pub metrics: metrics::Metrics,
@@ -68,8 +71,9 @@ pub async fn run(
     let store = store::open(&config).await.context("opening the database")?;
     let auth = auth::Auth::new(&config).context("loading the token secret")?;
     let metrics = metrics::Metrics::new();
+    let (gateway, send_queue) = gateway::Gateway::new(metrics.events_dispatched.clone());
     let hub = Arc::new(Hub {
-        gateway: gateway::Gateway::new(metrics.events_dispatched.clone()),
+        gateway,
         presence: presence::PresenceBoard::default(),
         metrics,
         shutdown: CancellationToken::new(),
@@ -77,8 +81,11 @@ pub async fn run(
         config,
         store,
         auth,
+        logins: logins::ActiveLogins::default(),
     });
     let janitor = tokio::spawn(gateway::janitor(hub.clone()));
+    let stop_committing = CancellationToken::new();
+    let committer = tokio::spawn(gateway::commit_sends(hub.clone(), send_queue, stop_committing.clone()));
 
     let app = http::router(hub.clone());
     let token = hub.shutdown.clone();
@@ -106,6 +113,11 @@ pub async fn run(
         tracing::warn!("some gateway sessions did not close in time");
     }
     janitor.abort();
+    // Only now, with every session gone, may the committer stop; it finishes a batch it started.
+    stop_committing.cancel();
+    if tokio::time::timeout(SHUTDOWN_DRAIN, committer).await.is_err() {
+        tracing::warn!("the last group commit did not finish in time");
+    }
     hub.store.close().await;
     tracing::info!("hub stopped");
     Ok(())

@@ -13,10 +13,21 @@ async fn main() -> anyhow::Result<()> {
     if config.redis_url.is_some() {
         anyhow::bail!("--redis needs PostgreSQL, which this build does not support yet");
     }
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("binding {}", args.listen))?;
+    let listener = listen(args.listen).with_context(|| format!("binding {}", args.listen))?;
     rapport_hub::run(listener, config, shutdown_signal()).await
+}
+
+/// Connections the kernel queues for accepting. After a restart every client reconnects at
+/// once; with the backlog of `tokio::net::TcpListener::bind` (128, as std) the rest of the
+/// handshakes are dropped and those clients wait for a retransmission (1 s, then 3 s, …). The
+/// kernel caps it at `net.core.somaxconn`.
+const LISTEN_BACKLOG: u32 = 16 * 1024;
+
+fn listen(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 fn init_logging(format: LogFormat) {

@@ -19,6 +19,8 @@ pub struct Metrics {
     pub events_dispatched: Counter,
     /// Time from receiving an op to having handed its events to every recipient session.
     pub dispatch_latency: Histogram,
+    /// Messages stored per group commit (one transaction).
+    pub commit_batch: Histogram,
 }
 
 impl Metrics {
@@ -40,7 +42,10 @@ impl Metrics {
             "From receiving an op to its events being queued for every recipient",
             dispatch_latency.clone(),
         );
-        Metrics { registry, sessions, connections, messages_stored, events_dispatched, dispatch_latency }
+        // 1 … 1024.
+        let commit_batch = Histogram::new(exponential_buckets(1.0, 2.0, 11));
+        registry.register("commit_batch_messages", "Messages stored per group commit", commit_batch.clone());
+        Metrics { registry, sessions, connections, messages_stored, events_dispatched, dispatch_latency, commit_batch }
     }
 
     /// The Prometheus text exposition.

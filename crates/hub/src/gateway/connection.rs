@@ -4,9 +4,13 @@
 //! (an op is never cancelled half-way: a stored message is always dispatched), the writer sends
 //! replies and the session's events. When the reader ends it drops the reply channel and the
 //! writer finishes what is queued (a close frame included); when the writer ends it tells the
-//! reader to stop at its next await.
+//! reader to stop at its next await. A `message.send` does not hold the reader up: it goes to
+//! the group commit and the reader reads on (up to [`MAX_COMMITTING`] waiting), holding back
+//! later op replies so that replies still leave in the order of the ops.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -23,10 +27,13 @@ use rapport_protocol::{close, ErrorCode, ErrorInfo, MAX_FRAME_BYTES, PROTOCOL_VE
 use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
+use super::group_commit::PendingAck;
+use super::ops::Outcome;
 use super::rate::{OpLimiter, Verdict};
 use super::session::{Kick, Session, Take};
 use super::{ops, Gateway, Skip};
 use crate::error::ApiError;
+use crate::store::ReadySnapshot;
 use crate::Hub;
 
 /// Socket read chunk. Small on purpose: thousands of idle connections are the normal load, the
@@ -41,6 +48,10 @@ const MAX_WRITE_BUFFER: usize = 1024 * 1024;
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Replies queued from reader to writer.
 const REPLY_QUEUE: usize = 32;
+/// `message.send`s of one connection waiting for their group commit at once. The reader goes
+/// on reading while they commit (so a client's pipelined sends can share one commit), and
+/// stops reading when this many are waiting.
+const MAX_COMMITTING: usize = 32;
 /// Events sent per lock of the session ring.
 const WRITE_BATCH: usize = 64;
 /// After our close frame, how long we keep reading for the client's, so the client is not
@@ -110,6 +121,7 @@ async fn serve(hub: Arc<Hub>, socket: WebSocket) {
         wake: Arc::new(Notify::new()),
         session: None,
         limiter: OpLimiter::new(),
+        committing: VecDeque::new(),
     };
     let writer = write_loop(conn, sink, reply_rx, stop_reading.clone());
     let (session, ()) = tokio::join!(reader.run(stream, stop_reading), writer);
@@ -132,6 +144,39 @@ struct Reader {
     limiter: OpLimiter,
     /// Identify deadline before the session is ready; heartbeat deadline after.
     deadline: Instant,
+    /// Op replies held back behind sends still committing, oldest first: replies to ops leave
+    /// in the order of the ops (pongs and frame-level errors excepted).
+    committing: VecDeque<(Option<Ref>, Answer)>,
+}
+
+/// A reply in the queue of [`Reader::committing`].
+enum Answer {
+    /// A send waiting for its group commit.
+    Committing(PendingAck),
+    /// An op done already, waiting for the sends before it (taken once answered).
+    Ready(Option<Result<serde_json::Value, ApiError>>),
+}
+
+/// What woke the reader.
+enum Woken {
+    Stop,
+    Shutdown,
+    Committed(Option<Ref>, Result<serde_json::Value, ApiError>),
+    Received(Result<Option<Result<WsMessage, axum::Error>>, tokio::time::error::Elapsed>),
+}
+
+/// The oldest held-back reply, once it is there.
+async fn next_committed(committing: &mut VecDeque<(Option<Ref>, Answer)>) -> (Option<Ref>, Result<serde_json::Value, ApiError>) {
+    std::future::poll_fn(|cx| {
+        let answer = match committing.front_mut() {
+            None => return Poll::Pending,
+            Some((_, Answer::Committing(ack))) => std::task::ready!(std::future::Future::poll(std::pin::Pin::new(ack), cx)),
+            Some((_, Answer::Ready(answer))) => answer.take().expect("a ready answer is taken once"),
+        };
+        let (reference, _) = committing.pop_front().expect("front exists");
+        Poll::Ready((reference, answer))
+    })
+    .await
 }
 
 /// Who ended the connection.
@@ -176,14 +221,26 @@ impl Reader {
     async fn read(&mut self, stream: &mut SplitStream<WebSocket>, stop: CancellationToken) -> Ending {
         let shutdown = self.hub.shutdown.clone();
         loop {
-            let received = tokio::select! {
+            let reading = self.committing.len() < MAX_COMMITTING;
+            let woken = tokio::select! {
                 biased;
-                _ = stop.cancelled() => return Ending::ByUs,
-                _ = shutdown.cancelled() => {
+                _ = stop.cancelled() => Woken::Stop,
+                _ = shutdown.cancelled() => Woken::Shutdown,
+                (reference, answer) = next_committed(&mut self.committing) => Woken::Committed(reference, answer),
+                received = tokio::time::timeout_at(self.deadline, stream.next()), if reading => Woken::Received(received),
+            };
+            let received = match woken {
+                Woken::Stop => return Ending::ByUs,
+                Woken::Shutdown => {
+                    self.finish_committing().await;
                     self.close(Kick { code: close::GOING_AWAY, reason: "hub shutting down" }).await;
                     return Ending::ByUs;
                 }
-                received = tokio::time::timeout_at(self.deadline, stream.next()) => received,
+                Woken::Committed(reference, answer) => {
+                    self.answer(reference, answer).await;
+                    continue;
+                }
+                Woken::Received(received) => received,
             };
             let next = match received {
                 Err(_elapsed) if self.session.is_none() => kick(close::IDENTIFY_TIMEOUT, "identify timeout"),
@@ -201,13 +258,45 @@ impl Reader {
             };
             match next {
                 Next::Continue => {}
-                Next::Stop => return Ending::ByClient,
+                Next::Stop => {
+                    self.finish_committing().await;
+                    return Ending::ByClient;
+                }
                 Next::Close(kick) => {
+                    self.finish_committing().await;
                     self.close(kick).await;
                     return Ending::ByUs;
                 }
             }
         }
+    }
+
+    /// Answers every send still waiting for its commit (they are committed or about to be:
+    /// their acks go out before any close frame).
+    async fn finish_committing(&mut self) {
+        while !self.committing.is_empty() {
+            let (reference, answer) = next_committed(&mut self.committing).await;
+            self.answer(reference, answer).await;
+        }
+    }
+
+    /// Answers now, or behind the sends still committing.
+    async fn answer_in_order(&mut self, reference: Option<Ref>, answer: Result<serde_json::Value, ApiError>) {
+        if self.committing.is_empty() {
+            self.answer(reference, answer).await;
+        } else {
+            self.committing.push_back((reference, Answer::Ready(Some(answer))));
+        }
+    }
+
+    /// Sends the ack or error of an op, if the client asked for one (gave a `ref`).
+    async fn answer(&self, reference: Option<Ref>, answer: Result<serde_json::Value, ApiError>) {
+        let reply = match answer {
+            Ok(_) if reference.is_none() => return,
+            Ok(data) => ServerFrame::Ack { reference, data },
+            Err(err) => ServerFrame::Error { reference, error: err.info() },
+        };
+        self.send(frame(&reply)).await;
     }
 
     async fn send(&self, outgoing: Outgoing) {
@@ -254,7 +343,7 @@ impl Reader {
     /// Checks the token and that its login is still active; the user id and login id.
     async fn authorise(&self, token: &str) -> Result<Option<crate::auth::Claims>, ApiError> {
         let Some(claims) = self.hub.auth.verify_access(token) else { return Ok(None) };
-        let active = self.hub.store.login_is_active(&claims.login_id).await?;
+        let active = self.hub.logins.is_active(self.hub.store.as_ref(), &claims.login_id).await?;
         Ok(active.then_some(claims))
     }
 
@@ -262,26 +351,34 @@ impl Reader {
         let Some(claims) = self.authorise(&identify.token).await? else {
             return Ok(kick(close::NOT_AUTHENTICATED, "invalid or expired token"));
         };
-        let Some(user) = self.hub.store.user_by_id(&claims.user_id).await? else {
-            return Ok(kick(close::NOT_AUTHENTICATED, "no such user"));
-        };
         let hub = self.hub.clone();
         let session = Arc::new(Session::new(
             uuid::Uuid::new_v4().simple().to_string(),
-            user.id.clone(),
+            claims.user_id.clone(),
             claims.login_id,
             self.conn,
             self.wake.clone(),
         ));
         // Subscribe before taking the snapshot, so nothing happens in between unseen.
         hub.gateway.register(session.clone());
+        let snapshot = match hub.gateway.snapshots.take(hub.store.as_ref(), &claims.user_id).await {
+            Ok(Some(snapshot)) => snapshot,
+            Ok(None) => {
+                hub.gateway.forget(&session);
+                return Ok(kick(close::NOT_AUTHENTICATED, "no such user"));
+            }
+            Err(err) => {
+                hub.gateway.forget(&session);
+                return Err(err);
+            }
+        };
+        let ReadySnapshot { user, conversations, notifications_unread } = ReadySnapshot::clone(&snapshot);
         self.session = Some(session.clone());
         self.deadline = Instant::now() + 2 * hub.config.heartbeat;
         hub.metrics.sessions.inc();
         // Its own `ready` tells this session the outcome; other sessions get the event.
         hub.presence.connected(&hub, &user.id, Some(identify.presence), Skip::Session(&session.id)).await;
 
-        let conversations = hub.store.conversations_of(&user.id).await?;
         let mut people: Vec<&str> = vec![user.id.as_str()];
         for member in conversations.iter().flat_map(|c| &c.members) {
             if !people.contains(&member.user_id.as_str()) {
@@ -289,7 +386,6 @@ impl Reader {
             }
         }
         let presence = hub.presence.snapshot(&people).await;
-        let notifications_unread = hub.store.unread_notifications(&user.id).await?;
         let ready = Ready { session_id: session.id.clone(), user, conversations, presence, notifications_unread };
         self.send(frame(&ServerFrame::Ready { reference, data: Box::new(ready) })).await;
         self.send(Outgoing::Attach(Box::new(Attach { session, wake: self.wake.clone(), resumed: None }))).await;
@@ -349,12 +445,11 @@ impl Reader {
             return next;
         }
         let session = self.session.clone().expect("on_op runs only once ready");
-        let reply = match ops::handle(&self.hub, &session, frame_in.op, received_at).await {
-            Ok(_) if reference.is_none() => return Next::Continue,
-            Ok(data) => ServerFrame::Ack { reference, data },
-            Err(err) => ServerFrame::Error { reference, error: err.info() },
-        };
-        self.send(frame(&reply)).await;
+        match ops::handle(&self.hub, &session, frame_in.op, received_at).await {
+            Ok(Outcome::Committing(ack)) => self.committing.push_back((reference, Answer::Committing(ack))),
+            Ok(Outcome::Done(data)) => self.answer_in_order(reference, Ok(data)).await,
+            Err(err) => self.answer_in_order(reference, Err(err)).await,
+        }
         Next::Continue
     }
 

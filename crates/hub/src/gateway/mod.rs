@@ -2,17 +2,20 @@
 //!
 //! - `connection`: one task per socket (reader and writer futures), from `hello` to close.
 //! - `ops`: what each client op does once the session is ready.
+//! - `group_commit`: the one task that stores queued `message.send`s together and dispatches
+//!   their `message.created` events, in `seq` order per conversation.
 //! - `session`: a session's event ring (outgoing queue and resume buffer at once).
+//! - `snapshots`: `ready` snapshots shared by the sessions of a user that identify together.
 //!
 //! Fan-out ([`Gateway::dispatch`]) serialises an event once and appends the shared bytes to the
-//! ring of every recipient session. It never awaits while holding a lock; the only lock held
-//! across an await is one per conversation, so that `message.created` events of a conversation
-//! are dispatched in `seq` order.
+//! ring of every recipient session. It never awaits while holding a lock.
 
 mod connection;
+mod group_commit;
 mod ops;
 mod rate;
 mod session;
+mod snapshots;
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -22,6 +25,7 @@ use dashmap::DashMap;
 use rapport_protocol::gateway::Event;
 
 pub use connection::upgrade;
+pub use group_commit::{run as commit_sends, SendQueueReceiver};
 pub use ops::read_over_rest;
 use session::{Kick, Session};
 
@@ -34,7 +38,10 @@ pub struct Gateway {
     by_user: DashMap<String, Vec<Arc<Session>>>,
     /// Members of each conversation; membership never changes after creation in protocol v1.
     members: DashMap<String, Arc<[String]>>,
-    conversation_locks: DashMap<String, Arc<tokio::sync::Mutex<()>>>,
+    /// The way to the committer task.
+    sends: group_commit::SendQueue,
+    /// `ready` snapshots being read.
+    snapshots: snapshots::ReadySnapshots,
     /// Last accepted `typing` per (user, conversation), for the 1 s throttle.
     typing: DashMap<(String, String), Instant>,
     connections: AtomicUsize,
@@ -67,18 +74,22 @@ impl Drop for Admission {
 }
 
 impl Gateway {
-    /// An empty gateway that counts dispatched events in `dispatched`.
-    pub fn new(dispatched: prometheus_client::metrics::counter::Counter) -> Gateway {
-        Gateway {
+    /// An empty gateway that counts dispatched events in `dispatched`, and the receiver its
+    /// committer task ([`commit_sends`]) must drain.
+    pub fn new(dispatched: prometheus_client::metrics::counter::Counter) -> (Gateway, SendQueueReceiver) {
+        let (sends, receiver) = group_commit::queue();
+        let gateway = Gateway {
             sessions: DashMap::new(),
             by_user: DashMap::new(),
             members: DashMap::new(),
-            conversation_locks: DashMap::new(),
+            sends,
+            snapshots: snapshots::ReadySnapshots::default(),
             typing: DashMap::new(),
             connections: AtomicUsize::new(0),
             next_conn: AtomicU64::new(1),
             dispatched,
-        }
+        };
+        (gateway, receiver)
     }
 
     /// Takes a place under the connection cap, or `None` when the hub is full.
@@ -165,10 +176,6 @@ impl Gateway {
         self.members.insert(conversation_id.to_owned(), members.into());
     }
 
-    fn conversation_lock(&self, conversation_id: &str) -> Arc<tokio::sync::Mutex<()>> {
-        self.conversation_locks.entry(conversation_id.to_owned()).or_default().clone()
-    }
-
     /// Whether a `typing` from this user in this conversation passes the 1 s throttle.
     fn typing_allowed(&self, user_id: &str, conversation_id: &str) -> bool {
         let now = Instant::now();
@@ -210,6 +217,7 @@ pub async fn janitor(hub: Arc<Hub>) {
         for session in expired {
             hub.gateway.forget(&session);
         }
+        hub.logins.sweep();
         let now = Instant::now();
         hub.gateway.typing.retain(|_, last| now.duration_since(*last) < TYPING_THROTTLE);
     }

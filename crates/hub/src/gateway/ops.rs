@@ -3,25 +3,33 @@
 use std::time::Instant;
 
 use rapport_protocol::gateway::{
-    ClientOp, ConversationTarget, Event, MessageAck, PresenceSet, ReceiptKind, SeqTarget, SendMessage,
+    ClientOp, ConversationTarget, Event, PresenceSet, ReceiptKind, SeqTarget, SendMessage,
 };
 use rapport_protocol::{check_body, ErrorCode, MAX_CLIENT_MSG_ID_CHARS};
 use serde_json::{json, Value};
 
+use super::group_commit::{PendingAck, QueuedSend};
 use super::session::Session;
 use super::Skip;
 use crate::error::{ApiError, ApiResult};
-use crate::store::NewMessage;
 use crate::Hub;
 
 /// Default lifetime of a typing indicator.
 const TYPING_EXPIRES_MS: u64 = 6000;
 
+/// How an op was answered.
+pub enum Outcome {
+    /// Done: the ack's data.
+    Done(Value),
+    /// A `message.send` waiting for its group commit; the ack's data when it completes.
+    Committing(PendingAck),
+}
+
 /// Runs one op for `session`.
-pub async fn handle(hub: &std::sync::Arc<Hub>, session: &Session, op: ClientOp, received_at: Instant) -> ApiResult<Value> {
+pub async fn handle(hub: &std::sync::Arc<Hub>, session: &Session, op: ClientOp, received_at: Instant) -> ApiResult<Outcome> {
     let user_id = session.user_id.as_str();
-    match op {
-        ClientOp::MessageSend(send) => send_message(hub, user_id, send, received_at).await,
+    let done = match op {
+        ClientOp::MessageSend(send) => return send_message(hub, user_id, send, received_at).await.map(Outcome::Committing),
         ClientOp::Typing(target) => typing(hub, user_id, target, received_at).await,
         ClientOp::Read(target) => receipt(hub, user_id, target, ReceiptKind::Read, received_at).await,
         ClientOp::Delivered(target) => receipt(hub, user_id, target, ReceiptKind::Delivered, received_at).await,
@@ -33,7 +41,8 @@ pub async fn handle(hub: &std::sync::Arc<Hub>, session: &Session, op: ClientOp, 
             Err(ApiError::invalid("this session is already identified"))
         }
         ClientOp::Ping => Ok(json!({})),
-    }
+    };
+    done.map(Outcome::Done)
 }
 
 fn record_latency(hub: &Hub, received_at: Instant) {
@@ -49,7 +58,7 @@ async fn members_for(hub: &Hub, user_id: &str, conversation_id: &str) -> ApiResu
     Ok(members)
 }
 
-async fn send_message(hub: &Hub, user_id: &str, send: SendMessage, received_at: Instant) -> ApiResult<Value> {
+async fn send_message(hub: &Hub, user_id: &str, send: SendMessage, received_at: Instant) -> ApiResult<PendingAck> {
     let id_len = send.client_msg_id.chars().count();
     if id_len == 0 || id_len > MAX_CLIENT_MSG_ID_CHARS {
         return Err(ApiError::invalid("client_msg_id must be 1 to 64 characters"));
@@ -59,27 +68,19 @@ async fn send_message(hub: &Hub, user_id: &str, send: SendMessage, received_at: 
         _ => ApiError::new(code, "the message is longer than 4000 characters"),
     })?;
     let members = members_for(hub, user_id, &send.conversation_id).await?;
-    // Held across insert and dispatch so that events of one conversation leave in seq order.
-    let lock = hub.gateway.conversation_lock(&send.conversation_id);
-    let _order = lock.lock().await;
-    let (message, inserted) = hub
-        .store
-        .insert_message(NewMessage {
-            conversation_id: &send.conversation_id,
-            sender_id: user_id,
-            client_msg_id: &send.client_msg_id,
-            body: &send.body,
+    // The committer answers only after the commit, and dispatches `message.created` itself,
+    // in seq order; a resend comes back as the stored message, announced once only.
+    hub.gateway
+        .sends
+        .enqueue(QueuedSend {
+            conversation_id: send.conversation_id,
+            sender_id: user_id.to_owned(),
+            client_msg_id: send.client_msg_id,
+            body: send.body,
+            members,
+            received_at,
         })
-        .await?;
-    // `inserted` is false for a resend after a lost ack: the database answered with the
-    // first message, and nothing is stored or announced again.
-    if inserted {
-        hub.metrics.messages_stored.inc();
-        let event = Event::MessageCreated { message: message.clone() };
-        hub.gateway.dispatch(members.iter().map(String::as_str), Skip::Nobody, &event);
-        record_latency(hub, received_at);
-    }
-    Ok(json!(MessageAck { message }))
+        .await
 }
 
 async fn typing(hub: &Hub, user_id: &str, target: ConversationTarget, received_at: Instant) -> ApiResult<Value> {

@@ -115,6 +115,7 @@ pub async fn refresh(State(hub): State<Arc<Hub>>, Body(req): Body<RefreshRequest
         RefreshUse::Fresh { login_id, user } => Ok(Json(session(&hub, user, &login_id, next))),
         RefreshUse::Reused { login_id } => {
             tracing::warn!(login_id = %login_id, "refresh token reused; login revoked");
+            hub.logins.revoked(&login_id);
             hub.gateway.end_login(&login_id);
             Err(ApiError::new(ErrorCode::InvalidRefreshToken, "refresh token already used; please log in again"))
         }
@@ -127,6 +128,7 @@ pub async fn refresh(State(hub): State<Arc<Hub>>, Body(req): Body<RefreshRequest
     responses((status = 204), (status = 400, body = ErrorBody)))]
 pub async fn logout(State(hub): State<Arc<Hub>>, Body(req): Body<RefreshRequest>) -> ApiResult<StatusCode> {
     if let Some(login_id) = hub.store.revoke_by_refresh_token(&hash_refresh_token(&req.refresh_token)).await? {
+        hub.logins.revoked(&login_id);
         hub.gateway.end_login(&login_id);
     }
     Ok(StatusCode::NO_CONTENT)

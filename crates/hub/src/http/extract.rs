@@ -33,7 +33,7 @@ impl FromRequestParts<Arc<Hub>> for Caller {
             .auth
             .verify_access(token.trim())
             .ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
-        if !hub.store.login_is_active(&claims.login_id).await? {
+        if !hub.logins.is_active(hub.store.as_ref(), &claims.login_id).await? {
             return Err(ApiError::unauthorized("this login has ended"));
         }
         Ok(Caller { user_id: claims.user_id })

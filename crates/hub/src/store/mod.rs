@@ -83,6 +83,17 @@ pub enum RefreshUse {
     Invalid,
 }
 
+/// Everything a gateway `ready` reads from the database, for one user.
+#[derive(Clone)]
+pub struct ReadySnapshot {
+    /// The user.
+    pub user: User,
+    /// Their conversations, as [`Store::conversations_of`] gives them.
+    pub conversations: Vec<Conversation>,
+    /// Their unread notifications.
+    pub notifications_unread: i64,
+}
+
 /// A member's receipt positions after a `read` or `delivered`.
 #[derive(Debug, Clone, Copy)]
 pub struct Receipts {
@@ -122,6 +133,10 @@ pub trait Store: Send + Sync {
     async fn direct_conversation(&self, me: &str, other: &str) -> StoreResult<(Conversation, bool)>;
     /// A new group of `me` and `others` (existing users, deduplicated).
     async fn create_group(&self, me: &str, title: &str, others: &[String]) -> StoreResult<Conversation>;
+    /// The user, their conversations and their unread notification count, read together (one
+    /// connection, as few queries as the database allows): every reconnect asks for it.
+    /// `None` when there is no such user.
+    async fn ready_snapshot(&self, user_id: &str) -> StoreResult<Option<ReadySnapshot>>;
     /// Every conversation of the user, most recent activity first.
     async fn conversations_of(&self, user_id: &str) -> StoreResult<Vec<Conversation>>;
     /// One conversation as this member sees it; `NotFound` for non-members.
@@ -131,9 +146,12 @@ pub trait Store: Send + Sync {
     /// Everyone who shares at least one conversation with the user, not the user.
     async fn contacts_of(&self, user_id: &str) -> StoreResult<Vec<String>>;
 
-    /// Stores a message with the next seq; `false` when the client id was already used (the
-    /// earlier message is returned). `NotFound` for non-members.
-    async fn insert_message(&self, message: NewMessage<'_>) -> StoreResult<(Message, bool)>;
+    /// Stores messages together (group commit: one transaction for many), each with the next
+    /// seq of its conversation in batch order, assigned in the transaction that inserts it.
+    /// One result per message, in order: `(message, true)` when stored; `(earlier message,
+    /// false)` when the sender already used that client id, earlier in this batch included;
+    /// `NotFound` for non-members. A message that fails does not fail the others.
+    async fn insert_messages(&self, batch: &[NewMessage<'_>]) -> Vec<StoreResult<(Message, bool)>>;
     /// A page of history, ascending, and whether more lies beyond it. `NotFound` for non-members.
     async fn messages(&self, user_id: &str, conversation_id: &str, page: Page, limit: u32) -> StoreResult<(Vec<Message>, bool)>;
     /// Moves read (and delivered) to at least `seq`, capped at the last message.

@@ -3,7 +3,7 @@
 //! Every write transaction starts with a write statement, so SQLite takes its write lock first
 //! and waits on `busy_timeout` instead of failing with a lock upgrade error.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -12,9 +12,9 @@ use rapport_protocol::{
     Conversation, ConversationKind, Member, Message, Notification, NotificationKind, Role, User,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{FromRow, SqlitePool};
+use sqlx::{FromRow, SqliteConnection, SqlitePool};
 
-use super::{NewMessage, NewUser, Page, Receipts, RefreshUse, Store, StoreError, StoreResult};
+use super::{NewMessage, NewUser, Page, ReadySnapshot, Receipts, RefreshUse, Store, StoreError, StoreResult};
 use crate::clock::{new_id, now_ms, rfc3339};
 
 /// SQLite-backed [`Store`].
@@ -42,14 +42,18 @@ impl SqliteStore {
                 std::fs::create_dir_all(dir)?;
             }
         }
+        // No test query before each use: a SQLite connection cannot go stale, and the test
+        // would double the round trips to the connection's worker thread.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&write).await?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options.read_only(true))
             .await?;
@@ -150,8 +154,9 @@ const USER_COLUMNS: &str = "id, email, display_name, role";
 const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, sender_id, client_msg_id, body, created_at";
 
 impl SqliteStore {
-    /// Conversations of `user_id` in protocol shape; all of them, or the one named.
-    async fn views(&self, user_id: &str, only: Option<&str>) -> StoreResult<Vec<Conversation>> {
+    /// Conversations of `user_id` in protocol shape; all of them, or the one named. Runs on
+    /// one connection so that its queries do not queue for the pool one by one.
+    async fn views(conn: &mut SqliteConnection, user_id: &str, only: Option<&str>) -> StoreResult<Vec<Conversation>> {
         let rows: Vec<ConversationRow> = sqlx::query_as(
             "SELECT c.id, c.kind, c.title, c.last_seq, c.created_at,
                     (SELECT COUNT(*) FROM messages x
@@ -163,7 +168,7 @@ impl SqliteStore {
         )
         .bind(user_id)
         .bind(only)
-        .fetch_all(&self.read)
+        .fetch_all(&mut *conn)
         .await?;
         if rows.is_empty() {
             return Ok(Vec::new());
@@ -178,7 +183,7 @@ impl SqliteStore {
         )
         .bind(user_id)
         .bind(only)
-        .fetch_all(&self.read)
+        .fetch_all(&mut *conn)
         .await?;
         let last_rows: Vec<MessageRow> = sqlx::query_as(
             "SELECT msg.id, msg.conversation_id, msg.seq, msg.sender_id, msg.client_msg_id, msg.body, msg.created_at
@@ -189,7 +194,7 @@ impl SqliteStore {
         )
         .bind(user_id)
         .bind(only)
-        .fetch_all(&self.read)
+        .fetch_all(&mut *conn)
         .await?;
 
         let mut members: HashMap<String, Vec<Member>> = HashMap::new();
@@ -241,6 +246,254 @@ impl SqliteStore {
         .await?;
         Ok(found.is_some())
     }
+
+    /// Stores one message in its own transaction: the fallback when a batch failed.
+    async fn insert_one(&self, msg: &NewMessage<'_>) -> StoreResult<(Message, bool)> {
+        let now = now_ms();
+        let id = new_id();
+        let mut tx = self.write.begin().await?;
+        // The seq is taken by the same transaction that inserts the message: if the insert
+        // does not commit, neither does the seq, so the sequence has no gaps.
+        let seq: Option<i64> = sqlx::query_scalar(
+            "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $3
+              WHERE id = $1
+                AND EXISTS (SELECT 1 FROM members WHERE conversation_id = $1 AND user_id = $2)
+             RETURNING last_seq",
+        )
+        .bind(msg.conversation_id)
+        .bind(msg.sender_id)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(seq) = seq else { return Err(StoreError::NotFound) };
+        let inserted = sqlx::query(
+            "INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, body, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (sender_id, client_msg_id) DO NOTHING",
+        )
+        .bind(&id)
+        .bind(msg.conversation_id)
+        .bind(seq)
+        .bind(msg.sender_id)
+        .bind(msg.client_msg_id)
+        .bind(msg.body)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !inserted {
+            // A concurrent resend won; give back the seq and answer with the stored message.
+            tx.rollback().await?;
+            let existing = self.message_by_client_id(msg.sender_id, msg.client_msg_id).await?;
+            return existing.map(|m| (m, false)).ok_or(StoreError::NotFound);
+        }
+        sqlx::query(
+            "UPDATE members SET read_seq = MAX(read_seq, $3), delivered_seq = MAX(delivered_seq, $3)
+              WHERE conversation_id = $1 AND user_id = $2",
+        )
+        .bind(msg.conversation_id)
+        .bind(msg.sender_id)
+        .bind(seq)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok((
+            Message {
+                id,
+                conversation_id: msg.conversation_id.to_owned(),
+                seq,
+                sender_id: msg.sender_id.to_owned(),
+                body: msg.body.to_owned(),
+                client_msg_id: msg.client_msg_id.to_owned(),
+                created_at: rfc3339(now),
+            },
+            true,
+        ))
+    }
+    /// Stores a batch in one transaction with a fixed number of statements, whatever its size:
+    /// membership, earlier messages with the same client ids, the seqs of every conversation
+    /// at once, every insert at once, the senders' receipts at once. Non-members and resends
+    /// are decided from what was read, so they need no rollback; any other failure fails the
+    /// whole batch (the caller then retries message by message).
+    async fn insert_batch(&self, batch: &[NewMessage<'_>]) -> StoreResult<Vec<StoreResult<(Message, bool)>>> {
+        let now = now_ms();
+        // The write pool has a single connection and the read pool cannot write, so starting
+        // with reads cannot end in a lock-upgrade failure.
+        let mut tx = self.write.begin().await?;
+
+        let pairs: Vec<(&str, &str)> = distinct(batch.iter().map(|m| (m.conversation_id, m.sender_id)));
+        let sql = format!(
+            "SELECT mm.conversation_id, mm.user_id
+               FROM (SELECT column1 AS c, column2 AS u FROM (VALUES {})) AS v
+               JOIN members mm ON mm.conversation_id = v.c AND mm.user_id = v.u",
+            placeholders(pairs.len(), 2)
+        );
+        let mut query = sqlx::query_as::<_, (String, String)>(&sql);
+        for (conversation_id, sender_id) in &pairs {
+            query = query.bind(*conversation_id).bind(*sender_id);
+        }
+        let members: HashSet<(String, String)> = query.fetch_all(&mut *tx).await?.into_iter().collect();
+        let is_member = |m: &NewMessage<'_>| members.contains(&(m.conversation_id.to_owned(), m.sender_id.to_owned()));
+
+        let keys: Vec<(&str, &str)> =
+            distinct(batch.iter().filter(|m| is_member(m)).map(|m| (m.sender_id, m.client_msg_id)));
+        let mut earlier: HashMap<(String, String), Message> = HashMap::new();
+        if !keys.is_empty() {
+            let sql = format!(
+                "SELECT m.id, m.conversation_id, m.seq, m.sender_id, m.client_msg_id, m.body, m.created_at
+                   FROM (SELECT column1 AS s, column2 AS k FROM (VALUES {})) AS v
+                   JOIN messages m ON m.sender_id = v.s AND m.client_msg_id = v.k",
+                placeholders(keys.len(), 2)
+            );
+            let mut query = sqlx::query_as::<_, MessageRow>(&sql);
+            for (sender_id, client_msg_id) in &keys {
+                query = query.bind(*sender_id).bind(*client_msg_id);
+            }
+            for row in query.fetch_all(&mut *tx).await? {
+                earlier.insert((row.sender_id.clone(), row.client_msg_id.clone()), row.into());
+            }
+        }
+
+        // What becomes of each message, in batch order.
+        enum Fate {
+            NotMember,
+            Earlier(Message),
+            /// Resend of the new message at this index of the batch.
+            SameAs(usize),
+            /// The n-th (from 0) new message of its conversation in this batch.
+            New(i64),
+        }
+        let mut fates = Vec::with_capacity(batch.len());
+        let mut new_per_conversation: Vec<(&str, i64)> = Vec::new();
+        let mut conversation_index: HashMap<&str, usize> = HashMap::new();
+        let mut new_by_key: HashMap<(&str, &str), usize> = HashMap::new();
+        for (index, msg) in batch.iter().enumerate() {
+            let key = (msg.sender_id, msg.client_msg_id);
+            let fate = if !is_member(msg) {
+                Fate::NotMember
+            } else if let Some(stored) = earlier.get(&(key.0.to_owned(), key.1.to_owned())) {
+                Fate::Earlier(stored.clone())
+            } else if let Some(first) = new_by_key.get(&key) {
+                Fate::SameAs(*first)
+            } else {
+                new_by_key.insert(key, index);
+                let slot = *conversation_index.entry(msg.conversation_id).or_insert_with(|| {
+                    new_per_conversation.push((msg.conversation_id, 0));
+                    new_per_conversation.len() - 1
+                });
+                let n = &mut new_per_conversation[slot].1;
+                *n += 1;
+                Fate::New(*n - 1)
+            };
+            fates.push(fate);
+        }
+
+        let mut first_seq: HashMap<String, i64> = HashMap::new();
+        if !new_per_conversation.is_empty() {
+            // Every conversation's counter moves by its number of new messages; the seqs are
+            // taken by this transaction, so they commit or vanish with the inserts.
+            let sql = format!(
+                "UPDATE conversations SET last_seq = last_seq + v.n, last_activity_at = ?
+                   FROM (SELECT column1 AS cid, column2 AS n FROM (VALUES {})) AS v
+                  WHERE conversations.id = v.cid
+                 RETURNING id, last_seq",
+                placeholders(new_per_conversation.len(), 2)
+            );
+            let mut query = sqlx::query_as::<_, (String, i64)>(&sql).bind(now);
+            for (conversation_id, n) in &new_per_conversation {
+                query = query.bind(*conversation_id).bind(*n);
+            }
+            for (conversation_id, last_seq) in query.fetch_all(&mut *tx).await? {
+                let n = conversation_index.get(conversation_id.as_str()).map_or(0, |&i| new_per_conversation[i].1);
+                first_seq.insert(conversation_id, last_seq - n + 1);
+            }
+        }
+
+        let mut stored: Vec<Option<Message>> = vec![None; batch.len()];
+        for (index, (msg, fate)) in batch.iter().zip(&fates).enumerate() {
+            if let Fate::New(n) = fate {
+                let Some(first) = first_seq.get(msg.conversation_id) else {
+                    return Err(StoreError::NotFound); // a member of a conversation that is gone
+                };
+                stored[index] = Some(Message {
+                    id: new_id(),
+                    conversation_id: msg.conversation_id.to_owned(),
+                    seq: first + n,
+                    sender_id: msg.sender_id.to_owned(),
+                    body: msg.body.to_owned(),
+                    client_msg_id: msg.client_msg_id.to_owned(),
+                    created_at: rfc3339(now),
+                });
+            }
+        }
+        let new: Vec<&Message> = stored.iter().flatten().collect();
+        if !new.is_empty() {
+            let sql = format!(
+                "INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, body, created_at) VALUES {}",
+                placeholders(new.len(), 7)
+            );
+            let mut query = sqlx::query(&sql);
+            for m in &new {
+                query = query
+                    .bind(&m.id)
+                    .bind(&m.conversation_id)
+                    .bind(m.seq)
+                    .bind(&m.sender_id)
+                    .bind(&m.client_msg_id)
+                    .bind(&m.body)
+                    .bind(now);
+            }
+            query.execute(&mut *tx).await?;
+
+            // Sending moves the sender's own receipts to their newest message.
+            let mut newest: HashMap<(&str, &str), i64> = HashMap::new();
+            for m in &new {
+                let seq = newest.entry((&m.conversation_id, &m.sender_id)).or_default();
+                *seq = (*seq).max(m.seq);
+            }
+            let sql = format!(
+                "UPDATE members SET read_seq = MAX(read_seq, v.seq), delivered_seq = MAX(delivered_seq, v.seq)
+                   FROM (SELECT column1 AS cid, column2 AS uid, column3 AS seq FROM (VALUES {})) AS v
+                  WHERE members.conversation_id = v.cid AND members.user_id = v.uid",
+                placeholders(newest.len(), 3)
+            );
+            let mut query = sqlx::query(&sql);
+            for ((conversation_id, sender_id), seq) in &newest {
+                query = query.bind(*conversation_id).bind(*sender_id).bind(*seq);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+
+        Ok(fates
+            .into_iter()
+            .enumerate()
+            .map(|(index, fate)| match fate {
+                Fate::NotMember => Err(StoreError::NotFound),
+                Fate::Earlier(message) => Ok((message, false)),
+                Fate::SameAs(first) => Ok((stored[first].clone().expect("the first one is new"), false)),
+                // Cloned, not taken: a later resend in the batch may still need it.
+                Fate::New(_) => Ok((stored[index].clone().expect("new messages are built"), true)),
+            })
+            .collect())
+    }
+}
+
+/// Messages stored per transaction at most; keeps every statement well under SQLite's limit
+/// of bound parameters (7 per message in the insert).
+const MAX_BATCH: usize = 1024;
+
+/// `(?, ?), (?, ?)…`: `rows` rows of `columns` placeholders, for a `VALUES` list.
+fn placeholders(rows: usize, columns: usize) -> String {
+    let row = format!("({})", vec!["?"; columns].join(", "));
+    vec![row; rows].join(", ")
+}
+
+/// The distinct items, in order of first appearance.
+fn distinct<T: Eq + std::hash::Hash + Copy>(items: impl Iterator<Item = T>) -> Vec<T> {
+    let mut seen = HashSet::new();
+    items.filter(|item| seen.insert(*item)).collect()
 }
 
 fn is_unique_violation(err: &sqlx::Error) -> bool {
@@ -495,12 +748,30 @@ impl Store for SqliteStore {
         self.conversation(me, &id).await
     }
 
+    async fn ready_snapshot(&self, user_id: &str) -> StoreResult<Option<ReadySnapshot>> {
+        let mut conn = self.read.acquire().await?;
+        let row: Option<(String, String, String, String, i64)> = sqlx::query_as(
+            "SELECT id, email, display_name, role,
+                    (SELECT COUNT(*) FROM notifications n WHERE n.user_id = users.id AND n.read = 0)
+               FROM users WHERE id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some((id, email, display_name, role, notifications_unread)) = row else { return Ok(None) };
+        let user = UserRow { id, email, display_name, role }.into();
+        let conversations = Self::views(&mut conn, user_id, None).await?;
+        Ok(Some(ReadySnapshot { user, conversations, notifications_unread }))
+    }
+
     async fn conversations_of(&self, user_id: &str) -> StoreResult<Vec<Conversation>> {
-        self.views(user_id, None).await
+        let mut conn = self.read.acquire().await?;
+        Self::views(&mut conn, user_id, None).await
     }
 
     async fn conversation(&self, user_id: &str, conversation_id: &str) -> StoreResult<Conversation> {
-        self.views(user_id, Some(conversation_id)).await?.pop().ok_or(StoreError::NotFound)
+        let mut conn = self.read.acquire().await?;
+        Self::views(&mut conn, user_id, Some(conversation_id)).await?.pop().ok_or(StoreError::NotFound)
     }
 
     async fn member_ids(&self, conversation_id: &str) -> StoreResult<Vec<String>> {
@@ -521,68 +792,22 @@ impl Store for SqliteStore {
         .await?)
     }
 
-    async fn insert_message(&self, msg: NewMessage<'_>) -> StoreResult<(Message, bool)> {
-        let now = now_ms();
-        let id = new_id();
-        let mut tx = self.write.begin().await?;
-        // The seq is taken by the same transaction that inserts the message: if the insert
-        // does not commit, neither does the seq, so the sequence has no gaps.
-        let seq: Option<i64> = sqlx::query_scalar(
-            "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $3
-              WHERE id = $1
-                AND EXISTS (SELECT 1 FROM members WHERE conversation_id = $1 AND user_id = $2)
-             RETURNING last_seq",
-        )
-        .bind(msg.conversation_id)
-        .bind(msg.sender_id)
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(seq) = seq else { return Err(StoreError::NotFound) };
-        let inserted = sqlx::query(
-            "INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, body, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (sender_id, client_msg_id) DO NOTHING",
-        )
-        .bind(&id)
-        .bind(msg.conversation_id)
-        .bind(seq)
-        .bind(msg.sender_id)
-        .bind(msg.client_msg_id)
-        .bind(msg.body)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if !inserted {
-            // A concurrent resend won; give back the seq and answer with the stored message.
-            tx.rollback().await?;
-            let existing = self.message_by_client_id(msg.sender_id, msg.client_msg_id).await?;
-            return existing.map(|m| (m, false)).ok_or(StoreError::NotFound);
+    async fn insert_messages(&self, batch: &[NewMessage<'_>]) -> Vec<StoreResult<(Message, bool)>> {
+        let mut results = Vec::with_capacity(batch.len());
+        for chunk in batch.chunks(MAX_BATCH) {
+            match self.insert_batch(chunk).await {
+                Ok(stored) => results.extend(stored),
+                Err(err) => {
+                    // Something unexpected (not membership, not a resend) failed the whole
+                    // transaction. Store the messages one by one so that only the culprit fails.
+                    tracing::warn!(error = %err, size = chunk.len(), "group commit failed; storing its messages one by one");
+                    for msg in chunk {
+                        results.push(self.insert_one(msg).await);
+                    }
+                }
+            }
         }
-        sqlx::query(
-            "UPDATE members SET read_seq = MAX(read_seq, $3), delivered_seq = MAX(delivered_seq, $3)
-              WHERE conversation_id = $1 AND user_id = $2",
-        )
-        .bind(msg.conversation_id)
-        .bind(msg.sender_id)
-        .bind(seq)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok((
-            Message {
-                id,
-                conversation_id: msg.conversation_id.to_owned(),
-                seq,
-                sender_id: msg.sender_id.to_owned(),
-                body: msg.body.to_owned(),
-                client_msg_id: msg.client_msg_id.to_owned(),
-                created_at: rfc3339(now),
-            },
-            true,
-        ))
+        results
     }
 
     async fn messages(&self, user_id: &str, conversation_id: &str, page: Page, limit: u32) -> StoreResult<(Vec<Message>, bool)> {
@@ -704,5 +929,84 @@ impl Store for SqliteStore {
             .bind(user_id)
             .fetch_one(&self.read)
             .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn store(dir: &std::path::Path) -> SqliteStore {
+        SqliteStore::open(&format!("sqlite://{}", dir.join("hub.db").display())).await.unwrap()
+    }
+
+    async fn user(store: &SqliteStore, name: &str) -> String {
+        let email = format!("{name}@example.com");
+        let new = NewUser { email: &email, password_hash: "x", display_name: name, role: Role::Candidate };
+        store.create_user(new).await.unwrap().id
+    }
+
+    fn msg<'a>(conversation_id: &'a str, sender_id: &'a str, client_msg_id: &'a str) -> NewMessage<'a> {
+        NewMessage { conversation_id, sender_id, client_msg_id, body: client_msg_id }
+    }
+
+    #[tokio::test]
+    async fn one_batch_keeps_seqs_gap_free_answers_resends_and_isolates_a_bad_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path()).await;
+        let (a, b, c) = (user(&store, "a").await, user(&store, "b").await, user(&store, "c").await);
+        let ab = store.direct_conversation(&a, &b).await.unwrap().0.id;
+        let group = store.create_group(&a, "g", &[b.clone(), c.clone()]).await.unwrap().id;
+        let before = store.insert_messages(&[msg(&ab, &a, "early")]).await;
+        let early = before[0].as_ref().unwrap().0.clone();
+        assert_eq!(early.seq, 1);
+
+        let batch = [
+            msg(&ab, &b, "b1"),
+            msg(&group, &a, "a1"),
+            msg(&ab, &c, "c-intruder"), // c is not in the direct conversation of a and b
+            msg(&ab, &a, "a2"),
+            msg(&ab, &b, "b1"),     // resend inside the batch
+            msg(&ab, &a, "early"),  // resend of a message stored by an earlier batch
+            msg(&group, &c, "c1"),
+            msg(&group, &a, "a1"),  // resend inside the batch, other conversation
+        ];
+        let results = store.insert_messages(&batch).await;
+        assert_eq!(results.len(), batch.len(), "one answer per message, in order");
+        let ok = |i: usize| results[i].as_ref().map(|(m, inserted)| (m.conversation_id.as_str(), m.seq, m.client_msg_id.as_str(), *inserted)).unwrap();
+        assert_eq!(ok(0), (ab.as_str(), 2, "b1", true), "seq continues after the earlier batch");
+        assert_eq!(ok(1), (group.as_str(), 1, "a1", true));
+        assert!(matches!(results[2], Err(StoreError::NotFound)), "a non-member gets not_found");
+        assert_eq!(ok(3), (ab.as_str(), 3, "a2", true), "the failure in between leaves no gap");
+        assert_eq!(ok(4), (ab.as_str(), 2, "b1", false), "a resend inside the batch answers the first");
+        assert_eq!(results[4].as_ref().unwrap().0.id, results[0].as_ref().unwrap().0.id);
+        assert_eq!(results[5].as_ref().unwrap().0, early, "a resend of an earlier batch answers the stored message");
+        assert!(!results[5].as_ref().unwrap().1);
+        assert_eq!(ok(6), (group.as_str(), 2, "c1", true));
+        assert_eq!(ok(7), (group.as_str(), 1, "a1", false));
+
+        let (history, _) = store.messages(&a, &ab, Page::Latest, 50).await.unwrap();
+        let seqs: Vec<(i64, &str)> = history.iter().map(|m| (m.seq, m.client_msg_id.as_str())).collect();
+        assert_eq!(seqs, vec![(1, "early"), (2, "b1"), (3, "a2")], "stored once each, nothing of the intruder");
+        let seen_by_b = store.conversation(&b, &ab).await.unwrap();
+        assert_eq!(seen_by_b.last_seq, 3);
+        assert_eq!(seen_by_b.unread_count, 1, "only a2 is unread for b: sending moved b's own read_seq to 2");
+        let receipts = seen_by_b.members.iter().find(|m| m.user_id == b).map(|m| (m.read_seq, m.delivered_seq));
+        assert_eq!(receipts, Some((2, 2)));
+        assert_eq!(store.conversation(&c, &group).await.unwrap().last_seq, 2);
+    }
+
+    #[tokio::test]
+    async fn a_batch_of_only_failures_and_resends_stores_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path()).await;
+        let (a, b, c) = (user(&store, "a").await, user(&store, "b").await, user(&store, "c").await);
+        let ab = store.direct_conversation(&a, &b).await.unwrap().0.id;
+        store.insert_messages(&[msg(&ab, &a, "x")]).await[0].as_ref().unwrap();
+        let results = store.insert_messages(&[msg(&ab, &c, "y"), msg(&ab, &a, "x"), msg("nope", &a, "z")]).await;
+        assert!(matches!(results[0], Err(StoreError::NotFound)));
+        assert!(matches!(&results[1], Ok((m, false)) if m.seq == 1));
+        assert!(matches!(results[2], Err(StoreError::NotFound)), "no such conversation");
+        assert_eq!(store.conversation(&a, &ab).await.unwrap().last_seq, 1);
     }
 }

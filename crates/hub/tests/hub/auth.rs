@@ -147,3 +147,19 @@ async fn user_directory_matches_names_case_insensitively_and_exact_emails() {
     assert_eq!(me.get("/v1/users?limit=abc").await.code(), "invalid_payload");
     assert_eq!(hub.api().get("/v1/users").await.status, 401);
 }
+
+#[tokio::test]
+async fn a_logout_is_enforced_at_once_although_the_login_was_just_confirmed_active() {
+    let hub = TestHub::start().await;
+    let (api, session) = hub.api().user("Kim", "candidate").await;
+    // Both paths have just confirmed the login active (and may remember that for a while).
+    let (_gw, _) = Gw::ready(&hub.gateway_url(), &session.access_token).await;
+    assert_eq!(api.get("/v1/me").await.status, 200);
+
+    let out = hub.api().post("/v1/auth/logout", json!({"refresh_token": session.refresh_token})).await;
+    assert_eq!(out.status, 204);
+    assert_eq!(api.get("/v1/me").await.status, 401, "REST refuses the ended login's token at once");
+    let mut gw = Gw::connect(&hub.gateway_url()).await;
+    gw.send_op("identify", json!({"token": session.access_token, "presence": "online"})).await;
+    assert_eq!(gw.closed().await, Closed::Code(4001), "so does the gateway");
+}

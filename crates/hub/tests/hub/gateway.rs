@@ -121,3 +121,44 @@ async fn binary_frames_are_refused_politely() {
     assert_eq!(err["error"]["code"], "bad_frame");
     assert_eq!(gw.request("ping", json!(null)).await["op"], "pong");
 }
+
+/// Sessions of one user that identify together may share one snapshot read; none may miss a
+/// message sent meanwhile: each has it in its `ready` or gets its event.
+#[tokio::test]
+async fn sessions_identifying_together_while_messages_arrive_miss_nothing() {
+    const SESSIONS: usize = 24;
+    const MESSAGES: i64 = 24;
+    let hub = TestHub::start().await;
+    let p = pair(&hub).await;
+    let c = p.conversation.id.clone();
+    let (mut alice, _) = Gw::ready(&hub.gateway_url(), &p.alice_session.access_token).await;
+    let mut joining = Vec::new();
+    for _ in 0..SESSIONS {
+        let url = hub.gateway_url();
+        let token = p.bob_session.access_token.clone();
+        joining.push(tokio::spawn(async move { Gw::ready(&url, &token).await }));
+    }
+    let mut refs = Vec::new();
+    for i in 0..MESSAGES {
+        refs.push(alice.send_op("message.send", send_data(&c, &format!("m{i}"), "while you connect")).await);
+    }
+    for r in refs {
+        assert_eq!(alice.reply_to(&r).await["op"], "ack");
+    }
+    for task in joining {
+        let (mut bob, ready) = task.await.unwrap();
+        assert_eq!(ready["user"]["id"], p.bob_session.user.id.as_str());
+        let conversation = &ready["conversations"][0];
+        assert_eq!(conversation["id"], c.as_str());
+        let known = conversation["last_seq"].as_i64().unwrap();
+        let mut seen = known;
+        while seen < MESSAGES {
+            let event = bob.event("message.created").await;
+            let seq = event["data"]["message"]["seq"].as_i64().unwrap();
+            if seq > known {
+                assert_eq!(seq, seen + 1, "after its ready, a session gets every later message in order");
+                seen = seq;
+            }
+        }
+    }
+}

@@ -123,3 +123,136 @@ async fn concurrent_senders_get_gap_free_seq_and_events_arrive_in_seq_order() {
     }
     assert_eq!(by_seq.len(), total as usize, "REST history holds every message once");
 }
+
+/// Group commit: many pipelined senders in overlapping conversations, so that batches mix
+/// conversations, senders and resends.
+#[tokio::test]
+async fn many_senders_in_several_conversations_keep_every_rule_of_message_send() {
+    const EACH: usize = 15;
+    let hub = TestHub::start().await;
+    let api = hub.api();
+    let mut users = Vec::new();
+    for n in 0..6 {
+        users.push(api.user(&format!("User {n}"), "candidate").await);
+    }
+    let id = |n: usize| users[n].1.user.id.clone();
+    let group = |owner: usize, others: &[usize], title: &str| {
+        let body = json!({"kind": "group", "title": title, "member_ids": others.iter().map(|&n| id(n)).collect::<Vec<_>>()});
+        let api = users[owner].0.clone();
+        async move { api.post("/v1/conversations", body).await.body["id"].as_str().unwrap().to_owned() }
+    };
+    let a = group(0, &[1, 2, 3], "A").await;
+    let b = group(2, &[3, 4, 5], "B").await;
+    let d = users[0].0.direct(&id(5)).await.id;
+    // Who sends where; user 2 also sends its B messages a second time from another device.
+    let plan: Vec<(usize, Vec<(&str, &str)>)> = vec![
+        (0, vec![("A", a.as_str()), ("D", d.as_str())]),
+        (1, vec![("A", a.as_str())]),
+        (2, vec![("A", a.as_str()), ("B", b.as_str())]),
+        (3, vec![("A", a.as_str()), ("B", b.as_str())]),
+        (4, vec![("B", b.as_str())]),
+        (5, vec![("B", b.as_str()), ("D", d.as_str())]),
+        (2, vec![("B", b.as_str())]),
+    ];
+    let totals: HashMap<&str, i64> =
+        [(a.as_str(), 4 * EACH as i64), (b.as_str(), 4 * EACH as i64), (d.as_str(), 2 * EACH as i64)].into();
+    // Watchers, ready before anything is sent: user 2 sees A and B, user 0 sees A and D.
+    let (mut watch2, _) = Gw::ready(&hub.gateway_url(), &users[2].1.access_token).await;
+    let (mut watch0, _) = Gw::ready(&hub.gateway_url(), &users[0].1.access_token).await;
+
+    let mut tasks = Vec::new();
+    for (n, targets) in plan {
+        let url = hub.gateway_url();
+        let token = users[n].1.access_token.clone();
+        let rest = users[n].0.clone();
+        let targets: Vec<(String, String)> = targets.iter().map(|(l, c)| (l.to_string(), c.to_string())).collect();
+        tasks.push(tokio::spawn(async move {
+            let (mut gw, _) = Gw::ready(&url, &token).await;
+            let mut refs = Vec::new();
+            for i in 0..EACH {
+                for (label, conversation) in &targets {
+                    let client_msg_id = format!("u{n}-{label}-{i}");
+                    refs.push((conversation.clone(), client_msg_id.clone(), gw.send_op("message.send", send_data(conversation, &client_msg_id, "hi")).await));
+                }
+            }
+            // A resend of the first message, queued right behind the others.
+            let (first_conversation, first_id, _) = refs[0].clone();
+            refs.push((first_conversation.clone(), first_id, gw.send_op("message.send", send_data(&first_conversation, &refs[0].1, "hi")).await));
+            let mut acks = Vec::new();
+            for (conversation, client_msg_id, r) in refs {
+                let ack = gw.reply_to(&r).await;
+                assert_eq!(ack["op"], "ack", "{ack}");
+                let message = ack["data"]["message"].clone();
+                assert_eq!((message["conversation_id"].as_str(), message["client_msg_id"].as_str()), (Some(conversation.as_str()), Some(client_msg_id.as_str())));
+                if n == 1 {
+                    // The ack comes after the commit: the message is readable at once.
+                    let seq = message["seq"].as_i64().unwrap();
+                    let page = rest.get(&format!("/v1/conversations/{conversation}/messages?after_seq={}&limit=1", seq - 1)).await.body;
+                    assert_eq!(page["messages"][0]["id"], message["id"], "acked means stored");
+                }
+                acks.push(message);
+            }
+            let resend = acks.pop().unwrap();
+            assert_eq!(resend, acks[0], "a resend is answered with the stored message");
+            acks
+        }));
+    }
+    let mut by_key: HashMap<String, Value> = HashMap::new();
+    let mut seqs: HashMap<String, Vec<i64>> = HashMap::new();
+    for task in tasks {
+        for message in task.await.unwrap() {
+            let key = format!("{}/{}", message["sender_id"].as_str().unwrap(), message["client_msg_id"].as_str().unwrap());
+            if let Some(other) = by_key.insert(key, message.clone()) {
+                assert_eq!(other, message, "both devices get the same ack for the same client id");
+                continue;
+            }
+            seqs.entry(message["conversation_id"].as_str().unwrap().to_owned()).or_default().push(message["seq"].as_i64().unwrap());
+        }
+    }
+    for (conversation, total) in &totals {
+        let mut got = seqs.remove(*conversation).unwrap();
+        got.sort();
+        assert_eq!(got, (1..=*total).collect::<Vec<_>>(), "gap-free seqs, each used once");
+    }
+
+    for (watcher, watched) in [(&mut watch2, [a.as_str(), b.as_str()]), (&mut watch0, [a.as_str(), d.as_str()])] {
+        let expected: i64 = watched.iter().map(|c| totals[c]).sum();
+        let mut seen: HashMap<String, Vec<i64>> = HashMap::new();
+        for _ in 0..expected {
+            let message = watcher.event("message.created").await["data"]["message"].clone();
+            seen.entry(message["conversation_id"].as_str().unwrap().to_owned()).or_default().push(message["seq"].as_i64().unwrap());
+        }
+        for c in watched {
+            assert_eq!(seen[c], (1..=totals[c]).collect::<Vec<_>>(), "a conversation's events arrive in seq order, once each");
+        }
+        let extra = watcher.drain_for(Duration::from_millis(300)).await;
+        assert_eq!(events(&extra, "message.created").count(), 0, "resends are not announced again");
+    }
+}
+
+/// The reader goes on reading while sends commit: a pipelined burst is answered in order, one
+/// reply per ref, and a bad send in the middle fails alone.
+#[tokio::test]
+async fn pipelined_sends_of_one_connection_are_acked_in_order() {
+    let hub = TestHub::start().await;
+    let p = pair(&hub).await;
+    let c = p.conversation.id.as_str();
+    let (mut alice, _) = Gw::ready(&hub.gateway_url(), &p.alice_session.access_token).await;
+    let mut refs = Vec::new();
+    for i in 0..60 {
+        let conversation = if i == 30 { "no-such-conversation" } else { c };
+        refs.push(alice.send_op("message.send", send_data(conversation, &format!("p{i}"), "burst")).await);
+    }
+    let mut replies = Vec::new();
+    while replies.len() < refs.len() {
+        let frame = alice.next_frame().await;
+        if frame["op"] == "ack" || frame["op"] == "error" {
+            replies.push(frame);
+        }
+    }
+    let answered: Vec<&Value> = replies.iter().map(|r| &r["ref"]).collect();
+    assert_eq!(answered, refs.iter().collect::<Vec<_>>(), "one reply per ref, in the order sent");
+    assert_eq!(replies[30]["error"]["code"], "not_found");
+    let seqs: Vec<i64> = replies.iter().filter(|r| r["op"] == "ack").map(|r| r["data"]["message"]["seq"].as_i64().unwrap()).collect();
+    assert_eq!(seqs, (1..=59).collect::<Vec<_>>(), "one connection's messages keep their order");
+}

@@ -1,0 +1,151 @@
+//! Group commit of `message.send`: one task stores every queued message in one transaction.
+//!
+//! A send is queued (the queue is bounded, so a flood waits instead of growing memory) to the
+//! committer task, which takes everything waiting, up to [`MAX_BATCH`], stores it with
+//! [`Store::insert_messages`](crate::store::Store::insert_messages) and only then, in batch
+//! order, dispatches `message.created` for each new message and answers each sender. Hence:
+//! - an ack always follows the commit of its message;
+//! - under load one commit serves many messages, where one commit per message was the limit;
+//! - only this task dispatches `message.created`, in the order of the seqs the transaction
+//!   assigned, so the events of a conversation leave in seq order without any lock;
+//! - at low load a message is committed as soon as it arrives: batches form only while the
+//!   previous commit is running, so nothing waits for a batch to fill.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use rapport_protocol::gateway::{Event, MessageAck};
+use rapport_protocol::Message;
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use super::Skip;
+use crate::error::{ApiError, ApiResult};
+use crate::store::{NewMessage, StoreResult};
+use crate::Hub;
+
+/// Messages committed together at most.
+pub const MAX_BATCH: usize = 1024;
+/// Sends waiting for the committer at most; a sender beyond that waits for room.
+const QUEUE: usize = 4 * MAX_BATCH;
+
+/// A validated `message.send`.
+pub struct QueuedSend {
+    /// Where.
+    pub conversation_id: String,
+    /// Who (a member, as far as the gateway's cache knows; the store checks again).
+    pub sender_id: String,
+    /// Idempotency key.
+    pub client_msg_id: String,
+    /// Text.
+    pub body: String,
+    /// Who gets the event.
+    pub members: Arc<[String]>,
+    /// When the frame was read, for the dispatch latency metric.
+    pub received_at: Instant,
+}
+
+/// A send waiting for the committer, and where its outcome goes.
+struct PendingSend {
+    send: QueuedSend,
+    reply: oneshot::Sender<StoreResult<Message>>,
+}
+
+/// The way into the committer.
+pub struct SendQueue {
+    queue: mpsc::Sender<PendingSend>,
+}
+
+/// The committer's end of the queue, handed to [`run`].
+pub struct SendQueueReceiver(mpsc::Receiver<PendingSend>);
+
+/// A queue and the receiver the committer task will drain.
+pub fn queue() -> (SendQueue, SendQueueReceiver) {
+    let (queue, receiver) = mpsc::channel(QUEUE);
+    (SendQueue { queue }, SendQueueReceiver(receiver))
+}
+
+impl SendQueue {
+    /// Queues a send (waiting for room when the queue is full); the returned future completes
+    /// with the ack's data once the message is committed (or found to be a resend).
+    pub async fn enqueue(&self, send: QueuedSend) -> ApiResult<PendingAck> {
+        let (reply, answer) = oneshot::channel();
+        self.queue.send(PendingSend { send, reply }).await.map_err(|_| shutting_down())?;
+        Ok(PendingAck(answer))
+    }
+}
+
+fn shutting_down() -> ApiError {
+    ApiError::new(rapport_protocol::ErrorCode::Unavailable, "the hub is shutting down")
+}
+
+/// The ack of a queued send: `{message}` once it is stored.
+pub struct PendingAck(oneshot::Receiver<StoreResult<Message>>);
+
+impl Future for PendingAck {
+    type Output = ApiResult<Value>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<ApiResult<Value>> {
+        Pin::new(&mut self.0).poll(cx).map(|answer| {
+            let message = answer.map_err(|_| shutting_down())??;
+            Ok(json!(MessageAck { message }))
+        })
+    }
+}
+
+/// The committer: runs until `stop` is cancelled while it waits for work (a batch in progress
+/// is always finished, so every queued sender gets its answer).
+pub async fn run(hub: Arc<Hub>, SendQueueReceiver(mut receiver): SendQueueReceiver, stop: CancellationToken) {
+    let mut batch: Vec<PendingSend> = Vec::with_capacity(MAX_BATCH);
+    loop {
+        let first = tokio::select! {
+            biased;
+            first = receiver.recv() => first,
+            () = stop.cancelled() => None,
+        };
+        let Some(first) = first else { return };
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(pending) => batch.push(pending),
+                Err(_) => break,
+            }
+        }
+        commit(&hub, &mut batch).await;
+    }
+}
+
+/// Stores the batch, then dispatches and answers in batch order; leaves `batch` empty.
+async fn commit(hub: &Hub, batch: &mut Vec<PendingSend>) {
+    let messages: Vec<NewMessage<'_>> = batch
+        .iter()
+        .map(|p| NewMessage {
+            conversation_id: &p.send.conversation_id,
+            sender_id: &p.send.sender_id,
+            client_msg_id: &p.send.client_msg_id,
+            body: &p.send.body,
+        })
+        .collect();
+    let results = hub.store.insert_messages(&messages).await;
+    drop(messages);
+    hub.metrics.commit_batch.observe(batch.len() as f64);
+    for (pending, result) in batch.drain(..).zip(results) {
+        let answer = result.map(|(message, inserted)| {
+            // `inserted` is false for a resend after a lost ack: the database answered with
+            // the first message, and nothing is announced again.
+            if inserted {
+                hub.metrics.messages_stored.inc();
+                let event = Event::MessageCreated { message: message.clone() };
+                hub.gateway.dispatch(pending.send.members.iter().map(String::as_str), Skip::Nobody, &event);
+                hub.metrics.dispatch_latency.observe(pending.send.received_at.elapsed().as_secs_f64());
+            }
+            message
+        });
+        // The sender may have gone meanwhile; the message is stored and announced anyway.
+        let _ = pending.reply.send(answer);
+    }
+}
