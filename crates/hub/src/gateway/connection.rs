@@ -43,8 +43,6 @@ const READ_BUFFER: usize = 1024;
 const WRITE_BUFFER: usize = 4 * 1024;
 /// Unsent bytes a connection may hold before writes fail.
 const MAX_WRITE_BUFFER: usize = 1024 * 1024;
-/// A write that cannot complete in this long means the client stopped reading.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Events written per flush at most, so one busy session cannot hold its socket's bytes back
 /// for long; the rest follow in the next flush.
 const WRITE_BATCH: usize = 64;
@@ -200,7 +198,7 @@ impl Connection {
                 }
             }
             // Sends the close frame that answers the client's, if it closed cleanly.
-            Ending::ByClient => drop(tokio::time::timeout(WRITE_TIMEOUT, self.socket.flush()).await),
+            Ending::ByClient => drop(tokio::time::timeout(self.hub.config.write_timeout, self.socket.flush()).await),
             Ending::Broken => {}
         }
     }
@@ -253,7 +251,7 @@ impl Connection {
     /// Writes every event the session has for this connection (and `resumed` after the
     /// replay), then flushes what was fed since the last flush, in one go.
     async fn write_due(&mut self) -> Result<Option<Kick>, ()> {
-        let written = tokio::time::timeout(WRITE_TIMEOUT, async {
+        let written = tokio::time::timeout(self.hub.config.write_timeout, async {
             if let Some(session) = self.session.clone() {
                 let mut batch = 0;
                 loop {
@@ -299,14 +297,14 @@ impl Connection {
         Ok(())
     }
 
-    /// [`Connection::feed_now`] within [`WRITE_TIMEOUT`].
+    /// [`Connection::feed_now`] within the write timeout.
     async fn feed(&mut self, message: WsMessage) -> Result<(), ()> {
-        tokio::time::timeout(WRITE_TIMEOUT, self.feed_now(message)).await.unwrap_or(Err(()))
+        tokio::time::timeout(self.hub.config.write_timeout, self.feed_now(message)).await.unwrap_or(Err(()))
     }
 
-    /// Sends a frame and flushes, within [`WRITE_TIMEOUT`].
+    /// Sends a frame and flushes, within the write timeout.
     async fn write(&mut self, message: WsMessage) -> Result<(), ()> {
-        match tokio::time::timeout(WRITE_TIMEOUT, self.socket.send(message)).await {
+        match tokio::time::timeout(self.hub.config.write_timeout, self.socket.send(message)).await {
             Ok(Ok(())) => Ok(()),
             _ => Err(()),
         }
