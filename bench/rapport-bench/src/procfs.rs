@@ -16,17 +16,18 @@ fn ticks_per_second() -> f64 {
     })
 }
 
-/// User plus system CPU time the process has used so far, all threads included.
-pub fn cpu_time(pid: u32) -> Duration {
+/// User and system (kernel) CPU time the process has used so far, all threads included.
+pub fn cpu_times(pid: u32) -> (Duration, Duration) {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return Duration::ZERO;
+        return (Duration::ZERO, Duration::ZERO);
     };
     // The command name (field 2) may hold spaces; fields are counted after its closing paren.
-    let Some(after) = stat.rfind(')').map(|i| &stat[i + 2..]) else { return Duration::ZERO };
+    let Some(after) = stat.rfind(')').map(|i| &stat[i + 2..]) else { return (Duration::ZERO, Duration::ZERO) };
     let fields: Vec<&str> = after.split_whitespace().collect();
     // After the paren: state is field 3, so utime (14) and stime (15) are at 11 and 12.
-    let ticks: u64 = [11, 12].iter().filter_map(|&i| fields.get(i)?.parse::<u64>().ok()).sum();
-    Duration::from_secs_f64(ticks as f64 / ticks_per_second())
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    let secs = |t: u64| Duration::from_secs_f64(t as f64 / ticks_per_second());
+    (secs(ticks(11)), secs(ticks(12)))
 }
 
 /// Resident set size in KiB (`VmRSS`), or 0 when the process is gone.
@@ -47,19 +48,28 @@ pub fn rss_kib(pid: u32) -> u64 {
 #[derive(Debug, Clone, Copy)]
 pub struct CpuMark {
     pid: u32,
-    cpu: Duration,
+    user: Duration,
+    system: Duration,
     at: std::time::Instant,
 }
 
 impl CpuMark {
     /// Marks now.
     pub fn now(pid: u32) -> CpuMark {
-        CpuMark { pid, cpu: cpu_time(pid), at: std::time::Instant::now() }
+        let (user, system) = cpu_times(pid);
+        CpuMark { pid, user, system, at: std::time::Instant::now() }
     }
 
     /// CPU seconds used since the mark, and wall seconds elapsed.
     pub fn since(&self) -> (f64, f64) {
-        let cpu = cpu_time(self.pid).saturating_sub(self.cpu).as_secs_f64();
-        (cpu, self.at.elapsed().as_secs_f64())
+        let (user, system) = self.split_since();
+        (user + system, self.at.elapsed().as_secs_f64())
+    }
+
+    /// User and system CPU seconds used since the mark (kernel time is mostly the socket
+    /// syscalls, user time the process's own work).
+    pub fn split_since(&self) -> (f64, f64) {
+        let (user, system) = cpu_times(self.pid);
+        (user.saturating_sub(self.user).as_secs_f64(), system.saturating_sub(self.system).as_secs_f64())
     }
 }

@@ -77,6 +77,9 @@ pub struct Config {
     pub identify_timeout: Duration,
     /// How long a disconnected session stays resumable.
     pub resume_window: Duration,
+    /// A gateway write that cannot complete in this long means the client stopped reading; the
+    /// connection is dropped. Not a command-line flag (tests that stall a reader lengthen it).
+    pub write_timeout: Duration,
     /// Most gateway connections at once.
     pub max_connections: usize,
     /// Where the token secret is kept when `RAPPORT_JWT_SECRET` is not set.
@@ -101,6 +104,7 @@ impl Config {
             heartbeat: Duration::from_millis(25_000),
             identify_timeout: Duration::from_secs(10),
             resume_window: Duration::from_secs(90),
+            write_timeout: Duration::from_secs(10),
             max_connections: 20_000,
             data_dir,
             jwt_secret: None,

@@ -178,6 +178,12 @@ impl Gw {
         }
     }
 
+    /// Takes the frames read while waiting for something else (e.g. by [`Gw::closed`]), in
+    /// arrival order.
+    pub fn take_backlog(&mut self) -> Vec<Value> {
+        self.backlog.drain(..).collect()
+    }
+
     /// [`Gw::closed_within`] with [`WAIT`].
     pub async fn closed(&mut self) -> Closed {
         self.closed_within(WAIT).await

@@ -84,6 +84,7 @@ pub async fn run(target: Target, programs: &Programs, scale: &Scale) -> anyhow::
     let own_cpu = CpuMark::now(std::process::id());
     tokio::time::sleep(scale.measure).await;
     let (hub_s, wall) = hub_cpu.since();
+    let (hub_user_s, hub_system_s) = hub_cpu.split_since();
     let (own_s, _) = own_cpu.since();
     crate::server::hook("RAPPORT_BENCH_ON_MEASURE_END", server.pid());
     tokio::time::sleep(scale.drain).await;
@@ -97,6 +98,8 @@ pub async fn run(target: Target, programs: &Programs, scale: &Scale) -> anyhow::
     outcome.set("deliveries_per_cpu_s", deliveries / hub_s.max(0.01));
     outcome.set("server_cpu_s", hub_s);
     outcome.set("server_cpu_pct", 100.0 * hub_s / wall);
+    outcome.set("server_user_cpu_pct", 100.0 * hub_user_s / wall);
+    outcome.set("server_system_cpu_pct", 100.0 * hub_system_s / wall);
     outcome.set("generator_cpu_pct", 100.0 * own_s / wall);
     outcome.set("undelivered_after_drain", expected.saturating_sub(totals.received_unique) as f64);
     outcome.set("duplicates", totals.duplicates as f64);

@@ -82,6 +82,7 @@ pub async fn run(target: Target, programs: &Programs, scale: &Scale) -> anyhow::
     let own_cpu = CpuMark::now(std::process::id());
     tokio::time::sleep(scale.measure).await;
     let (hub_s, wall) = hub_cpu.since();
+    let (hub_user_s, hub_system_s) = hub_cpu.split_since();
     let (own_s, _) = own_cpu.since();
     crate::server::hook("RAPPORT_BENCH_ON_MEASURE_END", server.pid());
     tokio::time::sleep(scale.drain).await;
@@ -100,6 +101,8 @@ pub async fn run(target: Target, programs: &Programs, scale: &Scale) -> anyhow::
     outcome.set("errors", totals.errors as f64);
     outcome.set("dropped_sessions", totals.dropped as f64);
     outcome.set("server_cpu_pct", 100.0 * hub_s / wall);
+    outcome.set("server_user_cpu_pct", 100.0 * hub_user_s / wall);
+    outcome.set("server_system_cpu_pct", 100.0 * hub_system_s / wall);
     outcome.set("generator_cpu_pct", 100.0 * own_s / wall);
     Ok(outcome)
 }

@@ -162,3 +162,79 @@ async fn sessions_identifying_together_while_messages_arrive_miss_nothing() {
         }
     }
 }
+
+/// Event seqs among frames, in arrival order.
+fn event_seqs(frames: &[serde_json::Value]) -> Vec<u64> {
+    frames.iter().filter(|f| f["op"] == "event").map(|f| f["seq"].as_u64().expect("an event has a seq")).collect()
+}
+
+#[tokio::test]
+async fn a_burst_of_pipelined_ops_gets_every_answer_and_every_event_in_seq_order() {
+    const BURST: usize = 200; // within the protocol's burst allowance
+    let hub = TestHub::start().await;
+    let p = pair(&hub).await;
+    let c = p.conversation.id.as_str();
+    let (mut alice, _) = Gw::ready(&hub.gateway_url(), &p.alice_session.access_token).await;
+    let (mut bob, _) = Gw::ready(&hub.gateway_url(), &p.bob_session.access_token).await;
+
+    // Sent back to back without waiting: acks and events queue up together on the hub.
+    let mut refs = Vec::new();
+    for n in 0..BURST {
+        refs.push(alice.send_op("message.send", send_data(c, &format!("burst-{n}"), &format!("message {n}"))).await);
+    }
+    for r in &refs {
+        let ack = alice.reply_to(r).await;
+        assert_eq!(ack["op"], "ack", "every op of the burst is answered: {ack}");
+    }
+    // Events of Alice's own were read on the way (an ack may come before its event).
+    let mut alices = alice.take_backlog();
+    while alices.iter().filter(|f| f["type"] == "message.created").count() < BURST {
+        alices.push(alice.next_frame().await);
+    }
+    let mut bobs = bob.take_backlog();
+    while bobs.iter().filter(|f| f["type"] == "message.created").count() < BURST {
+        bobs.push(bob.next_frame().await);
+    }
+    for (who, frames) in [("alice", alices), ("bob", bobs)] {
+        let created: Vec<_> = frames.iter().filter(|f| f["type"] == "message.created").collect();
+        assert_eq!(created.len(), BURST, "{who} gets every message once");
+        let seqs = event_seqs(&frames);
+        assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{who}'s event seqs rise by exactly 1: {seqs:?}");
+        let message_seqs: Vec<i64> = created.iter().map(|f| f["data"]["message"]["seq"].as_i64().unwrap()).collect();
+        assert_eq!(message_seqs, (1..=BURST as i64).collect::<Vec<_>>(), "{who} sees the conversation in seq order");
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_closed_1008_once_it_falls_a_ring_behind() {
+    use futures_util::{stream, StreamExt as _};
+    use rapport_testkit::API_KEY;
+
+    // More events than the socket buffers (a few MB) and the session's ring (1024 events)
+    // hold together.
+    const EVENTS: usize = 2000;
+    // The test reads late on purpose: the write must not time out (dropping the connection
+    // without a close frame) before it does.
+    let hub = TestHub::start_with(|c| c.write_timeout = std::time::Duration::from_secs(3600)).await;
+    let (_, carl) = hub.api().user("Carl", "candidate").await;
+    let (mut gw, _) = Gw::ready(&hub.gateway_url(), &carl.access_token).await;
+
+    let api = hub.api();
+    let pad = "x".repeat(8 * 1024);
+    let created = stream::iter(0..EVENTS)
+        .map(|n| {
+            let body = json!({"user_id": carl.user.id, "kind": "system", "title": "t", "body": "b", "data": {"n": n, "pad": pad}});
+            let api = &api;
+            async move { api.call("POST", "/v1/notifications", Some(body), &[("x-api-key", API_KEY)]).await.status }
+        })
+        .buffered(8)
+        .collect::<Vec<_>>()
+        .await;
+    assert!(created.iter().all(|&status| status == 201), "every notification was stored and dispatched");
+
+    // Reading again: what the hub had already written, then its close frame.
+    assert_eq!(gw.closed().await, Closed::Code(1008), "a client a whole ring behind is told it is too slow");
+    let seqs = event_seqs(&gw.take_backlog());
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>(), "what it got is complete and in order");
+    assert!(seqs.len() < EVENTS, "the hub did not queue everything for a client that does not read");
+}
