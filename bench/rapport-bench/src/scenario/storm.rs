@@ -24,6 +24,7 @@ use tokio::sync::{watch, Semaphore};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::api::{Account, Api};
+use crate::procfs::CpuMark;
 use crate::report::Outcome;
 use crate::server::{Programs, Server, Target};
 use crate::wire::{self, Incoming, Opened, Ws};
@@ -76,12 +77,25 @@ struct Shared {
     done: AtomicUsize,
 }
 
+/// Where one session's recovery spent its time.
+#[derive(Default)]
+struct Phases {
+    /// Connection attempts, the successful one included.
+    attempts: u32,
+    /// Time asleep in backoff.
+    backoff: Duration,
+    /// When the gateway session was open again (`ready`/`resumed`, or the peer's connect).
+    reopened: Option<Instant>,
+}
+
 /// Reconnects (resume, then identify) with full-jitter backoff; then catches up over REST.
-async fn recover(shared: &Shared, account: &Account, session_id: &str, last_event_seq: u64, held: &mut Held) -> anyhow::Result<Opened> {
+async fn recover(shared: &Shared, account: &Account, session_id: &str, last_event_seq: u64, held: &mut Held, phases: &mut Phases) -> anyhow::Result<Opened> {
     let mut ceiling = BACKOFF_START_MS;
     let opened = loop {
-        let wait = rand::thread_rng().gen_range(0..=ceiling);
-        tokio::time::sleep(Duration::from_millis(wait)).await;
+        let wait = Duration::from_millis(rand::thread_rng().gen_range(0..=ceiling));
+        tokio::time::sleep(wait).await;
+        phases.backoff += wait;
+        phases.attempts += 1;
         let resume = (shared.target.is_rapport() && !session_id.is_empty()).then_some((session_id, last_event_seq));
         let mut replayed = Vec::new();
         match wire::open(shared.target, shared.addr, &account.token, resume, &mut |t| replayed.push(t.to_owned())).await {
@@ -96,6 +110,7 @@ async fn recover(shared: &Shared, account: &Account, session_id: &str, last_even
             Err(_) => ceiling = (ceiling * 2).min(30_000),
         }
     };
+    phases.reopened = Some(Instant::now());
     for (conversation_id, last_seq) in &opened.conversations {
         let have = synced(held, conversation_id);
         if *last_seq > have {
@@ -114,6 +129,7 @@ struct Listener {
     conversation_id: String,
     held: Held,
     recovered_after: Option<Duration>,
+    phases: Phases,
     failed: Option<String>,
 }
 
@@ -126,11 +142,12 @@ async fn listen(shared: Arc<Shared>, account: Account, conversation_id: String, 
     // Until the kill: collect deliveries.
     let ws = opened.ws;
     read_until_closed(target, ws, &mut held, &mut last_event_seq, &mut stop).await;
+    let mut phases = Phases::default();
     if *stop.borrow() {
-        return Listener { conversation_id, held, recovered_after: None, failed: Some("stopped before the kill".into()) };
+        return Listener { conversation_id, held, recovered_after: None, phases, failed: Some("stopped before the kill".into()) };
     }
     let outcome = tokio::select! {
-        outcome = recover(&shared, &account, &session_id, last_event_seq, &mut held) => outcome,
+        outcome = recover(&shared, &account, &session_id, last_event_seq, &mut held, &mut phases) => outcome,
         _ = stop.changed() => Err(anyhow::anyhow!("not recovered by the deadline")),
     };
     let recovered = Instant::now();
@@ -140,9 +157,9 @@ async fn listen(shared: Arc<Shared>, account: Account, conversation_id: String, 
         Ok(opened) => {
             let mut ignore = 0;
             read_until_closed(target, opened.ws, &mut held, &mut ignore, &mut stop).await;
-            Listener { conversation_id, held, recovered_after: Some(recovered.saturating_duration_since(killed)), failed: None }
+            Listener { conversation_id, held, recovered_after: Some(recovered.saturating_duration_since(killed)), phases, failed: None }
         }
-        Err(err) => Listener { conversation_id, held, recovered_after: None, failed: Some(err.to_string()) },
+        Err(err) => Listener { conversation_id, held, recovered_after: None, phases, failed: Some(err.to_string()) },
     }
 }
 
@@ -218,7 +235,7 @@ async fn send(shared: Arc<Shared>, account: Account, opened: Opened, conversatio
     }
     // The server is gone: reconnect and resend the unacknowledged ones, same client_msg_id.
     let mut held = Held::new();
-    let opened = recover(&shared, &account, "", 0, &mut held).await?;
+    let opened = recover(&shared, &account, "", 0, &mut held, &mut Phases::default()).await?;
     let (mut sink, mut stream) = opened.ws.split();
     for (reference, body) in &pending {
         let frame = wire::send_frame(target, *reference, &conversation_id, &format!("{sender}-{reference}"), body);
@@ -290,11 +307,24 @@ pub async fn run(target: Target, programs: &Programs, scale: &Scale) -> anyhow::
     tokio::time::sleep(scale.before_kill).await;
 
     let killed_at = Instant::now();
+    let generator_cpu = CpuMark::now(std::process::id());
     let _ = killed_tx.send(Some(killed_at));
     server.kill().await?;
+    let server_exited = killed_at.elapsed();
     server.respawn()?;
+    let hub_cpu = CpuMark::now(server.pid());
+    // The listening socket accepts (into its backlog) before the hub answers HTTP; polled
+    // apart from `/healthz`, which queues behind the reconnecting sessions.
+    let addr = server.addr;
+    let first_accept = tokio::spawn(async move {
+        while tokio::net::TcpStream::connect(addr).await.is_err() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        killed_at.elapsed()
+    });
     server.wait_ready(Duration::from_secs(30)).await?;
     let server_up = killed_at.elapsed();
+    let server_listening = first_accept.await?;
 
     let mut acked: Vec<Acked> = Vec::new();
     let mut sender_failures = 0;
@@ -310,6 +340,10 @@ pub async fn run(target: Target, programs: &Programs, scale: &Scale) -> anyhow::
     while shared.done.load(Ordering::Relaxed) < scale.sessions && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    // Who was busy while the sessions recovered: the restarted server or the generator
+    // (both share the machine's cores).
+    let (hub_cpu_s, _) = hub_cpu.since();
+    let (generator_cpu_s, _) = generator_cpu.since();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let _ = stop_tx.send(true);
     let mut results = Vec::with_capacity(listening.len());
@@ -350,6 +384,21 @@ pub async fn run(target: Target, programs: &Programs, scale: &Scale) -> anyhow::
     outcome.set("recovered_p50_s", pct(0.5));
     outcome.set("recovered_p99_s", pct(0.99));
     outcome.set("server_restart_s", server_up.as_secs_f64());
+    outcome.set("server_exited_s", server_exited.as_secs_f64());
+    outcome.set("server_listening_s", server_listening.as_secs_f64());
+    outcome.set("recovery_server_cpu_s", hub_cpu_s);
+    outcome.set("recovery_generator_cpu_s", generator_cpu_s);
+    // Per recovered session: when its gateway session was open again, the part spent asleep
+    // in backoff, and its attempts.
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    let phases: Vec<&Phases> = results.iter().filter(|l| l.recovered_after.is_some()).map(|l| &l.phases).collect();
+    outcome.set("reopened_p50_s", median(phases.iter().filter_map(|p| p.reopened).map(|at| at.saturating_duration_since(killed_at).as_secs_f64()).collect()));
+    outcome.set("backoff_p50_s", median(phases.iter().map(|p| p.backoff.as_secs_f64()).collect()));
+    outcome.set("attempts_p50", median(phases.iter().map(|p| f64::from(p.attempts)).collect()));
+    outcome.set("attempts_max", phases.iter().map(|p| p.attempts).max().map_or(f64::NAN, f64::from));
     outcome.set("acked_messages", acked.len() as f64);
     outcome.set("lost_messages", lost_messages.len() as f64);
     outcome.set("lost_deliveries", lost_pairs as f64);
