@@ -6,6 +6,9 @@ import re
 import signal
 import subprocess
 import time
+import urllib.request
+
+import websocket
 
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.keys import Keys
@@ -118,6 +121,66 @@ def test_markup_is_shown_as_text(world):
     except NoAlertPresentException:
         pass
     w.shot("markup-as-text")
+
+
+def rest(w, method, path, body=None, token=None):
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    with urllib.request.urlopen(urllib.request.Request(f"{w.url}{path}", method=method, data=data, headers=headers), timeout=10) as r:
+        return json.loads(r.read() or b"null")
+
+
+def send_over_gateway(w, token, conversation_id, bodies):
+    """Sends messages the way any client does: a gateway session, one message.send per body,
+    every ack awaited."""
+    ws = websocket.create_connection(f"ws://127.0.0.1:{w.port}/v1/gateway", timeout=20)
+    try:
+        assert json.loads(ws.recv())["op"] == "hello"
+        ws.send(json.dumps({"op": "identify", "ref": 0, "data": {"token": token, "presence": "online"}}))
+        while json.loads(ws.recv())["op"] != "ready":
+            pass
+        for i, body in enumerate(bodies, start=1):
+            ws.send(json.dumps({"op": "message.send", "ref": i,
+                                "data": {"conversation_id": conversation_id, "client_msg_id": f"e2e-far-back-{i}", "body": body}}))
+        acked = set()
+        while len(acked) < len(bodies):
+            frame = json.loads(ws.recv())
+            if frame["op"] in ("ack", "error"):
+                assert frame["op"] == "ack", frame
+                acked.add(frame["ref"])
+    finally:
+        ws.close()
+
+
+def test_search_hit_far_back_opens_in_its_conversation(world):
+    w = world
+    carl = rest(w, "POST", "/v1/auth/login", {"email": "carl@e2e.test", "password": PASSWORD})
+    dana = rest(w, "GET", f"/v1/users?q={DANA}", token=carl["access_token"])["users"][0]
+    group = rest(w, "POST", "/v1/conversations", {"kind": "group", "title": "Interview panel", "member_ids": [dana["id"]]},
+                 token=carl["access_token"])
+    # The hit is older than the newest page (50 messages) of a conversation the app never opened.
+    needle = "Portfolio: https://example.test/zebracrossing (case studies inside)"
+    send_over_gateway(w, carl["access_token"], group["id"], [needle] + [f"Panel note {i}" for i in range(1, 61)])
+    wait_for(lambda: next((e for e in w.tid("conversation-item") if "Interview panel" in w.text(e)), None), 30,
+             "the new group is in the list")
+    box = w.one("search-input")
+    box.send_keys("zebracrossing")
+    hit = wait_for(lambda: next((e for e in w.tid("search-result") if "zebracrossing" in w.text(e)), None), 30,
+                   "the search finds the old message")
+    hit.click()
+    title = lambda: w.text(w.driver.find_element("css selector", ".conversation-head h2"))
+    wait_for(lambda: title() == "Interview panel", 20, "the hit's conversation opens")
+    # Shown only after older pages were loaded; highlighted for 2.5 s once it is.
+    wait_for(lambda: next((e for e in w.tid("message") if needle in w.text(e) and "flash" in (e.get_attribute("class") or "")), None),
+             30, "older pages are loaded until the hit is shown, highlighted")
+    seqs = [int(m["seq"]) for m in w.messages() if m["seq"]]
+    assert seqs == list(range(1, 62)), f"every message from the hit to the newest, once each: {seqs[:5]}…{seqs[-5:]}"
+    w.shot("search-hit-far-back")
+    box.send_keys(Keys.ESCAPE)
+    carl_item(w).click()  # back to the conversation the next steps use
+    wait_for(lambda: title() == "Carl Jensen", 20, "Carl's conversation opens again")
 
 
 def test_banner_when_the_hub_dies_and_missed_messages_after(world):

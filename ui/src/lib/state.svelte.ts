@@ -71,6 +71,8 @@ class App {
   #syncedTimer: ReturnType<typeof setTimeout> | undefined;
   #toastTimer: ReturnType<typeof setTimeout> | undefined;
   #readTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The page load in progress per conversation (not reactive: only awaited). */
+  #pageLoads = new Map<string, Promise<unknown>>();
 
   get selected(): ConversationSummary | undefined {
     return this.conversations.find((c) => c.id === this.selectedId);
@@ -315,13 +317,28 @@ class App {
     const present = () => this.threads[conversationId]?.messages.some((m) => (m.id ?? m.client_msg_id) === key) ?? false;
     // Bounded: a hit far back costs some pages, never an endless loop.
     for (let page = 0; page < 100 && !present(); page++) {
-      while (this.threads[conversationId]?.loading) await new Promise((r) => setTimeout(r, 20));
+      await this.#pageLoads.get(conversationId);
       if (!(await this.loadOlder(conversationId))) break;
     }
     if (this.selectedId === conversationId) this.highlight = key;
   }
 
-  async loadLatest(conversationId: string) {
+  /** Runs a page load of a conversation, so that others can wait for it. */
+  async #loadingPage<T>(conversationId: string, load: () => Promise<T>): Promise<T> {
+    const run = load();
+    this.#pageLoads.set(conversationId, run);
+    try {
+      return await run;
+    } finally {
+      if (this.#pageLoads.get(conversationId) === run) this.#pageLoads.delete(conversationId);
+    }
+  }
+
+  loadLatest(conversationId: string): Promise<void> {
+    return this.#loadingPage(conversationId, () => this.#loadLatest(conversationId));
+  }
+
+  async #loadLatest(conversationId: string) {
     if (!this.threads[conversationId]) this.threads[conversationId] = { messages: [], hasMore: false, loading: false, loaded: false };
     // Read it back: the stored value is the reactive proxy, not the literal assigned above.
     const thread = this.threads[conversationId];
@@ -339,7 +356,13 @@ class App {
   }
 
   /** Loads the page before the oldest loaded message; false when there is nothing more. */
-  async loadOlder(conversationId: string): Promise<boolean> {
+  loadOlder(conversationId: string): Promise<boolean> {
+    const thread = this.threads[conversationId];
+    if (!thread || thread.loading || !thread.hasMore) return Promise.resolve(false);
+    return this.#loadingPage(conversationId, () => this.#loadOlder(conversationId));
+  }
+
+  async #loadOlder(conversationId: string): Promise<boolean> {
     const thread = this.threads[conversationId];
     if (!thread || thread.loading || !thread.hasMore) return false;
     const before = oldestSeq(thread.messages);
