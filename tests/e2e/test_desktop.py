@@ -173,8 +173,9 @@ def test_search_hit_far_back_opens_in_its_conversation(world):
     title = lambda: w.text(w.driver.find_element("css selector", ".conversation-head h2"))
     wait_for(lambda: title() == "Interview panel", 20, "the hit's conversation opens")
     # Shown only after older pages were loaded; highlighted for 2.5 s once it is.
-    wait_for(lambda: next((e for e in w.tid("message") if needle in w.text(e) and "flash" in (e.get_attribute("class") or "")), None),
-             30, "older pages are loaded until the hit is shown, highlighted")
+    # One script call per poll: element-by-element WebDriver calls could outlast the highlight.
+    flashed = "return [...document.querySelectorAll('[data-testid=message].flash')].some(e => e.textContent.includes(arguments[0]))"
+    wait_for(lambda: w.driver.execute_script(flashed, needle), 30, "older pages are loaded until the hit is shown, highlighted")
     seqs = [int(m["seq"]) for m in w.messages() if m["seq"]]
     assert seqs == list(range(1, 62)), f"every message from the hit to the newest, once each: {seqs[:5]}…{seqs[-5:]}"
     w.shot("search-hit-far-back")
