@@ -359,12 +359,10 @@ class App {
   loadOlder(conversationId: string): Promise<boolean> {
     const thread = this.threads[conversationId];
     if (!thread || thread.loading || !thread.hasMore) return Promise.resolve(false);
-    return this.#loadingPage(conversationId, () => this.#loadOlder(conversationId));
+    return this.#loadingPage(conversationId, () => this.#loadOlder(conversationId, thread));
   }
 
-  async #loadOlder(conversationId: string): Promise<boolean> {
-    const thread = this.threads[conversationId];
-    if (!thread || thread.loading || !thread.hasMore) return false;
+  async #loadOlder(conversationId: string, thread: Thread): Promise<boolean> {
     const before = oldestSeq(thread.messages);
     if (before === null) return false;
     thread.loading = true;
