@@ -1,0 +1,36 @@
+# Sourced by the scripts: `step NAME` starts a step and prints how long the previous one took;
+# at exit, a table of every step's time and the total (CI must stay within its time budget).
+
+STEPS_T0=${STEPS_T0:-$(date +%s)}
+export STEPS_T0
+_step_name=""
+_step_start=0
+_step_log=()
+
+_step_end() {
+  [ -n "$_step_name" ] || return 0
+  local now; now=$(date +%s)
+  local took=$((now - _step_start))
+  _step_log+=("$(printf '%6ss  %s' "$took" "$_step_name")")
+  printf '<== %s: %ss\n' "$_step_name" "$took"
+  _step_name=""
+}
+
+step() {
+  _step_end
+  _step_name="$*"
+  _step_start=$(date +%s)
+  printf '\n==> %s   (at %ss)\n' "$*" "$(( _step_start - STEPS_T0 ))"
+}
+
+_steps_summary() {
+  local rc=$?
+  _step_end
+  if [ ${#_step_log[@]} -gt 0 ]; then
+    printf '\n---- step times (%s) ----\n' "$(basename "$0")"
+    printf '%s\n' "${_step_log[@]}"
+    printf '%6ss  total since the first step (exit %s)\n' "$(( $(date +%s) - STEPS_T0 ))" "$rc"
+  fi
+  return $rc
+}
+trap _steps_summary EXIT
