@@ -39,6 +39,17 @@ ui_deps() {
   fi
 }
 
+# What the end-to-end tests drive the app with: tauri-driver (WebDriver for Tauri) and the
+# Python test runner with selenium, in tests/.venv.
+e2e_deps() {
+  export PATH="$HOME/.cargo/bin:$PATH"
+  if ! command -v tauri-driver >/dev/null; then
+    cargo install tauri-driver --version '^2' --locked
+  fi
+  if [ ! -x tests/.venv/bin/python ]; then python3 -m venv tests/.venv; fi
+  tests/.venv/bin/pip install -q -r tests/requirements.txt
+}
+
 tauri_cli() {
   ui/node_modules/.bin/tauri "$@"
 }

@@ -1,5 +1,6 @@
-# Sourced by the scripts: `step NAME` starts a step and prints how long the previous one took;
-# at exit, a table of every step's time and the total (CI must stay within its time budget).
+# Sourced by the scripts: `step NAME` starts a step and prints how long the previous one took
+# (`step_end` ends one without starting the next); at exit, a table of every step's time and the
+# total (CI must stay within its time budget).
 
 STEPS_T0=${STEPS_T0:-$(date +%s)}
 export STEPS_T0
@@ -7,7 +8,7 @@ _step_name=""
 _step_start=0
 _step_log=()
 
-_step_end() {
+step_end() {
   [ -n "$_step_name" ] || return 0
   local now; now=$(date +%s)
   local took=$((now - _step_start))
@@ -17,7 +18,7 @@ _step_end() {
 }
 
 step() {
-  _step_end
+  step_end
   _step_name="$*"
   _step_start=$(date +%s)
   printf '\n==> %s   (at %ss)\n' "$*" "$(( _step_start - STEPS_T0 ))"
@@ -25,7 +26,7 @@ step() {
 
 _steps_summary() {
   local rc=$?
-  _step_end
+  step_end
   if [ ${#_step_log[@]} -gt 0 ]; then
     printf '\n---- step times (%s) ----\n' "$(basename "$0")"
     printf '%s\n' "${_step_log[@]}"
