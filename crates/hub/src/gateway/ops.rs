@@ -116,10 +116,7 @@ pub async fn move_receipt(
     members: &[String],
     received_at: Instant,
 ) -> ApiResult<()> {
-    let receipts = match kind {
-        ReceiptKind::Read => hub.store.mark_read(user_id, conversation_id, seq).await?,
-        ReceiptKind::Delivered => hub.store.mark_delivered(user_id, conversation_id, seq).await?,
-    };
+    let receipts = hub.store.move_receipt(user_id, conversation_id, kind, seq).await?;
     let event = Event::Receipt {
         conversation_id: conversation_id.to_owned(),
         user_id: user_id.to_owned(),

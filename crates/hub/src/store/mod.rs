@@ -1,14 +1,21 @@
 //! Persistence behind one trait, so a second database is a second implementation.
 //!
+//! Layout: this file holds the contract (one trait per concept: users, logins,
+//! conversations, messages, receipts, notifications; [`Store`] is all of them); `batch` plans
+//! a group commit the same way for every database; `sqlite/` implements the contract with
+//! one file per concept, the layout every further backend follows.
+//!
 //! The invariants that must hold under concurrency live in the database, not in the hub's
 //! memory: `seq` is assigned in the same transaction as the insert (gap-free), the pair
 //! `(sender, client_msg_id)` is unique, a pair of users has at most one direct conversation,
 //! and a refresh token is spent by one atomic update. Everything returned here is already in
 //! protocol shape for the caller it was asked for.
 
+mod batch;
 mod sqlite;
 
 use async_trait::async_trait;
+use rapport_protocol::gateway::ReceiptKind;
 use rapport_protocol::{Conversation, Message, Notification, NotificationKind, Role, User};
 
 use crate::config::Config;
@@ -103,14 +110,20 @@ pub struct Receipts {
     pub delivered_seq: i64,
 }
 
-/// The database.
+/// The database: one trait per concept, so that a backend is a folder of files that each
+/// implement one of them (see `sqlite/`), and the planning of a group commit that does not
+/// depend on the dialect lives in `batch`.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: UserStore + LoginStore + ConversationStore + MessageStore + ReceiptStore + NotificationStore {
     /// Answers when the database is reachable.
     async fn ping(&self) -> StoreResult<()>;
     /// Closes the pool.
     async fn close(&self);
+}
 
+/// Accounts and the user directory.
+#[async_trait]
+pub trait UserStore: Send + Sync {
     /// Creates a user; `EmailTaken` when the email exists.
     async fn create_user(&self, user: NewUser<'_>) -> StoreResult<User>;
     /// The user with this (lower-cased) email and their password hash.
@@ -119,7 +132,11 @@ pub trait Store: Send + Sync {
     async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>>;
     /// Users whose display name contains `q` (case-insensitive) or whose email is `q`.
     async fn search_users(&self, q: &str, limit: u32) -> StoreResult<Vec<User>>;
+}
 
+/// Logins: families of rotating refresh tokens.
+#[async_trait]
+pub trait LoginStore: Send + Sync {
     /// Starts a login (a refresh-token family) with its first refresh token.
     async fn create_login(&self, user_id: &str, token_hash: &str, expires_at: i64) -> StoreResult<String>;
     /// Spends a refresh token and, when it was fresh, stores its successor atomically.
@@ -128,7 +145,11 @@ pub trait Store: Send + Sync {
     async fn revoke_by_refresh_token(&self, token_hash: &str) -> StoreResult<Option<String>>;
     /// Whether the login has not been revoked.
     async fn login_is_active(&self, login_id: &str) -> StoreResult<bool>;
+}
 
+/// Conversations, their members, and what a gateway `ready` reads.
+#[async_trait]
+pub trait ConversationStore: Send + Sync {
     /// The direct conversation of the pair, created when missing; `true` when created.
     async fn direct_conversation(&self, me: &str, other: &str) -> StoreResult<(Conversation, bool)>;
     /// A new group of `me` and `others` (existing users, deduplicated).
@@ -145,7 +166,11 @@ pub trait Store: Send + Sync {
     async fn member_ids(&self, conversation_id: &str) -> StoreResult<Vec<String>>;
     /// Everyone who shares at least one conversation with the user, not the user.
     async fn contacts_of(&self, user_id: &str) -> StoreResult<Vec<String>>;
+}
 
+/// Messages: group commit and history.
+#[async_trait]
+pub trait MessageStore: Send + Sync {
     /// Stores messages together (group commit: one transaction for many), each with the next
     /// seq of its conversation in batch order, assigned in the transaction that inserts it.
     /// One result per message, in order: `(message, true)` when stored; `(earlier message,
@@ -154,11 +179,19 @@ pub trait Store: Send + Sync {
     async fn insert_messages(&self, batch: &[NewMessage<'_>]) -> Vec<StoreResult<(Message, bool)>>;
     /// A page of history, ascending, and whether more lies beyond it. `NotFound` for non-members.
     async fn messages(&self, user_id: &str, conversation_id: &str, page: Page, limit: u32) -> StoreResult<(Vec<Message>, bool)>;
-    /// Moves read (and delivered) to at least `seq`, capped at the last message.
-    async fn mark_read(&self, user_id: &str, conversation_id: &str, seq: i64) -> StoreResult<Receipts>;
-    /// Moves delivered to at least `seq`, capped at the last message.
-    async fn mark_delivered(&self, user_id: &str, conversation_id: &str, seq: i64) -> StoreResult<Receipts>;
+}
 
+/// Read and delivered positions.
+#[async_trait]
+pub trait ReceiptStore: Send + Sync {
+    /// Moves the member's `kind` position to at least `seq`, capped at the last message; read
+    /// moves delivered with it (what was read was delivered). `NotFound` for non-members.
+    async fn move_receipt(&self, user_id: &str, conversation_id: &str, kind: ReceiptKind, seq: i64) -> StoreResult<Receipts>;
+}
+
+/// Notifications pushed by integrations.
+#[async_trait]
+pub trait NotificationStore: Send + Sync {
     /// Stores a notification for a user.
     async fn create_notification(&self, user_id: &str, kind: NotificationKind, title: &str, body: &str, data: &serde_json::Value) -> StoreResult<Notification>;
     /// The user's notifications, newest first.

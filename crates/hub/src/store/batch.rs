@@ -1,0 +1,277 @@
+//! The plan of a group commit, the same for every database.
+//!
+//! A backend stores a batch in one transaction with a fixed number of statements, whatever
+//! the batch's size. It reads two things — which senders are members ([`memberships`] says
+//! which pairs to ask about) and which client ids were used before ([`Members::resend_keys`]
+//! says which) — and [`Plan::decide`] works out from those answers what becomes of each
+//! message: refused, a resend of a stored message, a resend of a new message of the same
+//! batch, or new, numbered within its conversation. The backend then moves every
+//! conversation's counter by [`Plan::seq_increments`] and hands the counters it read back to
+//! [`Plan::number`], which builds the new messages. Non-members and resends are decided
+//! before anything is written, so they never roll a batch back.
+
+use std::collections::{HashMap, HashSet};
+
+use rapport_protocol::Message;
+
+use super::{NewMessage, StoreError, StoreResult};
+use crate::clock::{new_id, rfc3339};
+
+/// A (conversation, sender) pair: a sender may post only where they are a member.
+pub type Membership<'b> = (&'b str, &'b str);
+
+/// What makes a message a resend of another: the same sender and the same client id.
+pub type ResendKey<'b> = (&'b str, &'b str);
+
+fn resend_key<'b>(msg: &NewMessage<'b>) -> ResendKey<'b> {
+    (msg.sender_id, msg.client_msg_id)
+}
+
+/// The distinct (conversation, sender) pairs of the batch, in order: the backend reads which of
+/// them are members.
+pub fn memberships<'b>(batch: &[NewMessage<'b>]) -> Vec<Membership<'b>> {
+    distinct(batch.iter().map(|m| (m.conversation_id, m.sender_id)))
+}
+
+/// The pairs the database confirmed.
+pub struct Members<'b>(HashSet<Membership<'b>>);
+
+impl<'b> Members<'b> {
+    /// Of the pairs `asked` (from [`memberships`]), those the database `found`, as
+    /// `(conversation_id, user_id)` rows.
+    pub fn new(asked: &[Membership<'b>], found: impl IntoIterator<Item = (String, String)>) -> Members<'b> {
+        let position = positions(asked);
+        let confirmed = found
+            .into_iter()
+            .filter_map(|(conversation_id, user_id)| position.get(&(conversation_id.as_str(), user_id.as_str())).copied())
+            .map(|i| asked[i])
+            .collect();
+        Members(confirmed)
+    }
+
+    fn contain(&self, msg: &NewMessage<'_>) -> bool {
+        self.0.contains(&(msg.conversation_id, msg.sender_id))
+    }
+
+    /// The distinct resend keys of the members' messages, in order: the backend reads the
+    /// messages already stored under them.
+    pub fn resend_keys(&self, batch: &[NewMessage<'b>]) -> Vec<ResendKey<'b>> {
+        distinct(batch.iter().filter(|m| self.contain(m)).map(resend_key))
+    }
+}
+
+/// What becomes of one message of the batch.
+enum Fate {
+    /// The sender is not a member (or there is no such conversation).
+    NotMember,
+    /// A resend of a message stored before this batch.
+    Earlier(Message),
+    /// A resend of the new message at this index of the batch.
+    SameAs(usize),
+    /// The n-th (from 0) new message of its conversation in this batch.
+    New(i64),
+}
+
+/// What becomes of each message of a batch, before any seq is known.
+pub struct Plan<'b> {
+    fates: Vec<Fate>,
+    /// Every conversation that gets new messages and how many, in order of first appearance.
+    increments: Vec<(&'b str, i64)>,
+}
+
+impl<'b> Plan<'b> {
+    /// Decides every message's fate from the confirmed `members` and the messages stored
+    /// earlier under the keys of [`Members::resend_keys`].
+    pub fn decide(batch: &[NewMessage<'b>], members: &Members<'b>, earlier: Vec<Message>) -> Plan<'b> {
+        let asked = members.resend_keys(batch);
+        let position = positions(&asked);
+        let earlier: HashMap<ResendKey<'b>, Message> = earlier
+            .into_iter()
+            .filter_map(|m| {
+                let i = *position.get(&(m.sender_id.as_str(), m.client_msg_id.as_str()))?;
+                Some((asked[i], m))
+            })
+            .collect();
+        let mut fates = Vec::with_capacity(batch.len());
+        let mut increments: Vec<(&'b str, i64)> = Vec::new();
+        let mut slot_of: HashMap<&'b str, usize> = HashMap::new();
+        let mut new_by_key: HashMap<ResendKey<'b>, usize> = HashMap::new();
+        for (index, msg) in batch.iter().enumerate() {
+            let key = resend_key(msg);
+            let fate = if !members.contain(msg) {
+                Fate::NotMember
+            } else if let Some(stored) = earlier.get(&key) {
+                Fate::Earlier(stored.clone())
+            } else if let Some(first) = new_by_key.get(&key) {
+                Fate::SameAs(*first)
+            } else {
+                new_by_key.insert(key, index);
+                let slot = *slot_of.entry(msg.conversation_id).or_insert_with(|| {
+                    increments.push((msg.conversation_id, 0));
+                    increments.len() - 1
+                });
+                let n = &mut increments[slot].1;
+                *n += 1;
+                Fate::New(*n - 1)
+            };
+            fates.push(fate);
+        }
+        Plan { fates, increments }
+    }
+
+    /// How far each conversation's `last_seq` moves (by its number of new messages); empty when
+    /// the batch stores nothing.
+    pub fn seq_increments(&self) -> &[(&'b str, i64)] {
+        &self.increments
+    }
+
+    /// Numbers the new messages from each conversation's `last_seq` after the increments
+    /// (`(conversation_id, last_seq)` as the database returned them) and builds them.
+    /// `NotFound` when a conversation is missing from `last_seqs`: it vanished under a member,
+    /// and the whole batch must fail.
+    pub fn number(self, batch: &[NewMessage<'_>], last_seqs: impl IntoIterator<Item = (String, i64)>, now: i64) -> StoreResult<Numbered> {
+        let increments: HashMap<&str, i64> = self.increments.iter().copied().collect();
+        let first_seq: HashMap<String, i64> = last_seqs
+            .into_iter()
+            .map(|(conversation_id, last_seq)| {
+                let n = increments.get(conversation_id.as_str()).copied().unwrap_or(0);
+                (conversation_id, last_seq - n + 1)
+            })
+            .collect();
+        let mut stored: Vec<Option<Message>> = vec![None; batch.len()];
+        for (index, (msg, fate)) in batch.iter().zip(&self.fates).enumerate() {
+            if let Fate::New(n) = fate {
+                let first = first_seq.get(msg.conversation_id).ok_or(StoreError::NotFound)?;
+                stored[index] = Some(Message {
+                    id: new_id(),
+                    conversation_id: msg.conversation_id.to_owned(),
+                    seq: first + n,
+                    sender_id: msg.sender_id.to_owned(),
+                    body: msg.body.to_owned(),
+                    client_msg_id: msg.client_msg_id.to_owned(),
+                    created_at: rfc3339(now),
+                });
+            }
+        }
+        Ok(Numbered { fates: self.fates, stored })
+    }
+}
+
+/// A batch with its new messages built, ready to be inserted.
+pub struct Numbered {
+    fates: Vec<Fate>,
+    /// The new message at each index of the batch (`None` for the others).
+    stored: Vec<Option<Message>>,
+}
+
+impl Numbered {
+    /// The messages to insert, in batch order.
+    pub fn new_messages(&self) -> Vec<&Message> {
+        self.stored.iter().flatten().collect()
+    }
+
+    /// The newest new seq of each sender in each conversation, as
+    /// `((conversation_id, sender_id), seq)`: sending moves the sender's own receipts there.
+    pub fn sender_receipts(&self) -> Vec<((&str, &str), i64)> {
+        let mut newest: HashMap<(&str, &str), i64> = HashMap::new();
+        for m in self.stored.iter().flatten() {
+            let seq = newest.entry((&m.conversation_id, &m.sender_id)).or_default();
+            *seq = (*seq).max(m.seq);
+        }
+        newest.into_iter().collect()
+    }
+
+    /// One answer per message of the batch, in order, once the transaction committed.
+    pub fn into_results(self) -> Vec<StoreResult<(Message, bool)>> {
+        let Numbered { fates, stored } = self;
+        fates
+            .into_iter()
+            .enumerate()
+            .map(|(index, fate)| match fate {
+                Fate::NotMember => Err(StoreError::NotFound),
+                Fate::Earlier(message) => Ok((message, false)),
+                Fate::SameAs(first) => Ok((stored[first].clone().expect("the first one is new"), false)),
+                // Cloned, not taken: a later resend in the batch may still need it.
+                Fate::New(_) => Ok((stored[index].clone().expect("new messages are built"), true)),
+            })
+            .collect()
+    }
+}
+
+/// Where each pair stands in `asked`. What the database returns is matched back to the
+/// batch's own strings through it, so that deciding compares borrowed strings and allocates
+/// nothing per message.
+fn positions<'b>(asked: &[(&'b str, &'b str)]) -> HashMap<(&'b str, &'b str), usize> {
+    asked.iter().enumerate().map(|(i, pair)| (*pair, i)).collect()
+}
+
+/// The distinct items, in order of first appearance.
+fn distinct<T: Eq + std::hash::Hash + Copy>(items: impl Iterator<Item = T>) -> Vec<T> {
+    let mut seen = HashSet::new();
+    items.filter(|item| seen.insert(*item)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg<'a>(conversation_id: &'a str, sender_id: &'a str, client_msg_id: &'a str) -> NewMessage<'a> {
+        NewMessage { conversation_id, sender_id, client_msg_id, body: client_msg_id }
+    }
+
+    fn stored(conversation_id: &str, seq: i64, sender_id: &str, client_msg_id: &str) -> Message {
+        Message {
+            id: format!("{conversation_id}-{seq}"),
+            conversation_id: conversation_id.into(),
+            seq,
+            sender_id: sender_id.into(),
+            body: client_msg_id.into(),
+            client_msg_id: client_msg_id.into(),
+            created_at: rfc3339(0),
+        }
+    }
+
+    #[test]
+    fn a_plan_numbers_per_conversation_and_answers_resends_without_a_database() {
+        let batch = [
+            msg("c1", "a", "x"),
+            msg("c2", "a", "y"),
+            msg("c1", "intruder", "z"),
+            msg("c1", "b", "w"),
+            msg("c1", "a", "x"),   // resend inside the batch
+            msg("c1", "a", "old"), // resend of an earlier batch
+        ];
+        let asked = memberships(&batch);
+        assert_eq!(asked, vec![("c1", "a"), ("c2", "a"), ("c1", "intruder"), ("c1", "b")], "each pair once, in order");
+        let found = [("c1", "a"), ("c2", "a"), ("c1", "b"), ("c9", "a")].map(|(c, u)| (c.to_owned(), u.to_owned()));
+        let members = Members::new(&asked, found);
+        assert_eq!(members.resend_keys(&batch), vec![("a", "x"), ("a", "y"), ("b", "w"), ("a", "old")], "the intruder's key is not looked up");
+        let earlier = stored("c1", 7, "a", "old");
+        let plan = Plan::decide(&batch, &members, vec![earlier.clone()]);
+        assert_eq!(plan.seq_increments(), &[("c1", 2), ("c2", 1)], "x and w are new in c1, y in c2");
+
+        let numbered = plan.number(&batch, [("c1".to_owned(), 9), ("c2".to_owned(), 1)], 0).unwrap();
+        let seqs: Vec<(&str, i64)> = numbered.new_messages().iter().map(|m| (m.client_msg_id.as_str(), m.seq)).collect();
+        assert_eq!(seqs, vec![("x", 8), ("y", 1), ("w", 9)], "c1 moved 7 → 9, so its new messages are 8 and 9");
+        let mut receipts = numbered.sender_receipts();
+        receipts.sort();
+        assert_eq!(receipts, vec![(("c1", "a"), 8), (("c1", "b"), 9), (("c2", "a"), 1)]);
+
+        let results = numbered.into_results();
+        let answer = |i: usize| results[i].as_ref().map(|(m, new)| (m.client_msg_id.clone(), m.seq, *new)).ok();
+        assert_eq!(answer(0), Some(("x".into(), 8, true)));
+        assert!(matches!(results[2], Err(StoreError::NotFound)), "a non-member is refused");
+        assert_eq!(answer(4), Some(("x".into(), 8, false)), "a resend answers the batch's own new message");
+        assert_eq!(results[4].as_ref().unwrap().0.id, results[0].as_ref().unwrap().0.id);
+        assert_eq!(results[5].as_ref().unwrap().0, earlier, "a resend of an earlier batch answers the stored message");
+    }
+
+    #[test]
+    fn a_conversation_missing_from_the_counters_fails_the_batch() {
+        let batch = [msg("c1", "a", "x")];
+        let asked = memberships(&batch);
+        let members = Members::new(&asked, [("c1".to_owned(), "a".to_owned())]);
+        let plan = Plan::decide(&batch, &members, Vec::new());
+        assert!(matches!(plan.number(&batch, [], 0), Err(StoreError::NotFound)));
+    }
+}
