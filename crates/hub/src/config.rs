@@ -14,8 +14,15 @@ pub struct Args {
     #[arg(long, env = "RAPPORT_LISTEN", default_value = "127.0.0.1:7878")]
     pub listen: SocketAddr,
     /// `sqlite://PATH` (default: hub.db in the data dir) or `postgres://...`.
-    #[arg(long, env = "RAPPORT_DATABASE_URL")]
+    #[arg(long, env = "RAPPORT_DATABASE_URL", hide_env_values = true)]
     pub database: Option<String>,
+    /// Most PostgreSQL connections this hub opens at once.
+    #[arg(long, env = "RAPPORT_DATABASE_POOL", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub database_pool: u32,
+    /// Seconds a database call waits for a PostgreSQL connection before it fails with
+    /// `unavailable` (it rides out a restart shorter than this).
+    #[arg(long, env = "RAPPORT_DATABASE_TIMEOUT", default_value_t = 5.0)]
+    pub database_timeout: f64,
     /// Redis URL: several hubs sharing one PostgreSQL and one Redis act as one.
     #[arg(long, env = "RAPPORT_REDIS_URL")]
     pub redis: Option<String>,
@@ -59,8 +66,13 @@ pub enum LogFormat {
 /// What the hub runs with. Built from [`Args`] by the binary, or directly by tests.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Database URL (`sqlite://PATH`).
+    /// Database URL (`sqlite://PATH` or `postgres://...`).
     pub database_url: String,
+    /// Most connections of the PostgreSQL pool.
+    pub database_pool: u32,
+    /// How long a call waits for a PostgreSQL connection (and keeps trying to connect) before
+    /// it fails with `unavailable`.
+    pub database_timeout: Duration,
     /// Redis URL, when several hubs share the load.
     pub redis_url: Option<String>,
     /// Key for the integration route; `None` disables it.
@@ -96,6 +108,8 @@ impl Config {
         let data_dir = data_dir.into();
         Config {
             database_url: format!("sqlite://{}", data_dir.join("hub.db").display()),
+            database_pool: 10,
+            database_timeout: Duration::from_secs(5),
             redis_url: None,
             api_key: None,
             access_ttl: Duration::from_secs(900),
@@ -123,10 +137,15 @@ impl Config {
         if !(args.presence_grace.is_finite() && args.presence_grace >= 0.0) {
             anyhow::bail!("--presence-grace must be a number of seconds ≥ 0");
         }
+        if !(args.database_timeout > 0.0 && args.database_timeout <= 3600.0) {
+            anyhow::bail!("--database-timeout must be a number of seconds in (0, 3600]");
+        }
         let mut config = Config::new(data_dir);
         if let Some(url) = &args.database {
             config.database_url = url.clone();
         }
+        config.database_pool = args.database_pool;
+        config.database_timeout = Duration::from_secs_f64(args.database_timeout);
         config.redis_url = args.redis.clone();
         config.api_key = args.api_key.clone().filter(|k| !k.is_empty());
         config.access_ttl = Duration::from_secs(args.access_ttl);

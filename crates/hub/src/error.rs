@@ -11,6 +11,10 @@ use rapport_protocol::{ErrorBody, ErrorCode, ErrorInfo};
 
 use crate::store::StoreError;
 
+/// When a client should try again after the database was unavailable: about the time a
+/// database restart takes.
+const UNAVAILABLE_RETRY_MS: u64 = 1000;
+
 /// A failure that a client sees as `{code, message}`.
 #[derive(Debug)]
 pub struct ApiError {
@@ -82,15 +86,20 @@ impl From<StoreError> for ApiError {
             StoreError::EmailTaken => {
                 ApiError::new(ErrorCode::EmailTaken, "an account with this email already exists")
             }
+            StoreError::InvalidText => ApiError::invalid("text must not contain the character U+0000"),
+            StoreError::Unavailable(err) => {
+                // Expected while the database restarts; the readiness probe and the group
+                // commit report it once, so each request only leaves a debug line.
+                tracing::debug!(error = %err, "database unavailable");
+                ApiError {
+                    retry_after_ms: Some(UNAVAILABLE_RETRY_MS),
+                    ..ApiError::new(ErrorCode::Unavailable, "the database is not available; retry shortly")
+                }
+            }
             StoreError::Database(err) => {
                 // Logged with its cause here; the client learns only that the hub is struggling.
                 tracing::error!(error = %err, "database error");
-                match err {
-                    sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                        ApiError::new(ErrorCode::Unavailable, "the database is not available")
-                    }
-                    _ => ApiError::new(ErrorCode::Internal, "internal error"),
-                }
+                ApiError::new(ErrorCode::Internal, "internal error")
             }
         }
     }

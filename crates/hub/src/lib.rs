@@ -3,9 +3,10 @@
 //!
 //! Layout:
 //! - [`config`]: the command line and the [`Config`] the hub runs with.
-//! - `store`: the database behind a [`store::Store`] trait (SQLite today). Every invariant that
-//!   must survive concurrency — gap-free `seq`, `(sender, client_msg_id)` idempotency, one direct
-//!   conversation per pair — is enforced by the database inside one transaction.
+//! - `store`: the database behind a [`store::Store`] trait: SQLite embedded, or PostgreSQL shared
+//!   by several hubs. Every invariant that must survive concurrency — gap-free `seq`,
+//!   `(sender, client_msg_id)` idempotency, one direct conversation per pair — is enforced by the
+//!   database inside one transaction, never by one hub's memory.
 //! - `auth`: password hashing (argon2id), access tokens (JWT, HS256 pinned) and rotating refresh
 //!   tokens with reuse detection.
 //! - `http`: the REST routes, their errors and the generated OpenAPI document.
@@ -68,9 +69,9 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let store = store::open(&config).await.context("opening the database")?;
-    let auth = auth::Auth::new(&config).context("loading the token secret")?;
     let metrics = metrics::Metrics::new();
+    let store = store::open(&config, metrics.db_pool_wait.clone()).await.context("opening the database")?;
+    let auth = auth::Auth::new(&config).context("loading the token secret")?;
     let (gateway, send_queue) = gateway::Gateway::new(metrics.events_dispatched.clone());
     let hub = Arc::new(Hub {
         gateway,

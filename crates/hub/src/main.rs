@@ -11,7 +11,7 @@ async fn main() -> anyhow::Result<()> {
     init_logging(args.log_format);
     let config = Config::from_args(&args)?;
     if config.redis_url.is_some() {
-        anyhow::bail!("--redis needs PostgreSQL, which this build does not support yet");
+        anyhow::bail!("--redis is not supported by this build yet (several hubs cannot share events)");
     }
     let listener = listen(args.listen).with_context(|| format!("binding {}", args.listen))?;
     rapport_hub::run(listener, config, shutdown_signal()).await

@@ -21,6 +21,8 @@ pub struct Metrics {
     pub dispatch_latency: Histogram,
     /// Messages stored per group commit (one transaction).
     pub commit_batch: Histogram,
+    /// Time a database call waited for a connection of the bounded pool (PostgreSQL).
+    pub db_pool_wait: Histogram,
 }
 
 impl Metrics {
@@ -45,7 +47,14 @@ impl Metrics {
         // 1 … 1024.
         let commit_batch = Histogram::new(exponential_buckets(1.0, 2.0, 11));
         registry.register("commit_batch_messages", "Messages stored per group commit", commit_batch.clone());
-        Metrics { registry, sessions, connections, messages_stored, events_dispatched, dispatch_latency, commit_batch }
+        // 10 µs … ~9 s: past the default acquire timeout (5 s), so a saturated pool shows.
+        let db_pool_wait = Histogram::new(exponential_buckets(0.000_01, 2.5, 16));
+        registry.register(
+            "db_pool_wait_seconds",
+            "Time a database call waited for a pooled connection (PostgreSQL)",
+            db_pool_wait.clone(),
+        );
+        Metrics { registry, sessions, connections, messages_stored, events_dispatched, dispatch_latency, commit_batch, db_pool_wait }
     }
 
     /// The Prometheus text exposition.

@@ -2,19 +2,25 @@
 //!
 //! Layout: this file holds the contract (one trait per concept: users, logins,
 //! conversations, messages, receipts, notifications; [`Store`] is all of them); `batch` plans
-//! a group commit the same way for every database; `sqlite/` implements the contract with
-//! one file per concept, the layout every further backend follows.
+//! a group commit the same way for every database; `sqlite/` (the embedded default) and
+//! `postgres/` (several hubs sharing one database) implement the contract with one file per
+//! concept each.
 //!
 //! The invariants that must hold under concurrency live in the database, not in the hub's
-//! memory: `seq` is assigned in the same transaction as the insert (gap-free), the pair
+//! memory, so that they hold just as well when several hub processes share one database:
+//! `seq` is assigned in the same transaction as the insert (gap-free), the pair
 //! `(sender, client_msg_id)` is unique, a pair of users has at most one direct conversation,
 //! and a refresh token is spent by one atomic update. Everything returned here is already in
 //! protocol shape for the caller it was asked for.
 
 mod batch;
+mod postgres;
 mod sqlite;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
+use prometheus_client::metrics::histogram::Histogram;
 use rapport_protocol::gateway::ReceiptKind;
 use rapport_protocol::{Conversation, Message, Notification, NotificationKind, Role, User};
 
@@ -29,9 +35,43 @@ pub enum StoreError {
     /// The email is already registered.
     #[error("email already registered")]
     EmailTaken,
+    /// The database cannot be reached, is restarting or overloaded, or broke a deadlock by
+    /// rolling this call back: nothing the call did is kept, except that a commit whose answer
+    /// was lost may have happened. Retrying later is the cure (a send retried with the same
+    /// `client_msg_id` is stored once either way). Shared, so that one failure can answer
+    /// every message of a batch.
+    #[error("database unavailable: {0}")]
+    Unavailable(Arc<sqlx::Error>),
+    /// The text holds a character this database cannot store (U+0000 on PostgreSQL).
+    #[error("text the database cannot store")]
+    InvalidText,
     /// The database failed.
     #[error(transparent)]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> StoreError {
+        match &err {
+            _ if is_transient(&err) => StoreError::Unavailable(Arc::new(err)),
+            sqlx::Error::Database(db) if postgres::is_invalid_text(db.as_ref()) => StoreError::InvalidText,
+            _ => StoreError::Database(err),
+        }
+    }
+}
+
+/// Whether a failure means "not now" rather than "never": no connection could be had in time,
+/// the connection broke, or the database said so (see each backend's own list).
+fn is_transient(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => postgres::is_transient(db.as_ref()),
+        _ => false,
+    }
 }
 
 /// Result of a store call.
@@ -202,13 +242,15 @@ pub trait NotificationStore: Send + Sync {
     async fn unread_notifications(&self, user_id: &str) -> StoreResult<i64>;
 }
 
-/// Opens the database named by the configuration and migrates it.
-pub async fn open(config: &Config) -> anyhow::Result<std::sync::Arc<dyn Store>> {
+/// Opens the database named by the configuration and migrates it. `pool_wait` observes how
+/// long each call waited for a pooled connection (PostgreSQL, whose pool is bounded by
+/// `--database-pool`; SQLite's pools are internal and observe nothing).
+pub async fn open(config: &Config, pool_wait: Histogram) -> anyhow::Result<Arc<dyn Store>> {
     let url = config.database_url.as_str();
     if url.starts_with("sqlite:") {
-        Ok(std::sync::Arc::new(sqlite::SqliteStore::open(url).await?))
+        Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        anyhow::bail!("PostgreSQL is not supported by this build yet; use a sqlite:// URL")
+        Ok(Arc::new(postgres::PostgresStore::open(config, pool_wait).await?))
     } else {
         anyhow::bail!("unsupported database URL (expected sqlite://PATH or postgres://...)")
     }
