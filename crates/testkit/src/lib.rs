@@ -2,10 +2,12 @@
 //! strict clients for its REST routes and its gateway.
 //!
 //! Nothing here is a mock: [`TestHub`] runs the real `rapport_hub::run` on a real socket with a
-//! real SQLite file in a temporary directory; [`HubProcess`] runs the real binary so tests can
-//! SIGKILL it.
+//! real SQLite file in a temporary directory — or, when `RAPPORT_TEST_POSTGRES` names a server,
+//! a fresh PostgreSQL database of its own ([`TestDatabase`]); [`HubProcess`] runs the real binary
+//! so tests can SIGKILL it.
 #![deny(missing_docs)]
 
+mod database;
 mod gateway;
 mod process;
 mod proxy;
@@ -15,6 +17,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use database::{on_postgres_or_skip, PostgresCluster, TestDatabase, POSTGRES_CLUSTER_ENV, POSTGRES_ENV};
 pub use gateway::{Closed, Gw};
 pub use process::HubProcess;
 pub use proxy::Proxy;
@@ -34,9 +37,11 @@ pub const API_KEY: &str = "test-api-key";
 pub struct TestHub {
     /// Where it listens.
     pub addr: SocketAddr,
-    /// The configuration it runs with (its data dir holds the database).
+    /// The configuration it runs with (its data dir holds the SQLite database).
     pub config: Config,
     dir: Arc<tempfile::TempDir>,
+    /// Its PostgreSQL database, when the tests run against PostgreSQL; dropped after the hub.
+    database: Option<TestDatabase>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -52,11 +57,15 @@ impl TestHub {
         let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
         let mut config = Config::new(dir.path());
         config.api_key = Some(API_KEY.to_owned());
+        let database = TestDatabase::postgres().await;
+        if let Some(database) = &database {
+            config.database_url = database.url().to_owned();
+        }
         adjust(&mut config);
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let (stop, task) = spawn(listener, config.clone());
-        TestHub { addr, config, dir, stop: Some(stop), task: Some(task) }
+        TestHub { addr, config, dir, database, stop: Some(stop), task: Some(task) }
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -99,6 +108,23 @@ impl TestHub {
         if let Some(task) = self.task.take() {
             task.abort();
             let _ = task.await;
+        }
+    }
+
+    /// Makes the hub's database impossible to open: the SQLite file becomes a directory, or
+    /// the PostgreSQL database is dropped. Stop the hub first.
+    pub async fn break_database(&mut self) {
+        assert!(self.task.is_none(), "stop or crash the hub first");
+        match &self.database {
+            Some(database) => database.drop_now().await,
+            None => {
+                let db = self.dir().join("hub.db");
+                std::fs::remove_file(&db).expect("the SQLite database exists");
+                for suffix in ["-wal", "-shm"] {
+                    let _ = std::fs::remove_file(self.dir().join(format!("hub.db{suffix}")));
+                }
+                std::fs::create_dir(&db).expect("a directory where the database was");
+            }
         }
     }
 

@@ -3,11 +3,12 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::process::{Child, Command};
 
-use crate::{hub_binary, API_KEY};
+use crate::{hub_binary, TestDatabase, API_KEY};
 
 /// A hub child process with its data directory.
 pub struct HubProcess {
@@ -18,12 +19,34 @@ pub struct HubProcess {
     dir: PathBuf,
     log: PathBuf,
     child: Option<Child>,
+    /// Its PostgreSQL database (shared with the hubs started beside it), when the tests run
+    /// against PostgreSQL.
+    database: Option<Arc<TestDatabase>>,
+    /// The token secret of the hub it was started beside, so that each accepts the other's tokens.
+    jwt_secret: Option<String>,
     _keep: Option<tempfile::TempDir>,
 }
 
 impl HubProcess {
-    /// Starts the binary on a free loopback port in a fresh data directory.
+    /// Starts the binary on a free loopback port in a fresh data directory (and, against
+    /// PostgreSQL, on a fresh database).
     pub async fn start(args: &[&str]) -> HubProcess {
+        let database = TestDatabase::postgres().await.map(Arc::new);
+        HubProcess::start_on(database, None, args).await
+    }
+
+    /// A second hub sharing `other`'s PostgreSQL database and token secret, as hubs behind one
+    /// load balancer do. Only on PostgreSQL: SQLite is one hub's own file.
+    pub async fn start_beside(other: &HubProcess, args: &[&str]) -> HubProcess {
+        let database = other.database.clone().expect("hubs share a database only on PostgreSQL");
+        let secret = match &other.jwt_secret {
+            Some(secret) => secret.clone(),
+            None => std::fs::read_to_string(other.dir.join("jwt-secret")).expect("the first hub's token secret"),
+        };
+        HubProcess::start_on(Some(database), Some(secret), args).await
+    }
+
+    async fn start_on(database: Option<Arc<TestDatabase>>, jwt_secret: Option<String>, args: &[&str]) -> HubProcess {
         let keep = tempfile::tempdir().expect("temp dir");
         let dir = keep.path().to_path_buf();
         let addr = free_addr();
@@ -33,6 +56,8 @@ impl HubProcess {
             log: dir.join("hub.log"),
             dir,
             child: None,
+            database,
+            jwt_secret,
             _keep: Some(keep),
         };
         hub.spawn().await;
@@ -41,7 +66,14 @@ impl HubProcess {
 
     async fn spawn(&mut self) {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).expect("log file");
-        let child = Command::new(hub_binary())
+        let mut command = Command::new(hub_binary());
+        if let Some(database) = &self.database {
+            command.arg("--database").arg(database.url());
+        }
+        if let Some(secret) = &self.jwt_secret {
+            command.env("RAPPORT_JWT_SECRET", secret);
+        }
+        let child = command
             .arg("--listen")
             .arg(self.addr.to_string())
             .arg("--data-dir")
@@ -88,6 +120,16 @@ impl HubProcess {
     /// The data directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Its PostgreSQL database, when the tests run against PostgreSQL.
+    pub fn database(&self) -> Option<&TestDatabase> {
+        self.database.as_deref()
+    }
+
+    /// Whether the process is still running (it was not killed, and did not exit by itself).
+    pub fn is_running(&mut self) -> bool {
+        self.child.as_mut().is_some_and(|child| matches!(child.try_wait(), Ok(None)))
     }
 
     /// Everything the hub logged so far.
