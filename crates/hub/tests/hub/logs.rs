@@ -33,6 +33,9 @@ async fn the_log_never_contains_passwords_tokens_or_bodies() {
 
     let log = hub.log_text();
     assert!(log.contains("account created"), "the log was captured at debug level:\n{log}");
+    if let Some(password) = hub.database().and_then(|database| database.password()) {
+        assert!(!log.contains(&password), "the log contains the database password");
+    }
     for (what, secret) in [
         ("password", password),
         ("message body", body),

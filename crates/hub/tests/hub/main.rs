@@ -8,6 +8,7 @@ mod limits;
 mod logs;
 mod messaging;
 mod notifications;
+mod postgres;
 mod presence;
 mod receipts;
 mod resume;

@@ -20,21 +20,17 @@ async fn health_readiness_and_metrics() {
         "rapport_messages_stored_total 1",
         "rapport_events_dispatched_total",
         "rapport_dispatch_latency_seconds_bucket",
+        "rapport_db_pool_wait_seconds_count",
     ] {
         assert!(text.contains(needle), "metrics must contain {needle:?}:\n{text}");
     }
 }
 
 #[tokio::test]
-async fn readiness_fails_when_the_database_is_gone() {
+async fn a_hub_whose_database_is_gone_does_not_start() {
     let mut hub = TestHub::start().await;
-    // Make the database unreachable: stop the hub, replace the file by a directory, restart.
     hub.stop().await.unwrap();
-    let db = hub.dir().join("hub.db");
-    std::fs::remove_file(&db).unwrap();
-    let _ = std::fs::remove_file(hub.dir().join("hub.db-wal"));
-    let _ = std::fs::remove_file(hub.dir().join("hub.db-shm"));
-    std::fs::create_dir(&db).unwrap();
+    hub.break_database().await;
     let config = hub.config.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let result = rapport_hub::run(listener, config, async {}).await;
