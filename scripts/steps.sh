@@ -1,12 +1,18 @@
 # Sourced by the scripts: `step NAME` starts a step and prints how long the previous one took
 # (`step_end` ends one without starting the next); at exit, a table of every step's time and the
-# total (CI must stay within its time budget).
+# total (CI must stay within its time budget). `at_exit CMD…` runs a clean-up at exit, whatever
+# the exit status, before the table.
 
 STEPS_T0=${STEPS_T0:-$(date +%s)}
 export STEPS_T0
 _step_name=""
 _step_start=0
 _step_log=()
+_at_exit=()
+
+at_exit() {
+  _at_exit+=("$*")
+}
 
 step_end() {
   [ -n "$_step_name" ] || return 0
@@ -26,6 +32,10 @@ step() {
 
 _steps_summary() {
   local rc=$?
+  local cleanup
+  for cleanup in "${_at_exit[@]}"; do
+    eval "$cleanup" || true
+  done
   step_end
   if [ ${#_step_log[@]} -gt 0 ]; then
     printf '\n---- step times (%s) ----\n' "$(basename "$0")"
