@@ -61,7 +61,7 @@ impl From<sqlx::Error> for StoreError {
 }
 
 /// Whether a failure means "not now" rather than "never": no connection could be had in time,
-/// the connection broke, or the database said so (see each backend's own list).
+/// the connection broke, or PostgreSQL said so (its list is `postgres::is_transient`).
 fn is_transient(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::PoolTimedOut

@@ -264,7 +264,12 @@ impl PostgresStore {
         }
         let mut results = Vec::with_capacity(chunk.len());
         for msg in chunk {
-            results.push(self.insert_one(msg).await);
+            let result = match results.last() {
+                // The database went away meanwhile: the rest would each wait for the pool.
+                Some(Err(StoreError::Unavailable(err))) => Err(StoreError::Unavailable(err.clone())),
+                _ => self.insert_one(msg).await,
+            };
+            results.push(result);
         }
         results
     }
