@@ -15,5 +15,6 @@ mod resume;
 mod service;
 mod shutdown;
 mod support;
+mod text;
 mod timeouts;
 mod typing;
