@@ -13,6 +13,8 @@
 //!   is at once its outgoing queue and its resume buffer; fan-out serialises an event once and
 //!   shares the bytes with every recipient.
 //! - `presence`: who is shown online, with the reconnect grace period.
+//! - `server`: the accept loop over hyper: header, idle and request timeouts, and a cap on
+//!   HTTP connections that evicts idle ones rather than locking anyone out.
 //!
 //! Entry point: [`run`] serves on a bound listener until the shutdown future completes, then
 //! closes every gateway session with 1001 and returns.
@@ -27,6 +29,7 @@ mod http;
 mod logins;
 mod metrics;
 mod presence;
+mod server;
 pub mod store;
 
 use std::future::Future;
@@ -94,18 +97,7 @@ pub async fn run(
         token.cancel();
     });
     tracing::info!(addr = %listener.local_addr()?, "hub listening");
-    let serve_token = hub.shutdown.clone();
-    // Small frames must leave at once: with Nagle's algorithm on, an event can wait ~40 ms for
-    // the peer's delayed ACK.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(err) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %err, "could not set TCP_NODELAY");
-        }
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { serve_token.cancelled().await })
-        .await
-        .context("serving")?;
+    server::serve(listener, app, &hub.config, hub.shutdown.clone()).await;
 
     // The HTTP side has stopped; the gateway connections were told by the same token.
     hub.connections.close();

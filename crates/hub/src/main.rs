@@ -13,6 +13,7 @@ async fn main() -> anyhow::Result<()> {
     if config.redis_url.is_some() {
         anyhow::bail!("--redis needs PostgreSQL, which this build does not support yet");
     }
+    raise_open_file_limit();
     let listener = listen(args.listen).with_context(|| format!("binding {}", args.listen))?;
     rapport_hub::run(listener, config, shutdown_signal()).await
 }
@@ -28,6 +29,16 @@ fn listen(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
     socket.listen(LISTEN_BACKLOG)
+}
+
+/// Every socket is a file descriptor, and the soft limit is often a mere 1024: take the hard
+/// limit, as far as the system allows. The server sizes its connection budget by what is left.
+fn raise_open_file_limit() {
+    #[cfg(unix)]
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open-file limit"),
+        Err(err) => tracing::warn!(error = %err, "could not raise the open-file limit"),
+    }
 }
 
 fn init_logging(format: LogFormat) {

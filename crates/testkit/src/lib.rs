@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use gateway::{Closed, Gw};
-pub use process::HubProcess;
+pub use process::{HubProcess, Launch};
 pub use proxy::Proxy;
 pub use rapport_hub::Config;
 pub use rest::{Api, Reply};

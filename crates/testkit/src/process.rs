@@ -9,12 +9,25 @@ use tokio::process::{Child, Command};
 
 use crate::{hub_binary, API_KEY};
 
+/// How to start a hub process beyond the defaults of [`HubProcess::start`].
+#[derive(Default, Clone, Copy)]
+pub struct Launch<'a> {
+    /// Extra flags.
+    pub args: &'a [&'a str],
+    /// Extra environment (after the defaults, so `RUST_LOG` here wins).
+    pub env: &'a [(&'a str, &'a str)],
+    /// The process's open-file limit (soft and hard), set with `prlimit(1)`.
+    pub open_files: Option<u64>,
+}
+
 /// A hub child process with its data directory.
 pub struct HubProcess {
     /// Where it listens.
     pub addr: SocketAddr,
     /// Extra flags it was started with.
     pub args: Vec<String>,
+    env: Vec<(String, String)>,
+    open_files: Option<u64>,
     dir: PathBuf,
     log: PathBuf,
     child: Option<Child>,
@@ -24,12 +37,19 @@ pub struct HubProcess {
 impl HubProcess {
     /// Starts the binary on a free loopback port in a fresh data directory.
     pub async fn start(args: &[&str]) -> HubProcess {
+        HubProcess::launch(Launch { args, ..Launch::default() }).await
+    }
+
+    /// Starts the binary as `launch` says, on a free loopback port in a fresh data directory.
+    pub async fn launch(launch: Launch<'_>) -> HubProcess {
         let keep = tempfile::tempdir().expect("temp dir");
         let dir = keep.path().to_path_buf();
         let addr = free_addr();
         let mut hub = HubProcess {
             addr,
-            args: args.iter().map(|s| s.to_string()).collect(),
+            args: launch.args.iter().map(|s| s.to_string()).collect(),
+            env: launch.env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            open_files: launch.open_files,
             log: dir.join("hub.log"),
             dir,
             child: None,
@@ -41,7 +61,15 @@ impl HubProcess {
 
     async fn spawn(&mut self) {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).expect("log file");
-        let child = Command::new(hub_binary())
+        let mut command = match self.open_files {
+            Some(n) => {
+                let mut prlimit = Command::new("prlimit");
+                prlimit.arg(format!("--nofile={n}:{n}")).arg("--").arg(hub_binary());
+                prlimit
+            }
+            None => Command::new(hub_binary()),
+        };
+        let child = command
             .arg("--listen")
             .arg(self.addr.to_string())
             .arg("--data-dir")
@@ -51,6 +79,7 @@ impl HubProcess {
             .args(&self.args)
             .env("RUST_LOG", std::env::var("RAPPORT_TEST_HUB_LOG").unwrap_or_else(|_| "debug".into()))
             .env("NO_COLOR", "1")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -88,6 +117,11 @@ impl HubProcess {
     /// The data directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(Child::id)
     }
 
     /// Everything the hub logged so far.

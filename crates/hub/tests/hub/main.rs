@@ -4,6 +4,7 @@
 mod auth;
 mod conversations;
 mod gateway;
+mod http_limits;
 mod limits;
 mod logs;
 mod messaging;
