@@ -52,6 +52,11 @@ pub struct Args {
     /// Seconds a request (body included) may take before it is answered 503.
     #[arg(long, env = "RAPPORT_HTTP_REQUEST_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub http_request_timeout: u64,
+    /// Header naming the client's address, set by a reverse proxy in front of the hub (e.g.
+    /// `X-Forwarded-For`; its last address is used). Without it, the peer address is the
+    /// client's, and such headers are ignored.
+    #[arg(long, env = "RAPPORT_CLIENT_ADDRESS_HEADER")]
+    pub client_address_header: Option<String>,
     /// Serves desktop-app update manifests and bundles from this directory at
     /// `GET /v1/updates/{file}`.
     #[arg(long, env = "RAPPORT_UPDATES_DIR")]
@@ -104,6 +109,9 @@ pub struct Config {
     pub http_idle_timeout: Duration,
     /// Time within which a request (its body included) is answered; then 503.
     pub http_request_timeout: Duration,
+    /// Header a trusted reverse proxy sets to the client's address (lower-case); `None`: the
+    /// peer address is the client's.
+    pub client_address_header: Option<axum::http::HeaderName>,
     /// Where the token secret is kept when `RAPPORT_JWT_SECRET` is not set.
     pub data_dir: PathBuf,
     /// Token-signing secret; when `None` it is read from (or created in) `data_dir`.
@@ -132,6 +140,7 @@ impl Config {
             http_header_timeout: Duration::from_secs(10),
             http_idle_timeout: Duration::from_secs(60),
             http_request_timeout: Duration::from_secs(30),
+            client_address_header: None,
             data_dir,
             jwt_secret: None,
             updates_dir: None,
@@ -163,6 +172,13 @@ impl Config {
         config.http_header_timeout = Duration::from_secs(args.http_header_timeout);
         config.http_idle_timeout = Duration::from_secs(args.http_idle_timeout);
         config.http_request_timeout = Duration::from_secs(args.http_request_timeout);
+        config.client_address_header = match args.client_address_header.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(name) => Some(
+                axum::http::HeaderName::try_from(name.to_ascii_lowercase())
+                    .map_err(|_| anyhow::anyhow!("--client-address-header: {name:?} is not a header name"))?,
+            ),
+        };
         config.updates_dir = args.updates_dir.clone();
         config.jwt_secret = std::env::var("RAPPORT_JWT_SECRET").ok().filter(|s| !s.is_empty());
         Ok(config)

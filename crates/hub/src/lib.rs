@@ -6,8 +6,9 @@
 //! - `store`: the database behind a [`store::Store`] trait (SQLite today). Every invariant that
 //!   must survive concurrency — gap-free `seq`, `(sender, client_msg_id)` idempotency, one direct
 //!   conversation per pair — is enforced by the database inside one transaction.
-//! - `auth`: password hashing (argon2id), access tokens (JWT, HS256 pinned) and rotating refresh
-//!   tokens with reuse detection.
+//! - `auth`: access tokens (JWT, HS256 pinned) and rotating refresh tokens with reuse
+//!   detection; `passwords`: argon2id on a bounded pool of threads that reuse their memory;
+//!   `login_throttle`: failed logins back off per account and per client address.
 //! - `http`: the REST routes, their errors and the generated OpenAPI document.
 //! - `gateway`: the WebSocket sessions. Each session owns a bounded ring of serialised events that
 //!   is at once its outgoing queue and its resume buffer; fan-out serialises an event once and
@@ -26,8 +27,10 @@ pub mod config;
 mod error;
 mod gateway;
 mod http;
+mod login_throttle;
 mod logins;
 mod metrics;
+mod passwords;
 mod presence;
 mod server;
 pub mod store;
@@ -50,6 +53,8 @@ pub(crate) struct Hub {
     pub auth: auth::Auth,
     /// Logins recently confirmed active.
     pub logins: logins::ActiveLogins,
+    /// Failed logins by account and by client address.
+    pub login_throttle: login_throttle::LoginThrottle,
     pub gateway: gateway::Gateway,
     pub presence: presence::PresenceBoard,
     pub metrics: metrics::Metrics,
@@ -85,6 +90,7 @@ pub async fn run(
         store,
         auth,
         logins: logins::ActiveLogins::default(),
+        login_throttle: login_throttle::LoginThrottle::default(),
     });
     let janitor = tokio::spawn(gateway::janitor(hub.clone()));
     let stop_committing = CancellationToken::new();

@@ -1,5 +1,6 @@
 //! Extractors that fail with the protocol's error shape.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
@@ -11,6 +12,7 @@ use rapport_protocol::ErrorCode;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
+use crate::server::PeerAddr;
 use crate::Hub;
 
 /// The caller of an authenticated route.
@@ -37,6 +39,24 @@ impl FromRequestParts<Arc<Hub>> for Caller {
             return Err(ApiError::unauthorized("this login has ended"));
         }
         Ok(Caller { user_id: claims.user_id })
+    }
+}
+
+/// The client's address: the peer's, or the last address in the header a trusted reverse
+/// proxy sets (`--client-address-header`). `None` when neither is known.
+pub struct ClientAddress(pub Option<IpAddr>);
+
+impl FromRequestParts<Arc<Hub>> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, hub: &Arc<Hub>) -> Result<ClientAddress, Self::Rejection> {
+        let peer = parts.extensions.get::<PeerAddr>().map(|p| p.0.ip());
+        let forwarded = hub.config.client_address_header.as_ref().and_then(|name| {
+            // The proxy appends the address it saw, so the last one is the one it vouches for.
+            let last = parts.headers.get_all(name).iter().next_back()?.to_str().ok()?.rsplit(',').next()?.trim();
+            last.parse::<IpAddr>().ok().or_else(|| last.parse::<SocketAddr>().ok().map(|a| a.ip()))
+        });
+        Ok(ClientAddress(forwarded.or(peer)))
     }
 }
 

@@ -41,6 +41,10 @@ use crate::config::Config;
 use crate::error::ApiError;
 use watch::{Activity, Limits, SocketSlot, WatchedIo};
 
+/// The peer address of the connection a request came on (a request extension).
+#[derive(Debug, Clone, Copy)]
+pub struct PeerAddr(pub SocketAddr);
+
 /// File descriptors kept for everything but sockets: the database and its WAL files, the
 /// token secret, update files, the runtime's own.
 const RESERVED_FDS: u64 = 64;
@@ -242,8 +246,9 @@ async fn connection(
 }
 
 /// Serves one request within the request timeout.
-async fn handle(request: Request<Incoming>, app: Router, _peer: SocketAddr, activity: Arc<Activity>, limit: Duration) -> Result<Response, Infallible> {
+async fn handle(mut request: Request<Incoming>, app: Router, peer: SocketAddr, activity: Arc<Activity>, limit: Duration) -> Result<Response, Infallible> {
     let _in_request = activity.request();
+    request.extensions_mut().insert(PeerAddr(peer));
     let request = request.map(axum::body::Body::new);
     match tokio::time::timeout(limit, app.oneshot(request)).await {
         Ok(response) => response,

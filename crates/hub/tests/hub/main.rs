@@ -6,6 +6,7 @@ mod conversations;
 mod gateway;
 mod http_limits;
 mod limits;
+mod login_flood;
 mod logs;
 mod messaging;
 mod notifications;
