@@ -176,7 +176,7 @@ pub async fn me(State(hub): State<Arc<Hub>>, caller: Caller) -> ApiResult<Json<U
 pub struct UserQuery {
     /// Display-name substring (case-insensitive) or exact email.
     q: Option<String>,
-    /// At most this many (default 20, at most 100).
+    /// At most this many: 1 or more (default 20; more than 100 is capped at 100).
     limit: Option<u32>,
 }
 
@@ -184,7 +184,11 @@ pub struct UserQuery {
 #[utoipa::path(get, path = "/v1/users", tag = "users", params(UserQuery), security(("bearer" = [])),
     responses((status = 200, body = UserList), (status = 401, body = ErrorBody)))]
 pub async fn users(State(hub): State<Arc<Hub>>, _caller: Caller, Params(query): Params<UserQuery>) -> ApiResult<Json<UserList>> {
-    let limit = query.limit.unwrap_or(20).clamp(1, 100);
+    let limit = match query.limit {
+        None => 20,
+        Some(0) => return Err(ApiError::invalid("limit must be at least 1")),
+        Some(limit) => limit.min(100),
+    };
     let users = hub.store.search_users(query.q.as_deref().unwrap_or(""), limit).await?;
     Ok(Json(UserList { users }))
 }

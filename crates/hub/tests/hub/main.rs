@@ -10,6 +10,7 @@ mod login_flood;
 mod logs;
 mod messaging;
 mod notifications;
+mod path_ids;
 mod presence;
 mod receipts;
 mod resume;
