@@ -11,6 +11,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::extract::{Body, Caller, ClientAddress, Params};
+use super::text::one_line;
 use crate::auth::{hash_refresh_token, new_refresh_token};
 use crate::clock::now_ms;
 use crate::error::{ApiError, ApiResult};
@@ -77,10 +78,7 @@ fn throttled(wait: std::time::Duration) -> ApiError {
         (status = 503, body = ErrorBody, description = "busy checking passwords; see Retry-After")))]
 pub async fn register(State(hub): State<Arc<Hub>>, Body(req): Body<RegisterRequest>) -> ApiResult<(StatusCode, Json<Session>)> {
     let email = normalise_email(&req.email)?;
-    let display_name = req.display_name.trim();
-    if display_name.is_empty() || display_name.chars().count() > MAX_DISPLAY_NAME_CHARS {
-        return Err(ApiError::invalid("display_name must be 1 to 100 characters"));
-    }
+    let display_name = one_line("display_name", &req.display_name, MAX_DISPLAY_NAME_CHARS)?;
     if req.password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(ApiError::new(ErrorCode::PasswordTooShort, "the password must be at least 8 characters"));
     }

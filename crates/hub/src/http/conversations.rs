@@ -12,6 +12,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::extract::{Body, Caller, ConversationId, Params, PathId};
+use super::text::one_line;
 use crate::error::{ApiError, ApiResult};
 use crate::gateway::Skip;
 use crate::store::{Page, StoreError};
@@ -44,10 +45,7 @@ pub async fn create(State(hub): State<Arc<Hub>>, caller: Caller, Body(req): Body
             })?
         }
         CreateConversation::Group { title, member_ids } => {
-            let title = title.trim();
-            if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
-                return Err(ApiError::invalid("title must be 1 to 200 characters"));
-            }
+            let title = one_line("title", &title, MAX_TITLE_CHARS)?;
             if member_ids.len() > MAX_GROUP_MEMBERS {
                 return Err(ApiError::invalid("a group has at most 1000 members"));
             }

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::extract::{ApiKey, Body, Caller, NotificationId, Params, PathId};
+use super::text::one_line;
 use crate::error::{ApiError, ApiResult};
 use crate::gateway::Skip;
 use crate::store::StoreError;
@@ -25,10 +26,7 @@ const MAX_BODY_CHARS: usize = 4000;
     security(("api_key" = [])),
     responses((status = 201, body = Notification), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn create(State(hub): State<Arc<Hub>>, _key: ApiKey, Body(req): Body<CreateNotification>) -> ApiResult<(StatusCode, Json<Notification>)> {
-    let title = req.title.trim();
-    if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
-        return Err(ApiError::invalid("title must be 1 to 200 characters"));
-    }
+    let title = one_line("title", &req.title, MAX_TITLE_CHARS)?;
     if req.body.chars().count() > MAX_BODY_CHARS {
         return Err(ApiError::invalid("body must be at most 4000 characters"));
     }

@@ -3,6 +3,7 @@
 
 mod auth;
 mod conversations;
+mod display_text;
 mod gateway;
 mod http_limits;
 mod limits;
