@@ -4,8 +4,9 @@
 //! Layout:
 //! - [`config`]: the command line and the [`Config`] the hub runs with.
 //! - `store`: the database behind a [`store::Store`] trait (SQLite today). Every invariant that
-//!   must survive concurrency — gap-free `seq`, `(sender, client_msg_id)` idempotency, one direct
-//!   conversation per pair — is enforced by the database inside one transaction.
+//!   must survive concurrency — gap-free `seq`, `(sender, conversation, client_msg_id)`
+//!   idempotency, one direct conversation per pair — is enforced by the database inside one
+//!   transaction.
 //! - `auth`: access tokens (JWT, HS256 pinned) and rotating refresh tokens with reuse
 //!   detection; `passwords`: argon2id on a bounded pool of threads that reuse their memory;
 //!   `login_throttle`: failed logins back off per account and per client address.
