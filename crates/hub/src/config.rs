@@ -39,8 +39,10 @@ pub struct Args {
     #[arg(long, env = "RAPPORT_MAX_CONNECTIONS", default_value_t = 20_000)]
     pub max_connections: usize,
     /// Most HTTP connections open at once that are not WebSockets; at the cap a new one
-    /// replaces the one idle the longest, or is answered 503 when none is idle.
-    #[arg(long, env = "RAPPORT_MAX_HTTP_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..))]
+    /// replaces the one idle the longest, or is answered 503 when none is idle. As many as
+    /// WebSockets by default: after a restart every client reconnects at once, and each
+    /// connection is plain HTTP until its upgrade.
+    #[arg(long, env = "RAPPORT_MAX_HTTP_CONNECTIONS", default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_http_connections: u64,
     /// Seconds a connection has to send a complete request head (from its first byte, or from
     /// being accepted).
@@ -136,7 +138,7 @@ impl Config {
             resume_window: Duration::from_secs(90),
             write_timeout: Duration::from_secs(10),
             max_connections: 20_000,
-            max_http_connections: 4096,
+            max_http_connections: 20_000,
             http_header_timeout: Duration::from_secs(10),
             http_idle_timeout: Duration::from_secs(60),
             http_request_timeout: Duration::from_secs(30),
