@@ -1,7 +1,8 @@
 //! Passwords, access tokens and refresh tokens.
 //!
-//! - Passwords: argon2id with OWASP's parameters (19 MiB, t=2, p=1), hashed on the blocking
-//!   pool so a login never stalls the async workers.
+//! - Passwords: argon2id with OWASP's parameters (19 MiB, t=2, p=1), hashed on the bounded
+//!   pool of [`crate::passwords`], so a login never stalls the async workers and a flood of
+//!   them cannot take the hub's memory.
 //! - Access tokens: JWT signed with HS256; decoding pins the algorithm and requires `exp`.
 //!   `sid` names the login (refresh-token family) so revoking a login also ends its tokens.
 //! - Refresh tokens: 32 random bytes, handed out once, stored only as their SHA-256.
@@ -9,8 +10,6 @@
 use std::io::Write as _;
 use std::path::Path;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
@@ -19,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use crate::config::Config;
+use crate::passwords::{self, Busy, PasswordPool};
 
 const ISSUER: &str = "rapport-hub";
 
@@ -50,6 +50,7 @@ pub struct Auth {
     /// A real hash of a random password, verified when the email is unknown so that both
     /// failures take the same time.
     dummy_hash: String,
+    passwords: PasswordPool,
 }
 
 impl Auth {
@@ -74,7 +75,8 @@ impl Auth {
             validation,
             access_ttl_secs: config.access_ttl.as_secs(),
             api_key: config.api_key.as_ref().map(|k| k.as_bytes().to_vec()),
-            dummy_hash: hash_blocking(&URL_SAFE_NO_PAD.encode(random))?,
+            dummy_hash: passwords::hash_with(&mut Vec::new(), &URL_SAFE_NO_PAD.encode(random))?,
+            passwords: PasswordPool::new()?,
         })
     }
 
@@ -117,39 +119,18 @@ impl Auth {
         }
     }
 
-    /// Hashes a password with argon2id on the blocking pool.
-    pub async fn hash_password(&self, password: String) -> anyhow::Result<String> {
-        tokio::task::spawn_blocking(move || hash_blocking(&password)).await?
+    /// Hashes a password with argon2id on the hashing pool; [`Busy`] when its queue is full.
+    pub async fn hash_password(&self, password: String) -> Result<anyhow::Result<String>, Busy> {
+        self.passwords.hash(password).await
     }
 
     /// Verifies a password against a stored hash (or, with `None`, against a dummy hash so the
-    /// time taken does not tell whether the account exists).
-    pub async fn verify_password(&self, password: String, hash: Option<String>) -> bool {
+    /// time taken does not tell whether the account exists); [`Busy`] when the pool is full.
+    pub async fn verify_password(&self, password: String, hash: Option<String>) -> Result<bool, Busy> {
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| self.dummy_hash.clone());
-        let ok = tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&hash)
-                .map(|parsed| argon2().verify_password(password.as_bytes(), &parsed).is_ok())
-                .unwrap_or(false)
-        })
-        .await
-        .unwrap_or(false);
-        ok && known
+        Ok(self.passwords.verify(password, hash).await? && known)
     }
-}
-
-fn argon2() -> Argon2<'static> {
-    // OWASP: m = 19 MiB, t = 2, p = 1.
-    let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters");
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-}
-
-fn hash_blocking(password: &str) -> anyhow::Result<String> {
-    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-    argon2()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))
 }
 
 /// A new opaque refresh token and the hash under which it is stored.

@@ -45,6 +45,27 @@ pub struct Args {
     /// Most gateway connections served at once; more are refused with 503.
     #[arg(long, env = "RAPPORT_MAX_CONNECTIONS", default_value_t = 20_000)]
     pub max_connections: usize,
+    /// Most HTTP connections open at once that are not WebSockets; at the cap a new one
+    /// replaces the one idle the longest, or is answered 503 when none is idle. As many as
+    /// WebSockets by default: after a restart every client reconnects at once, and each
+    /// connection is plain HTTP until its upgrade.
+    #[arg(long, env = "RAPPORT_MAX_HTTP_CONNECTIONS", default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_http_connections: u64,
+    /// Seconds a connection has to send a complete request head (from its first byte, or from
+    /// being accepted).
+    #[arg(long, env = "RAPPORT_HTTP_HEADER_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub http_header_timeout: u64,
+    /// Seconds a keep-alive connection may stay silent between requests.
+    #[arg(long, env = "RAPPORT_HTTP_IDLE_TIMEOUT", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub http_idle_timeout: u64,
+    /// Seconds a request (body included) may take before it is answered 503.
+    #[arg(long, env = "RAPPORT_HTTP_REQUEST_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub http_request_timeout: u64,
+    /// Header naming the client's address, set by a reverse proxy in front of the hub (e.g.
+    /// `X-Forwarded-For`; its last address is used). Without it, the peer address is the
+    /// client's, and such headers are ignored.
+    #[arg(long, env = "RAPPORT_CLIENT_ADDRESS_HEADER")]
+    pub client_address_header: Option<String>,
     /// Serves desktop-app update manifests and bundles from this directory at
     /// `GET /v1/updates/{file}`.
     #[arg(long, env = "RAPPORT_UPDATES_DIR")]
@@ -94,6 +115,17 @@ pub struct Config {
     pub write_timeout: Duration,
     /// Most gateway connections at once.
     pub max_connections: usize,
+    /// Most open HTTP connections that are not WebSockets.
+    pub max_http_connections: usize,
+    /// Time to send a complete request head, from its first byte or from being accepted.
+    pub http_header_timeout: Duration,
+    /// Silence allowed on a keep-alive connection between requests.
+    pub http_idle_timeout: Duration,
+    /// Time within which a request (its body included) is answered; then 503.
+    pub http_request_timeout: Duration,
+    /// Header a trusted reverse proxy sets to the client's address (lower-case); `None`: the
+    /// peer address is the client's.
+    pub client_address_header: Option<axum::http::HeaderName>,
     /// Where the token secret is kept when `RAPPORT_JWT_SECRET` is not set.
     pub data_dir: PathBuf,
     /// Token-signing secret; when `None` it is read from (or created in) `data_dir`.
@@ -120,6 +152,11 @@ impl Config {
             resume_window: Duration::from_secs(90),
             write_timeout: Duration::from_secs(10),
             max_connections: 20_000,
+            max_http_connections: 20_000,
+            http_header_timeout: Duration::from_secs(10),
+            http_idle_timeout: Duration::from_secs(60),
+            http_request_timeout: Duration::from_secs(30),
+            client_address_header: None,
             data_dir,
             jwt_secret: None,
             updates_dir: None,
@@ -152,6 +189,17 @@ impl Config {
         config.presence_grace = Duration::from_secs_f64(args.presence_grace);
         config.heartbeat = Duration::from_millis(args.heartbeat_ms);
         config.max_connections = args.max_connections;
+        config.max_http_connections = usize::try_from(args.max_http_connections).unwrap_or(usize::MAX);
+        config.http_header_timeout = Duration::from_secs(args.http_header_timeout);
+        config.http_idle_timeout = Duration::from_secs(args.http_idle_timeout);
+        config.http_request_timeout = Duration::from_secs(args.http_request_timeout);
+        config.client_address_header = match args.client_address_header.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(name) => Some(
+                axum::http::HeaderName::try_from(name.to_ascii_lowercase())
+                    .map_err(|_| anyhow::anyhow!("--client-address-header: {name:?} is not a header name"))?,
+            ),
+        };
         config.updates_dir = args.updates_dir.clone();
         config.jwt_secret = std::env::var("RAPPORT_JWT_SECRET").ok().filter(|s| !s.is_empty());
         Ok(config)

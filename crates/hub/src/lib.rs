@@ -5,15 +5,18 @@
 //! - [`config`]: the command line and the [`Config`] the hub runs with.
 //! - `store`: the database behind a [`store::Store`] trait: SQLite embedded, or PostgreSQL shared
 //!   by several hubs. Every invariant that must survive concurrency — gap-free `seq`,
-//!   `(sender, client_msg_id)` idempotency, one direct conversation per pair — is enforced by the
-//!   database inside one transaction, never by one hub's memory.
-//! - `auth`: password hashing (argon2id), access tokens (JWT, HS256 pinned) and rotating refresh
-//!   tokens with reuse detection.
+//!   `(sender, conversation, client_msg_id)` idempotency, one direct conversation per pair — is
+//!   enforced by the database inside one transaction, never by one hub's memory.
+//! - `auth`: access tokens (JWT, HS256 pinned) and rotating refresh tokens with reuse
+//!   detection; `passwords`: argon2id on a bounded pool of threads that reuse their memory;
+//!   `login_throttle`: failed logins back off per account and per client address.
 //! - `http`: the REST routes, their errors and the generated OpenAPI document.
 //! - `gateway`: the WebSocket sessions. Each session owns a bounded ring of serialised events that
 //!   is at once its outgoing queue and its resume buffer; fan-out serialises an event once and
 //!   shares the bytes with every recipient.
 //! - `presence`: who is shown online, with the reconnect grace period.
+//! - `server`: the accept loop over hyper: header, idle and request timeouts, and a cap on
+//!   HTTP connections that evicts idle ones rather than locking anyone out.
 //!
 //! Entry point: [`run`] serves on a bound listener until the shutdown future completes, then
 //! closes every gateway session with 1001 and returns.
@@ -25,9 +28,12 @@ pub mod config;
 mod error;
 mod gateway;
 mod http;
+mod login_throttle;
 mod logins;
 mod metrics;
+mod passwords;
 mod presence;
+mod server;
 pub mod store;
 
 use std::future::Future;
@@ -48,6 +54,8 @@ pub(crate) struct Hub {
     pub auth: auth::Auth,
     /// Logins recently confirmed active.
     pub logins: logins::ActiveLogins,
+    /// Failed logins by account and by client address.
+    pub login_throttle: login_throttle::LoginThrottle,
     pub gateway: gateway::Gateway,
     pub presence: presence::PresenceBoard,
     pub metrics: metrics::Metrics,
@@ -83,6 +91,7 @@ pub async fn run(
         store,
         auth,
         logins: logins::ActiveLogins::default(),
+        login_throttle: login_throttle::LoginThrottle::default(),
     });
     let janitor = tokio::spawn(gateway::janitor(hub.clone()));
     let stop_committing = CancellationToken::new();
@@ -95,18 +104,7 @@ pub async fn run(
         token.cancel();
     });
     tracing::info!(addr = %listener.local_addr()?, "hub listening");
-    let serve_token = hub.shutdown.clone();
-    // Small frames must leave at once: with Nagle's algorithm on, an event can wait ~40 ms for
-    // the peer's delayed ACK.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(err) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %err, "could not set TCP_NODELAY");
-        }
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { serve_token.cancelled().await })
-        .await
-        .context("serving")?;
+    server::serve(listener, app, &hub.config, hub.shutdown.clone()).await;
 
     // The HTTP side has stopped; the gateway connections were told by the same token.
     hub.connections.close();

@@ -3,7 +3,10 @@
 use anyhow::Context as _;
 use clap::Parser as _;
 use rapport_hub::config::{Args, Config, LogFormat};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{FilterExt as _, LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Layer as _};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -13,6 +16,7 @@ async fn main() -> anyhow::Result<()> {
     if config.redis_url.is_some() {
         anyhow::bail!("--redis is not supported by this build yet (several hubs cannot share events)");
     }
+    raise_open_file_limit();
     let listener = listen(args.listen).with_context(|| format!("binding {}", args.listen))?;
     rapport_hub::run(listener, config, shutdown_signal()).await
 }
@@ -30,12 +34,38 @@ fn listen(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener
     socket.listen(LISTEN_BACKLOG)
 }
 
+/// Every socket is a file descriptor, and the soft limit is often a mere 1024: take the hard
+/// limit, as far as the system allows. The server sizes its connection budget by what is left.
+fn raise_open_file_limit() {
+    #[cfg(unix)]
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open-file limit"),
+        Err(err) => tracing::warn!(error = %err, "could not raise the open-file limit"),
+    }
+}
+
+/// Libraries that log what passes through them at their detailed levels: the WebSocket library
+/// prints every frame (identify tokens, message bodies) at trace, in text and in hex, and the
+/// HTTP and rejection internals may quote request data. Whatever `RUST_LOG` asks for, these stay
+/// at the level given here, so that no level ever prints a secret.
+const CAPPED_TARGETS: [(&str, LevelFilter); 6] = [
+    ("tungstenite", LevelFilter::DEBUG),
+    ("tokio_tungstenite", LevelFilter::DEBUG),
+    ("hyper", LevelFilter::INFO),
+    ("hyper_util", LevelFilter::INFO),
+    ("h2", LevelFilter::INFO),
+    ("axum::rejection", LevelFilter::DEBUG),
+];
+
 fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let cap = Targets::new().with_default(LevelFilter::TRACE).with_targets(CAPPED_TARGETS);
+    let filter = filter.and(cap);
+    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    // `init` also routes the `log` records of the libraries above through the same filter.
     match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Pretty => builder.init(),
+        LogFormat::Json => tracing_subscriber::registry().with(layer.json().with_filter(filter)).init(),
+        LogFormat::Pretty => tracing_subscriber::registry().with(layer.with_filter(filter)).init(),
     }
 }
 

@@ -52,6 +52,15 @@ pub fn check_body(body: &str) -> Result<(), ErrorCode> {
     Ok(())
 }
 
+/// Whether `c` changes how a line of text is shown rather than what it says: control
+/// characters (C0, DEL, C1: newlines, tabs, terminal escape sequences) and the bidirectional
+/// embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069), which reorder what
+/// follows them. Display names and titles may not contain any; text meant for a terminal shows
+/// them escaped.
+pub fn is_display_control(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 /// WebSocket close codes the hub uses.
 pub mod close {
     /// Normal closure.
@@ -83,5 +92,16 @@ mod tests {
         // 4000 three-byte characters are 12000 bytes but still within the limit.
         assert_eq!(check_body(&"é".repeat(MAX_BODY_CHARS)), Ok(()));
         assert_eq!(check_body(&"a".repeat(MAX_BODY_CHARS + 1)), Err(ErrorCode::BodyTooLong));
+    }
+
+    #[test]
+    fn display_controls_are_controls_and_bidi_overrides_but_not_letters_or_marks() {
+        for c in ['\n', '\r', '\t', '\u{0}', '\u{1b}', '\u{7f}', '\u{85}', '\u{9b}', '\u{202e}', '\u{2066}'] {
+            assert!(is_display_control(c), "{c:?}");
+        }
+        // Letters of every script, spaces, and the invisible marks bidirectional names need.
+        for c in ['a', 'Ö', 'ש', 'ع', '中', ' ', '\u{a0}', '\u{200e}', '\u{200f}', '\u{200d}'] {
+            assert!(!is_display_control(c), "{c:?}");
+        }
     }
 }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 pub use database::{on_postgres_or_skip, PostgresCluster, TestDatabase, POSTGRES_CLUSTER_ENV, POSTGRES_ENV};
 pub use gateway::{Closed, Gw};
-pub use process::HubProcess;
+pub use process::{HubProcess, Launch};
 pub use proxy::Proxy;
 pub use rapport_hub::Config;
 pub use rest::{Api, Reply};

@@ -10,12 +10,25 @@ use tokio::process::{Child, Command};
 
 use crate::{hub_binary, TestDatabase, API_KEY};
 
+/// How to start a hub process beyond the defaults of [`HubProcess::start`].
+#[derive(Default, Clone, Copy)]
+pub struct Launch<'a> {
+    /// Extra flags.
+    pub args: &'a [&'a str],
+    /// Extra environment (after the defaults, so `RUST_LOG` here wins).
+    pub env: &'a [(&'a str, &'a str)],
+    /// The process's open-file limit (soft and hard), set with `prlimit(1)`.
+    pub open_files: Option<u64>,
+}
+
 /// A hub child process with its data directory.
 pub struct HubProcess {
     /// Where it listens.
     pub addr: SocketAddr,
     /// Extra flags it was started with.
     pub args: Vec<String>,
+    env: Vec<(String, String)>,
+    open_files: Option<u64>,
     dir: PathBuf,
     log: PathBuf,
     child: Option<Child>,
@@ -31,8 +44,14 @@ impl HubProcess {
     /// Starts the binary on a free loopback port in a fresh data directory (and, against
     /// PostgreSQL, on a fresh database).
     pub async fn start(args: &[&str]) -> HubProcess {
+        HubProcess::launch(Launch { args, ..Launch::default() }).await
+    }
+
+    /// Starts the binary as `launch` says, on a free loopback port in a fresh data directory
+    /// (and, against PostgreSQL, on a fresh database).
+    pub async fn launch(launch: Launch<'_>) -> HubProcess {
         let database = TestDatabase::postgres().await.map(Arc::new);
-        HubProcess::start_on(database, None, args).await
+        HubProcess::start_on(database, None, launch).await
     }
 
     /// A second hub sharing `other`'s PostgreSQL database and token secret, as hubs behind one
@@ -43,16 +62,18 @@ impl HubProcess {
             Some(secret) => secret.clone(),
             None => std::fs::read_to_string(other.dir.join("jwt-secret")).expect("the first hub's token secret"),
         };
-        HubProcess::start_on(Some(database), Some(secret), args).await
+        HubProcess::start_on(Some(database), Some(secret), Launch { args, ..Launch::default() }).await
     }
 
-    async fn start_on(database: Option<Arc<TestDatabase>>, jwt_secret: Option<String>, args: &[&str]) -> HubProcess {
+    async fn start_on(database: Option<Arc<TestDatabase>>, jwt_secret: Option<String>, launch: Launch<'_>) -> HubProcess {
         let keep = tempfile::tempdir().expect("temp dir");
         let dir = keep.path().to_path_buf();
         let addr = free_addr();
         let mut hub = HubProcess {
             addr,
-            args: args.iter().map(|s| s.to_string()).collect(),
+            args: launch.args.iter().map(|s| s.to_string()).collect(),
+            env: launch.env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            open_files: launch.open_files,
             log: dir.join("hub.log"),
             dir,
             child: None,
@@ -66,7 +87,14 @@ impl HubProcess {
 
     async fn spawn(&mut self) {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).expect("log file");
-        let mut command = Command::new(hub_binary());
+        let mut command = match self.open_files {
+            Some(n) => {
+                let mut prlimit = Command::new("prlimit");
+                prlimit.arg(format!("--nofile={n}:{n}")).arg("--").arg(hub_binary());
+                prlimit
+            }
+            None => Command::new(hub_binary()),
+        };
         if let Some(database) = &self.database {
             command.arg("--database").arg(database.url());
         }
@@ -83,6 +111,7 @@ impl HubProcess {
             .args(&self.args)
             .env("RUST_LOG", std::env::var("RAPPORT_TEST_HUB_LOG").unwrap_or_else(|_| "debug".into()))
             .env("NO_COLOR", "1")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -130,6 +159,11 @@ impl HubProcess {
     /// Whether the process is still running (it was not killed, and did not exit by itself).
     pub fn is_running(&mut self) -> bool {
         self.child.as_mut().is_some_and(|child| matches!(child.try_wait(), Ok(None)))
+    }
+
+    /// The process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(Child::id)
     }
 
     /// Everything the hub logged so far.

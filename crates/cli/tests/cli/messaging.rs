@@ -49,3 +49,29 @@ async fn send_sync_conversations_history_search_presence() {
     let presence = carl.ok(&["--json", "presence", "busy"]).await.json();
     assert_eq!(presence["presence"], "busy");
 }
+
+#[tokio::test]
+async fn human_output_escapes_control_characters_that_others_wrote_and_json_keeps_them_exact() {
+    let hub = HubProcess::start(&[]).await;
+    let mallory = Profile::new(&hub.url());
+    let carl = Profile::new(&hub.url());
+    let (mallory_email, _) = mallory.register("Mallory", "recruiter").await;
+    let (carl_email, _) = carl.register("Carl", "candidate").await;
+    // A body may hold line breaks, but one that forges a second line, recolours the terminal
+    // and rings its bell must reach Carl's terminal as visible text, on one line.
+    let body = "hello\n#2 09:15 Bob: please send your password\u{1b}[31m\u{7}\u{202e}";
+    mallory.ok(&["send", "--to", &carl_email, body]).await;
+    carl.ok(&["sync"]).await;
+
+    let history = carl.ok(&["history", "--with", &mallory_email]).await;
+    assert_eq!(history.stdout.lines().count(), 1, "one message, one line: {:?}", history.stdout);
+    let line = history.stdout.lines().next().unwrap();
+    assert!(line.contains(r"hello\n#2 09:15 Bob: please send your password\u{1b}[31m\u{7}\u{202e}"), "escaped: {line:?}");
+    assert!(!history.stdout.chars().any(|c| c != '\n' && rapport_protocol::is_display_control(c)), "no raw control character reaches the terminal: {:?}", history.stdout);
+    let conversations = carl.ok(&["conversations"]).await;
+    assert_eq!(conversations.stdout.lines().count(), 1, "{:?}", conversations.stdout);
+    assert!(!conversations.stdout.chars().any(|c| c != '\n' && rapport_protocol::is_display_control(c)), "{:?}", conversations.stdout);
+
+    let json = carl.ok(&["--json", "history", "--with", &mallory_email]).await.json();
+    assert_eq!(json["body"], body, "JSON output carries the body exactly");
+}

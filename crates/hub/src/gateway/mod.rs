@@ -218,6 +218,7 @@ pub async fn janitor(hub: Arc<Hub>) {
             hub.gateway.forget(&session);
         }
         hub.logins.sweep();
+        hub.login_throttle.sweep();
         let now = Instant::now();
         hub.gateway.typing.retain(|_, last| now.duration_since(*last) < TYPING_THROTTLE);
     }

@@ -10,10 +10,12 @@ use rapport_protocol::{ErrorBody, ErrorCode, Session, User, MIN_PASSWORD_CHARS};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::extract::{Body, Caller, Params};
+use super::extract::{Body, Caller, ClientAddress, Params};
+use super::text::one_line;
 use crate::auth::{hash_refresh_token, new_refresh_token};
 use crate::clock::now_ms;
 use crate::error::{ApiError, ApiResult};
+use crate::passwords::Busy;
 use crate::store::{NewUser, RefreshUse};
 use crate::Hub;
 
@@ -59,15 +61,24 @@ fn internal(err: anyhow::Error) -> ApiError {
     ApiError::new(ErrorCode::Internal, "internal error")
 }
 
+/// Every password-hashing thread is taken and its queue full.
+fn busy(_: Busy) -> ApiError {
+    ApiError { retry_after_ms: Some(1000), ..ApiError::new(ErrorCode::Unavailable, "the hub is busy checking passwords; try again in a moment") }
+}
+
+/// Too many failed logins for this account or from this address.
+fn throttled(wait: std::time::Duration) -> ApiError {
+    let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
+    ApiError { retry_after_ms: Some(ms), ..ApiError::new(ErrorCode::RateLimited, "too many failed logins; wait before trying again") }
+}
+
 /// Creates an account and logs it in.
 #[utoipa::path(post, path = "/v1/auth/register", tag = "auth", request_body = RegisterRequest,
-    responses((status = 201, body = Session), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, body = Session), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 503, body = ErrorBody, description = "busy checking passwords; see Retry-After")))]
 pub async fn register(State(hub): State<Arc<Hub>>, Body(req): Body<RegisterRequest>) -> ApiResult<(StatusCode, Json<Session>)> {
     let email = normalise_email(&req.email)?;
-    let display_name = req.display_name.trim();
-    if display_name.is_empty() || display_name.chars().count() > MAX_DISPLAY_NAME_CHARS {
-        return Err(ApiError::invalid("display_name must be 1 to 100 characters"));
-    }
+    let display_name = one_line("display_name", &req.display_name, MAX_DISPLAY_NAME_CHARS)?;
     if req.password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(ApiError::new(ErrorCode::PasswordTooShort, "the password must be at least 8 characters"));
     }
@@ -77,7 +88,7 @@ pub async fn register(State(hub): State<Arc<Hub>>, Body(req): Body<RegisterReque
     if hub.store.user_by_email(&email).await?.is_some() {
         return Err(ApiError::new(ErrorCode::EmailTaken, "an account with this email already exists"));
     }
-    let password_hash = hub.auth.hash_password(req.password).await.map_err(internal)?;
+    let password_hash = hub.auth.hash_password(req.password).await.map_err(busy)?.map_err(internal)?;
     let user = hub
         .store
         .create_user(NewUser { email: &email, password_hash: &password_hash, display_name, role: req.role })
@@ -88,19 +99,35 @@ pub async fn register(State(hub): State<Arc<Hub>>, Body(req): Body<RegisterReque
 
 /// Logs in with email and password.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = Session), (status = 401, body = ErrorBody)))]
-pub async fn login(State(hub): State<Arc<Hub>>, Body(req): Body<LoginRequest>) -> ApiResult<Json<Session>> {
+    responses((status = 200, body = Session), (status = 401, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "too many failed logins; see Retry-After"),
+        (status = 503, body = ErrorBody, description = "busy checking passwords; see Retry-After")))]
+pub async fn login(State(hub): State<Arc<Hub>>, ClientAddress(address): ClientAddress, Body(req): Body<LoginRequest>) -> ApiResult<Json<Session>> {
+    let wrong = || ApiError::new(ErrorCode::InvalidCredentials, "wrong email or password");
     let email = req.email.trim().to_lowercase();
+    if email.chars().count() > MAX_EMAIL_CHARS {
+        return Err(wrong()); // no account has one this long; not worth a hash or a throttle entry
+    }
+    let attempt = hub.login_throttle.begin(hub.login_throttle.key(&email, address)).map_err(throttled)?;
     let found = hub.store.user_by_email(&email).await?;
     let (user, hash) = match found {
         Some((user, hash)) => (Some(user), Some(hash)),
         None => (None, None),
     };
     // Runs the hash check even for an unknown email, so timing does not reveal accounts.
-    let ok = hub.auth.verify_password(req.password, hash).await;
+    let ok = match hub.auth.verify_password(req.password, hash).await {
+        Ok(ok) => ok,
+        Err(full) => {
+            attempt.unchecked();
+            return Err(busy(full));
+        }
+    };
     match user.filter(|_| ok) {
-        Some(user) => Ok(Json(start_login(&hub, user).await?)),
-        None => Err(ApiError::new(ErrorCode::InvalidCredentials, "wrong email or password")),
+        Some(user) => {
+            attempt.succeeded();
+            Ok(Json(start_login(&hub, user).await?))
+        }
+        None => Err(wrong()), // the attempt stays counted
     }
 }
 
@@ -147,7 +174,7 @@ pub async fn me(State(hub): State<Arc<Hub>>, caller: Caller) -> ApiResult<Json<U
 pub struct UserQuery {
     /// Display-name substring (case-insensitive) or exact email.
     q: Option<String>,
-    /// At most this many (default 20, at most 100).
+    /// At most this many: 1 or more (default 20; more than 100 is capped at 100).
     limit: Option<u32>,
 }
 
@@ -155,7 +182,11 @@ pub struct UserQuery {
 #[utoipa::path(get, path = "/v1/users", tag = "users", params(UserQuery), security(("bearer" = [])),
     responses((status = 200, body = UserList), (status = 401, body = ErrorBody)))]
 pub async fn users(State(hub): State<Arc<Hub>>, _caller: Caller, Params(query): Params<UserQuery>) -> ApiResult<Json<UserList>> {
-    let limit = query.limit.unwrap_or(20).clamp(1, 100);
+    let limit = match query.limit {
+        None => 20,
+        Some(0) => return Err(ApiError::invalid("limit must be at least 1")),
+        Some(limit) => limit.min(100),
+    };
     let users = hub.store.search_users(query.q.as_deref().unwrap_or(""), limit).await?;
     Ok(Json(UserList { users }))
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use rapport_protocol::gateway::Event;
@@ -11,7 +11,8 @@ use rapport_protocol::{Conversation, ErrorBody, HISTORY_PAGE_DEFAULT, HISTORY_PA
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::extract::{Body, Caller, Params};
+use super::extract::{Body, Caller, ConversationId, Params, PathId};
+use super::text::one_line;
 use crate::error::{ApiError, ApiResult};
 use crate::gateway::Skip;
 use crate::store::{Page, StoreError};
@@ -44,10 +45,7 @@ pub async fn create(State(hub): State<Arc<Hub>>, caller: Caller, Body(req): Body
             })?
         }
         CreateConversation::Group { title, member_ids } => {
-            let title = title.trim();
-            if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
-                return Err(ApiError::invalid("title must be 1 to 200 characters"));
-            }
+            let title = one_line("title", &title, MAX_TITLE_CHARS)?;
             if member_ids.len() > MAX_GROUP_MEMBERS {
                 return Err(ApiError::invalid("a group has at most 1000 members"));
             }
@@ -81,7 +79,7 @@ pub async fn list(State(hub): State<Arc<Hub>>, caller: Caller) -> ApiResult<Json
 #[utoipa::path(get, path = "/v1/conversations/{id}", tag = "conversations", security(("bearer" = [])),
     params(("id" = String, Path, description = "conversation id")),
     responses((status = 200, body = Conversation), (status = 404, body = ErrorBody)))]
-pub async fn get(State(hub): State<Arc<Hub>>, caller: Caller, Path(id): Path<String>) -> ApiResult<Json<Conversation>> {
+pub async fn get(State(hub): State<Arc<Hub>>, caller: Caller, PathId(id, _): PathId<ConversationId>) -> ApiResult<Json<Conversation>> {
     Ok(Json(hub.store.conversation(&caller.user_id, &id).await.map_err(not_found)?))
 }
 
@@ -100,7 +98,7 @@ pub struct HistoryQuery {
 #[utoipa::path(get, path = "/v1/conversations/{id}/messages", tag = "conversations", security(("bearer" = [])),
     params(("id" = String, Path, description = "conversation id"), HistoryQuery),
     responses((status = 200, body = MessagePage), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn messages(State(hub): State<Arc<Hub>>, caller: Caller, Path(id): Path<String>, Params(query): Params<HistoryQuery>) -> ApiResult<Json<MessagePage>> {
+pub async fn messages(State(hub): State<Arc<Hub>>, caller: Caller, PathId(id, _): PathId<ConversationId>, Params(query): Params<HistoryQuery>) -> ApiResult<Json<MessagePage>> {
     let page = match (query.after_seq, query.before_seq) {
         (Some(_), Some(_)) => return Err(ApiError::invalid("give after_seq or before_seq, not both")),
         (Some(seq), None) if seq >= 0 => Page::After(seq),
@@ -121,7 +119,7 @@ pub async fn messages(State(hub): State<Arc<Hub>>, caller: Caller, Path(id): Pat
 #[utoipa::path(post, path = "/v1/conversations/{id}/read", tag = "conversations", security(("bearer" = [])),
     params(("id" = String, Path, description = "conversation id")), request_body = ReadRequest,
     responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn read(State(hub): State<Arc<Hub>>, caller: Caller, Path(id): Path<String>, Body(req): Body<ReadRequest>) -> ApiResult<StatusCode> {
+pub async fn read(State(hub): State<Arc<Hub>>, caller: Caller, PathId(id, _): PathId<ConversationId>, Body(req): Body<ReadRequest>) -> ApiResult<StatusCode> {
     crate::gateway::read_over_rest(&hub, &caller.user_id, &id, req.seq).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,9 +1,11 @@
 //! Extractors that fail with the protocol's error shape.
 
+use std::marker::PhantomData;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::Json;
@@ -11,6 +13,7 @@ use rapport_protocol::ErrorCode;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
+use crate::server::PeerAddr;
 use crate::Hub;
 
 /// The caller of an authenticated route.
@@ -40,6 +43,24 @@ impl FromRequestParts<Arc<Hub>> for Caller {
     }
 }
 
+/// The client's address: the peer's, or the last address in the header a trusted reverse
+/// proxy sets (`--client-address-header`). `None` when neither is known.
+pub struct ClientAddress(pub Option<IpAddr>);
+
+impl FromRequestParts<Arc<Hub>> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, hub: &Arc<Hub>) -> Result<ClientAddress, Self::Rejection> {
+        let peer = parts.extensions.get::<PeerAddr>().map(|p| p.0.ip());
+        let forwarded = hub.config.client_address_header.as_ref().and_then(|name| {
+            // The proxy appends the address it saw, so the last one is the one it vouches for.
+            let last = parts.headers.get_all(name).iter().next_back()?.to_str().ok()?.rsplit(',').next()?.trim();
+            last.parse::<IpAddr>().ok().or_else(|| last.parse::<SocketAddr>().ok().map(|a| a.ip()))
+        });
+        Ok(ClientAddress(forwarded.or(peer)))
+    }
+}
+
 /// The integration route's `X-Api-Key`, checked before the body is read.
 pub struct ApiKey;
 
@@ -52,6 +73,46 @@ impl FromRequestParts<Arc<Hub>> for ApiKey {
             Ok(ApiKey)
         } else {
             Err(ApiError::unauthorized("missing or wrong X-Api-Key"))
+        }
+    }
+}
+
+/// What a path parameter names, for its `not_found` message.
+pub trait Named {
+    /// "conversation", "notification", …
+    const WHAT: &'static str;
+}
+
+/// A conversation id in the path.
+pub struct ConversationId;
+impl Named for ConversationId {
+    const WHAT: &'static str = "conversation";
+}
+
+/// A notification id in the path.
+pub struct NotificationId;
+impl Named for NotificationId {
+    const WHAT: &'static str = "notification";
+}
+
+/// An update file name in the path.
+pub struct UpdateFile;
+impl Named for UpdateFile {
+    const WHAT: &'static str = "update";
+}
+
+/// The one path parameter of a route. One that does not even decode (invalid UTF-8 such as
+/// `%ff`, a broken escape) names nothing, so it is `not_found` like any unknown id — with the
+/// same message, in the protocol's error shape.
+pub struct PathId<T>(pub String, pub PhantomData<T>);
+
+impl<T: Named, S: Send + Sync> FromRequestParts<S> for PathId<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<PathId<T>, ApiError> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(id)) => Ok(PathId(id, PhantomData)),
+            Err(_) => Err(ApiError::not_found(T::WHAT)),
         }
     }
 }

@@ -9,6 +9,7 @@ mod extract;
 mod notifications;
 mod openapi;
 mod service;
+mod text;
 mod updates;
 
 use std::sync::Arc;

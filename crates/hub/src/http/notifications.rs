@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use rapport_protocol::gateway::Event;
@@ -11,7 +11,8 @@ use rapport_protocol::{ErrorBody, Notification};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::extract::{ApiKey, Body, Caller, Params};
+use super::extract::{ApiKey, Body, Caller, NotificationId, Params, PathId};
+use super::text::one_line;
 use crate::error::{ApiError, ApiResult};
 use crate::gateway::Skip;
 use crate::store::StoreError;
@@ -25,10 +26,7 @@ const MAX_BODY_CHARS: usize = 4000;
     security(("api_key" = [])),
     responses((status = 201, body = Notification), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn create(State(hub): State<Arc<Hub>>, _key: ApiKey, Body(req): Body<CreateNotification>) -> ApiResult<(StatusCode, Json<Notification>)> {
-    let title = req.title.trim();
-    if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
-        return Err(ApiError::invalid("title must be 1 to 200 characters"));
-    }
+    let title = one_line("title", &req.title, MAX_TITLE_CHARS)?;
     if req.body.chars().count() > MAX_BODY_CHARS {
         return Err(ApiError::invalid("body must be at most 4000 characters"));
     }
@@ -64,7 +62,7 @@ pub async fn list(State(hub): State<Arc<Hub>>, caller: Caller, Params(query): Pa
 #[utoipa::path(post, path = "/v1/notifications/{id}/read", tag = "notifications", security(("bearer" = [])),
     params(("id" = String, Path, description = "notification id")),
     responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn read(State(hub): State<Arc<Hub>>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn read(State(hub): State<Arc<Hub>>, caller: Caller, PathId(id, _): PathId<NotificationId>) -> ApiResult<StatusCode> {
     hub.store.mark_notification_read(&caller.user_id, &id).await.map_err(|e| match e {
         StoreError::NotFound => ApiError::not_found("notification"),
         other => other.into(),

@@ -3,10 +3,11 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
+use super::extract::{PathId, UpdateFile};
 use crate::error::{ApiError, ApiResult};
 use crate::Hub;
 
@@ -19,7 +20,7 @@ fn is_plain_name(name: &str) -> bool {
 }
 
 /// `GET /v1/updates/{file}`.
-pub async fn file(State(hub): State<Arc<Hub>>, Path(name): Path<String>) -> ApiResult<Response> {
+pub async fn file(State(hub): State<Arc<Hub>>, PathId(name, _): PathId<UpdateFile>) -> ApiResult<Response> {
     let dir = hub.config.updates_dir.as_ref().ok_or_else(|| ApiError::not_found("update"))?;
     if !is_plain_name(&name) {
         return Err(ApiError::not_found("update"));

@@ -20,11 +20,13 @@ use crate::clock::{new_id, rfc3339};
 /// A (conversation, sender) pair: a sender may post only where they are a member.
 pub type Membership<'b> = (&'b str, &'b str);
 
-/// What makes a message a resend of another: the same sender and the same client id.
-pub type ResendKey<'b> = (&'b str, &'b str);
+/// What makes a message a resend of another: the same sender, in the same conversation, with
+/// the same client id (`(sender_id, conversation_id, client_msg_id)`). The same client id in
+/// another conversation is another message.
+pub type ResendKey<'b> = (&'b str, &'b str, &'b str);
 
 fn resend_key<'b>(msg: &NewMessage<'b>) -> ResendKey<'b> {
-    (msg.sender_id, msg.client_msg_id)
+    (msg.sender_id, msg.conversation_id, msg.client_msg_id)
 }
 
 /// The distinct (conversation, sender) pairs of the batch, in order: the backend reads which of
@@ -88,7 +90,7 @@ impl<'b> Plan<'b> {
         let earlier: HashMap<ResendKey<'b>, Message> = earlier
             .into_iter()
             .filter_map(|m| {
-                let i = *position.get(&(m.sender_id.as_str(), m.client_msg_id.as_str()))?;
+                let i = *position.get(&(m.sender_id.as_str(), m.conversation_id.as_str(), m.client_msg_id.as_str()))?;
                 Some((asked[i], m))
             })
             .collect();
@@ -201,8 +203,8 @@ impl Numbered {
 /// Where each pair stands in `asked`. What the database returns is matched back to the
 /// batch's own strings through it, so that deciding compares borrowed strings and allocates
 /// nothing per message.
-fn positions<'b>(asked: &[(&'b str, &'b str)]) -> HashMap<(&'b str, &'b str), usize> {
-    asked.iter().enumerate().map(|(i, pair)| (*pair, i)).collect()
+fn positions<K: Eq + std::hash::Hash + Copy>(asked: &[K]) -> HashMap<K, usize> {
+    asked.iter().enumerate().map(|(i, key)| (*key, i)).collect()
 }
 
 /// The distinct items, in order of first appearance.
@@ -245,7 +247,11 @@ mod tests {
         assert_eq!(asked, vec![("c1", "a"), ("c2", "a"), ("c1", "intruder"), ("c1", "b")], "each pair once, in order");
         let found = [("c1", "a"), ("c2", "a"), ("c1", "b"), ("c9", "a")].map(|(c, u)| (c.to_owned(), u.to_owned()));
         let members = Members::new(&asked, found);
-        assert_eq!(members.resend_keys(&batch), vec![("a", "x"), ("a", "y"), ("b", "w"), ("a", "old")], "the intruder's key is not looked up");
+        assert_eq!(
+            members.resend_keys(&batch),
+            vec![("a", "c1", "x"), ("a", "c2", "y"), ("b", "c1", "w"), ("a", "c1", "old")],
+            "the intruder's key is not looked up"
+        );
         let earlier = stored("c1", 7, "a", "old");
         let plan = Plan::decide(&batch, &members, vec![earlier.clone()]);
         assert_eq!(plan.seq_increments(), &[("c1", 2), ("c2", 1)], "x and w are new in c1, y in c2");
@@ -264,6 +270,21 @@ mod tests {
         assert_eq!(answer(4), Some(("x".into(), 8, false)), "a resend answers the batch's own new message");
         assert_eq!(results[4].as_ref().unwrap().0.id, results[0].as_ref().unwrap().0.id);
         assert_eq!(results[5].as_ref().unwrap().0, earlier, "a resend of an earlier batch answers the stored message");
+    }
+
+    #[test]
+    fn the_same_client_id_in_another_conversation_is_another_message() {
+        let batch = [msg("c1", "a", "x"), msg("c2", "a", "x"), msg("c1", "a", "x")];
+        let asked = memberships(&batch);
+        let found = [("c1", "a"), ("c2", "a")].map(|(c, u)| (c.to_owned(), u.to_owned()));
+        let members = Members::new(&asked, found);
+        let plan = Plan::decide(&batch, &members, vec![stored("c2", 4, "a", "x")]);
+        assert_eq!(plan.seq_increments(), &[("c1", 1)], "x is new in c1; in c2 it was stored before");
+        let results = plan.number(&batch, [("c1".to_owned(), 1)], 0).unwrap().into_results();
+        let answer = |i: usize| results[i].as_ref().map(|(m, new)| (m.conversation_id.clone(), m.seq, *new)).ok();
+        assert_eq!(answer(0), Some(("c1".into(), 1, true)));
+        assert_eq!(answer(1), Some(("c2".into(), 4, false)), "c2's own earlier x answers the resend in c2");
+        assert_eq!(answer(2), Some(("c1".into(), 1, false)));
     }
 
     #[test]

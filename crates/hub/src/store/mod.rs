@@ -8,9 +8,9 @@
 //!
 //! The invariants that must hold under concurrency live in the database, not in the hub's
 //! memory, so that they hold just as well when several hub processes share one database:
-//! `seq` is assigned in the same transaction as the insert (gap-free), the pair
-//! `(sender, client_msg_id)` is unique, a pair of users has at most one direct conversation,
-//! and a refresh token is spent by one atomic update. Everything returned here is already in
+//! `seq` is assigned in the same transaction as the insert (gap-free),
+//! `(sender, conversation, client_msg_id)` is unique, a pair of users has at most one direct
+//! conversation, and a refresh token is spent by one atomic update. Everything returned here is already in
 //! protocol shape for the caller it was asked for.
 
 mod batch;
@@ -214,7 +214,8 @@ pub trait MessageStore: Send + Sync {
     /// Stores messages together (group commit: one transaction for many), each with the next
     /// seq of its conversation in batch order, assigned in the transaction that inserts it.
     /// One result per message, in order: `(message, true)` when stored; `(earlier message,
-    /// false)` when the sender already used that client id, earlier in this batch included;
+    /// false)` when the sender already used that client id in that conversation, earlier in
+    /// this batch included;
     /// `NotFound` for non-members. A message that fails does not fail the others.
     async fn insert_messages(&self, batch: &[NewMessage<'_>]) -> Vec<StoreResult<(Message, bool)>>;
     /// A page of history, ascending, and whether more lies beyond it. `NotFound` for non-members.

@@ -145,6 +145,9 @@ async fn user_directory_matches_names_case_insensitively_and_exact_emails() {
     assert_eq!(names(me.get("/v1/users?q=jon@x").await), Vec::<String>::new(), "emails match exactly, not by substring");
     assert_eq!(me.get("/v1/users?limit=1").await.body["users"].as_array().unwrap().len(), 1);
     assert_eq!(me.get("/v1/users?limit=abc").await.code(), "invalid_payload");
+    let zero = me.get("/v1/users?limit=0").await;
+    assert_eq!((zero.status, zero.code()), (400, "invalid_payload"), "limit is 1 to 100, so 0 is refused");
+    assert_eq!(me.get("/v1/users?limit=1000").await.status, 200, "above 100 is capped, not refused");
     assert_eq!(hub.api().get("/v1/users").await.status, 401);
 }
 

@@ -3,11 +3,15 @@
 
 mod auth;
 mod conversations;
+mod display_text;
 mod gateway;
+mod http_limits;
 mod limits;
+mod login_flood;
 mod logs;
 mod messaging;
 mod notifications;
+mod path_ids;
 mod postgres;
 mod presence;
 mod receipts;

@@ -60,6 +60,34 @@ async fn a_resend_with_the_same_client_msg_id_is_stored_once() {
 }
 
 #[tokio::test]
+async fn a_client_msg_id_reused_in_another_conversation_is_another_message() {
+    let hub = TestHub::start().await;
+    let p = pair(&hub).await;
+    let (_, carol) = hub.api().user("Carol Candidate", "candidate").await;
+    let other = p.alice.direct(&carol.user.id).await;
+    let (mut alice, _) = Gw::ready(&hub.gateway_url(), &p.alice_session.access_token).await;
+    let (mut carol_gw, _) = Gw::ready(&hub.gateway_url(), &carol.access_token).await;
+    let to_bob = alice.request("message.send", send_data(&p.conversation.id, "reused-id", "for Bob")).await;
+    let to_carol = alice.request("message.send", send_data(&other.id, "reused-id", "for Carol")).await;
+    let message = &to_carol["data"]["message"];
+    assert_eq!(
+        (message["conversation_id"].as_str(), message["body"].as_str(), message["seq"].as_i64()),
+        (Some(other.id.as_str()), Some("for Carol"), Some(1)),
+        "stored in the conversation it was sent to, not answered with Bob's message: {to_carol}"
+    );
+    assert_ne!(message["id"], to_bob["data"]["message"]["id"]);
+    let created = carol_gw.event("message.created").await;
+    assert_eq!(created["data"]["message"]["body"], "for Carol", "and announced there");
+    // A resend is still recognised in each conversation.
+    let again = alice.request("message.send", send_data(&other.id, "reused-id", "for Carol")).await;
+    assert_eq!(again["data"], to_carol["data"], "a resend in the same conversation answers the first");
+    let again = alice.request("message.send", send_data(&p.conversation.id, "reused-id", "for Bob")).await;
+    assert_eq!(again["data"], to_bob["data"]);
+    let history = p.alice.get(&format!("/v1/conversations/{}/messages", other.id)).await.body;
+    assert_eq!(history["messages"].as_array().unwrap().len(), 1, "stored once");
+}
+
+#[tokio::test]
 async fn concurrent_senders_get_gap_free_seq_and_events_arrive_in_seq_order() {
     const SENDERS: usize = 4;
     const EACH: usize = 40;

@@ -103,9 +103,11 @@ impl PostgresStore {
             // with the stored message.
             tx.rollback().await?;
             let existing: Option<MessageRow> = sqlx::query_as(&format!(
-                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE sender_id = $1 AND client_msg_id = $2"
+                "SELECT {MESSAGE_COLUMNS} FROM messages
+                  WHERE sender_id = $1 AND conversation_id = $2 AND client_msg_id = $3"
             ))
             .bind(msg.sender_id)
+            .bind(msg.conversation_id)
             .bind(msg.client_msg_id)
             .fetch_optional(&mut *conn)
             .await?;
@@ -165,13 +167,17 @@ impl PostgresStore {
         let keys = members.resend_keys(batch);
         let mut earlier: Vec<Message> = Vec::new();
         if !keys.is_empty() {
-            let (key_senders, key_ids): (Vec<&str>, Vec<&str>) = keys.iter().copied().unzip();
+            let key_senders: Vec<&str> = keys.iter().map(|k| k.0).collect();
+            let key_conversations: Vec<&str> = keys.iter().map(|k| k.1).collect();
+            let key_ids: Vec<&str> = keys.iter().map(|k| k.2).collect();
             let rows: Vec<MessageRow> = sqlx::query_as(
                 "SELECT m.id, m.conversation_id, m.seq, m.sender_id, m.client_msg_id, m.body, m.created_at
-                   FROM UNNEST($1::text[], $2::text[]) AS v(sender_id, client_msg_id)
-                   JOIN messages m ON m.sender_id = v.sender_id AND m.client_msg_id = v.client_msg_id",
+                   FROM UNNEST($1::text[], $2::text[], $3::text[]) AS v(sender_id, conversation_id, client_msg_id)
+                   JOIN messages m ON m.sender_id = v.sender_id AND m.conversation_id = v.conversation_id
+                                  AND m.client_msg_id = v.client_msg_id",
             )
             .bind(&key_senders)
+            .bind(&key_conversations)
             .bind(&key_ids)
             .fetch_all(&mut *tx)
             .await?;
@@ -202,10 +208,10 @@ impl PostgresStore {
             let receipts = numbered.sender_receipts();
             let (receipt_pairs, receipt_seqs): (Vec<(&str, &str)>, Vec<i64>) = receipts.into_iter().unzip();
             let (receipt_conversations, receipt_users): (Vec<&str>, Vec<&str>) = receipt_pairs.into_iter().unzip();
-            // A resend that another hub committed after our look-up (possible when it went to
-            // another conversation, whose lock we do not hold) conflicts here instead of failing
-            // the statement; `inserted` then falls short and the batch is tried again. Under our
-            // locks no other unique key can conflict, so any conflict is a resend.
+            // A resend is looked up under its conversation's lock, so another hub cannot commit
+            // one in between; should any unique key conflict all the same, the insert skips it
+            // instead of failing the statement, `inserted` falls short and the batch is tried
+            // again (it then finds what conflicted).
             let inserted: i64 = sqlx::query_scalar(
                 "WITH inserted AS (
                      INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, body, created_at)
@@ -329,11 +335,12 @@ mod tests {
     }
 
     /// Two stores on one database are two hubs: their batches cross the same conversations in
-    /// opposite orders (a deadlock if locks were taken in batch order) and reuse one client id
-    /// in two conversations (a unique-key race that no conversation lock orders).
+    /// opposite orders (a deadlock if locks were taken in batch order) and send one client id in
+    /// one conversation from both at once (a resend racing itself). The same client id in
+    /// another conversation is another message.
     #[tokio::test]
-    async fn two_stores_on_one_database_neither_deadlock_nor_store_a_client_id_twice() {
-        let Some((one, database)) = store("two_stores_on_one_database_neither_deadlock_nor_store_a_client_id_twice").await else { return };
+    async fn two_stores_on_one_database_neither_deadlock_nor_store_a_resend_twice() {
+        let Some((one, database)) = store("two_stores_on_one_database_neither_deadlock_nor_store_a_resend_twice").await else { return };
         let mut config = Config::new(std::env::temp_dir());
         config.database_url = database.url().to_owned();
         let two = PostgresStore::open(&config, Histogram::new([1.0])).await.unwrap();
@@ -346,13 +353,16 @@ mod tests {
             let (x1, x2, y1, y2, shared) = (key("x1"), key("x2"), key("y1"), key("y2"), key("shared"));
             let forward = [msg(&c1, &b, &x1), msg(&c2, &b, &x2)];
             let backward = [msg(&c2, &b, &y1), msg(&c1, &b, &y2)];
-            let (via_one, via_two) = ([msg(&c1, &a, &shared)], [msg(&c2, &a, &shared)]);
-            let (forward, backward, via_one, via_two) = tokio::join!(
+            let (via_one, via_two) = ([msg(&c1, &a, &shared)], [msg(&c1, &a, &shared)]);
+            let elsewhere = [msg(&c2, &a, &shared)];
+            let (forward, backward, via_one, via_two, elsewhere) = tokio::join!(
                 one.insert_messages(&forward),
                 two.insert_messages(&backward),
                 one.insert_messages(&via_one),
                 two.insert_messages(&via_two),
+                two.insert_messages(&elsewhere),
             );
+            assert!(matches!(&elsewhere[0], Ok((m, true)) if m.conversation_id == c2), "another conversation, another message: {elsewhere:?}");
             for answer in forward.iter().chain(&backward) {
                 assert!(matches!(answer, Ok((_, true))), "crossing batches are both stored: {answer:?}");
             }

@@ -42,20 +42,21 @@ const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, sender_id, client_msg_i
 const MAX_BATCH: usize = 1024;
 
 impl SqliteStore {
-    /// The message this sender already sent with this id, if any.
-    async fn message_by_client_id(&self, sender_id: &str, client_msg_id: &str) -> StoreResult<Option<Message>> {
+    /// The message this sender already sent with this id in this conversation, if any.
+    async fn message_by_client_id(&self, msg: &NewMessage<'_>) -> StoreResult<Option<Message>> {
         let row: Option<MessageRow> = sqlx::query_as(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE sender_id = $1 AND client_msg_id = $2"
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE sender_id = $1 AND conversation_id = $2 AND client_msg_id = $3"
         ))
-        .bind(sender_id)
-        .bind(client_msg_id)
+        .bind(msg.sender_id)
+        .bind(msg.conversation_id)
+        .bind(msg.client_msg_id)
         .fetch_optional(&self.read)
         .await?;
         Ok(row.map(Into::into))
     }
 
     /// Stores one message in its own transaction: the fallback when a batch failed.
-    async fn insert_one(&self, msg: &NewMessage<'_>) -> StoreResult<(Message, bool)> {
+    pub(super) async fn insert_one(&self, msg: &NewMessage<'_>) -> StoreResult<(Message, bool)> {
         let now = now_ms();
         let id = new_id();
         let mut tx = self.write.begin().await?;
@@ -76,7 +77,7 @@ impl SqliteStore {
         let inserted = sqlx::query(
             "INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, body, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (sender_id, client_msg_id) DO NOTHING",
+             ON CONFLICT (sender_id, conversation_id, client_msg_id) DO NOTHING",
         )
         .bind(&id)
         .bind(msg.conversation_id)
@@ -92,7 +93,7 @@ impl SqliteStore {
         if !inserted {
             // A concurrent resend won; give back the seq and answer with the stored message.
             tx.rollback().await?;
-            let existing = self.message_by_client_id(msg.sender_id, msg.client_msg_id).await?;
+            let existing = self.message_by_client_id(msg).await?;
             return existing.map(|m| (m, false)).ok_or(StoreError::NotFound);
         }
         sqlx::query(
@@ -147,13 +148,13 @@ impl SqliteStore {
         if !keys.is_empty() {
             let sql = format!(
                 "SELECT m.id, m.conversation_id, m.seq, m.sender_id, m.client_msg_id, m.body, m.created_at
-                   FROM (SELECT column1 AS s, column2 AS k FROM (VALUES {})) AS v
-                   JOIN messages m ON m.sender_id = v.s AND m.client_msg_id = v.k",
-                placeholders(keys.len(), 2)
+                   FROM (SELECT column1 AS s, column2 AS c, column3 AS k FROM (VALUES {})) AS v
+                   JOIN messages m ON m.sender_id = v.s AND m.conversation_id = v.c AND m.client_msg_id = v.k",
+                placeholders(keys.len(), 3)
             );
             let mut query = sqlx::query_as::<_, MessageRow>(&sql);
-            for (sender_id, client_msg_id) in &keys {
-                query = query.bind(*sender_id).bind(*client_msg_id);
+            for (sender_id, conversation_id, client_msg_id) in &keys {
+                query = query.bind(*sender_id).bind(*conversation_id).bind(*client_msg_id);
             }
             earlier = query.fetch_all(&mut *tx).await?.into_iter().map(Into::into).collect();
         }

@@ -102,3 +102,64 @@ mod test_support {
         store.create_user(new).await.unwrap().id
     }
 }
+
+#[cfg(test)]
+mod upgrade_tests {
+    use super::*;
+    use crate::store::{ConversationStore as _, MessageStore as _, NewMessage, Page};
+
+    /// A database as a hub of schema version 1 left it: only `0001_init.sql` applied (by the
+    /// same migrator, so its bookkeeping is exactly what such a hub wrote), with messages.
+    async fn old_database(path: &std::path::Path) {
+        let migrations = path.parent().unwrap().join("v1-migrations");
+        std::fs::create_dir_all(&migrations).unwrap();
+        std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite/0001_init.sql"), migrations.join("0001_init.sql")).unwrap();
+        let options = SqliteConnectOptions::new().filename(path).create_if_missing(true).journal_mode(SqliteJournalMode::Wal);
+        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap();
+        sqlx::migrate::Migrator::new(migrations.as_path()).await.unwrap().run(&pool).await.unwrap();
+        sqlx::query(
+            "INSERT INTO users (id, email, password_hash, display_name, display_name_folded, role, created_at) VALUES
+                ('a', 'a@x.test', 'x', 'A', 'a', 'recruiter', 0), ('b', 'b@x.test', 'x', 'B', 'b', 'candidate', 0);
+             INSERT INTO conversations (id, kind, title, direct_key, last_seq, created_at, last_activity_at) VALUES
+                ('ab', 'direct', NULL, 'a:b', 2, 0, 0), ('g', 'group', 'G', NULL, 0, 0, 0);
+             INSERT INTO members (conversation_id, user_id, read_seq, delivered_seq, joined_at) VALUES
+                ('ab', 'a', 2, 2, 0), ('ab', 'b', 1, 1, 0), ('g', 'a', 0, 0, 0), ('g', 'b', 0, 0, 0);
+             INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, body, created_at) VALUES
+                ('m1', 'ab', 1, 'a', 'k1', 'first', 1), ('m2', 'ab', 2, 'a', 'k2', 'second', 2);",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        // Under version 1 a client id was unique per sender everywhere.
+        let reuse = sqlx::query("INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, body, created_at) VALUES ('m3', 'g', 1, 'a', 'k1', 'x', 3)")
+            .execute(&pool)
+            .await;
+        assert!(reuse.is_err(), "the old schema refuses a client id reused in another conversation");
+        pool.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_version_1_database_upgrades_in_place_and_then_scopes_client_ids_per_conversation() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hub.db");
+        old_database(&path).await;
+
+        let store = SqliteStore::open(&format!("sqlite://{}", path.display())).await.unwrap();
+        let (history, _) = store.messages("a", "ab", Page::Latest, 10).await.unwrap();
+        let kept: Vec<(&str, i64, &str, &str)> = history.iter().map(|m| (m.id.as_str(), m.seq, m.client_msg_id.as_str(), m.body.as_str())).collect();
+        assert_eq!(kept, vec![("m1", 1, "k1", "first"), ("m2", 2, "k2", "second")], "every message survives the upgrade as it was");
+        assert_eq!(store.conversation("b", "ab").await.unwrap().unread_count, 1, "receipts survive too");
+
+        let send = |conversation_id, client_msg_id| NewMessage { conversation_id, sender_id: "a", client_msg_id, body: "again" };
+        let results = store.insert_messages(&[send("g", "k1"), send("ab", "k1")]).await;
+        let (in_group, stored) = results[0].as_ref().unwrap();
+        assert!(*stored && in_group.conversation_id == "g" && in_group.seq == 1, "k1 in another conversation is a new message: {in_group:?}");
+        let (resend, stored) = results[1].as_ref().unwrap();
+        assert!(!*stored && resend.id == "m1", "k1 again where it was sent is still a resend: {resend:?}");
+        // The one-by-one path (and its ON CONFLICT target) agrees with the batch.
+        let one = store.insert_one(&send("ab", "k2")).await.unwrap();
+        assert!(!one.1 && one.0.id == "m2", "{one:?}");
+        let reopened = SqliteStore::open(&format!("sqlite://{}", path.display())).await;
+        assert!(reopened.is_ok(), "opening again finds nothing left to migrate");
+    }
+}
