@@ -12,6 +12,8 @@ import type {
   LocalMessage,
   Notification,
   Presence,
+  Role,
+  SearchHit,
   Settings,
   UpdateStatus,
   User,
@@ -162,6 +164,26 @@ class App {
   setConnection(c: ConnectionState) {
     this.connection = c;
     this.connectionSince = Date.now();
+  }
+
+  /** Signs in; the error to explain on the form, or null. */
+  async signIn(hubUrl: string, email: string, password: string): Promise<CommandError | null> {
+    try {
+      await this.signedIn(await backend.signIn(hubUrl, email, password));
+      return null;
+    } catch (e) {
+      return toCommandError(e);
+    }
+  }
+
+  /** Creates an account and signs in; the error to explain on the form, or null. */
+  async signUp(hubUrl: string, email: string, password: string, displayName: string, role: Role): Promise<CommandError | null> {
+    try {
+      await this.signedIn(await backend.signUp(hubUrl, email, password, displayName, role));
+      return null;
+    } catch (e) {
+      return toCommandError(e);
+    }
   }
 
   async signedIn(user: User) {
@@ -399,6 +421,56 @@ class App {
       this.fail(e);
       return false;
     }
+  }
+
+  retry(clientMsgId: string) {
+    backend.retry(clientMsgId).catch((e) => this.fail(e));
+  }
+
+  discard(clientMsgId: string): Promise<void> {
+    return backend.discard(clientMsgId).catch((e) => this.fail(e));
+  }
+
+  /** The user typed in a conversation (the engine throttles what goes out). */
+  reportTyping(conversationId: string) {
+    backend.typing(conversationId).catch(() => {});
+  }
+
+  openLink(url: string) {
+    backend.openLink(url).catch((e) => this.fail(e));
+  }
+
+  /** Retry now: cuts a reconnect wait short. */
+  reconnectNow() {
+    backend.reconnectNow().catch((e) => this.fail(e));
+  }
+
+  /** Messages on this device that contain every word of `query`, newest first. */
+  search(query: string, limit: number): Promise<SearchHit[]> {
+    return backend.search(query, limit);
+  }
+
+  /** People in the directory by name, or by exact email. */
+  findPeople(query: string): Promise<User[]> {
+    return backend.users(query);
+  }
+
+  /** Starts (or finds) the direct conversation with a user and opens it. */
+  async startDirect(userId: string) {
+    const c = await backend.startDirect(userId);
+    this.onEngine({ type: "conversation", data: c });
+    await this.open(c.id);
+  }
+
+  /** Starts a group with these people and opens it. */
+  async startGroup(title: string, memberIds: string[]) {
+    const c = await backend.startGroup(title, memberIds);
+    this.onEngine({ type: "conversation", data: c });
+    await this.open(c.id);
+  }
+
+  installUpdate(): Promise<void> {
+    return backend.installUpdate();
   }
 
   setDraft(conversationId: string, text: string) {
