@@ -33,24 +33,28 @@ mod cache;
 mod catch_up;
 mod config;
 mod directory;
-pub mod engine;
+mod engine;
 mod error;
 mod event;
+mod login;
 mod notify;
 mod presence;
 mod session;
+mod shared;
 mod supervisor;
 mod tokens;
 mod typing;
+mod wait;
 
 pub use config::{EngineConfig, TokenStoreKind};
-pub use engine::{Diagnostics, Engine};
+pub use engine::Engine;
 pub use error::EngineError;
 pub use event::{
     ConnectionState, ConversationSummary, EngineEvent, HistoryPage, LocalMessage, MessageState,
     NotificationToShow, SearchHit, SnippetPart, WireEvent,
 };
 pub use notify::Coalescer;
+pub use shared::Diagnostics;
 pub use rapport_protocol::gateway::ReceiptKind;
 pub use rapport_protocol::{
     rest::ChosenStatus, ConversationKind, Member, Notification, NotificationKind, Presence,

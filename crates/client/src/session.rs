@@ -28,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::budget::OpBudget;
 use crate::cache::PendingReceipt;
-use crate::engine::{LiveCommand, Shared, LIVE_QUEUE};
+use crate::shared::{LiveCommand, Shared, LIVE_QUEUE};
 use crate::event::{ConnectionState, EngineEvent};
 use crate::EngineError;
 
@@ -316,7 +316,7 @@ impl Live {
         let mut refresh_retry_at: Option<Instant> = None;
         loop {
             let refresh_at = refresh_retry_at.unwrap_or_else(|| {
-                let secs = self.shared.refresh_in().unwrap_or(i64::MAX / 4).max(0);
+                let secs = self.shared.login.refresh_in().unwrap_or(i64::MAX / 4).max(0);
                 Instant::now() + Duration::from_secs(secs as u64)
             });
             let result: Result<(), Stop> = tokio::select! {
@@ -389,7 +389,7 @@ impl Live {
                     None => Ok(()),
                 },
                 _ = tokio::time::sleep_until(refresh_at) => {
-                    match self.shared.refresh(&self.shared.access_token()).await {
+                    match self.shared.refresh(&self.shared.login.access_token()).await {
                         Ok(()) => { refresh_retry_at = None; Ok(()) }
                         Err(EngineError::Unauthorized(_)) => Err(Outcome::SignedOut),
                         Err(_) => { refresh_retry_at = Some(Instant::now() + Duration::from_secs(5)); Ok(()) }

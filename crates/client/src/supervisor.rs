@@ -22,7 +22,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use crate::backoff::Backoff;
-use crate::engine::Shared;
+use crate::shared::Shared;
 use crate::event::ConnectionState;
 use crate::session::{self, Outcome, ResumePoint};
 use crate::EngineError;
