@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
-use crate::outcome::Failure;
+use crate::failure::Failure;
 
 /// Where results go.
 pub struct Output {

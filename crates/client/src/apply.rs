@@ -7,7 +7,7 @@ use std::time::Duration;
 use rapport_protocol::gateway::{Event, ReceiptKind, Ready};
 use rapport_protocol::Message;
 
-use crate::notify::Candidate;
+use crate::notify_policy::Candidate;
 use crate::shared::Shared;
 use crate::event::{EngineEvent, WireEvent};
 use crate::EngineError;

@@ -12,7 +12,7 @@
 //! - `cache`: the local SQLite database (WAL, migrations, FTS5) — the single source of truth
 //!   for the UI. `cache::outbox` is the durable outbox.
 //! - `api`: the hub's REST routes; `tokens`: where the login is kept (OS keyring or a 0600 file).
-//! - `presence`, `typing`, `notify`: presence map and auto-away, typing throttle and expiry,
+//! - `presence`, `typing`, `notify_policy`: presence map and auto-away, typing throttle and expiry,
 //!   the notification policy with burst coalescing.
 //!
 //! Invariants the tests hold the engine to:
@@ -37,7 +37,7 @@ mod engine;
 mod error;
 mod event;
 mod login;
-mod notify;
+mod notify_policy;
 mod presence;
 mod session;
 mod shared;
@@ -53,7 +53,7 @@ pub use event::{
     ConnectionState, ConversationSummary, EngineEvent, HistoryPage, LocalMessage, MessageState,
     NotificationToShow, SearchHit, SnippetPart, WireEvent,
 };
-pub use notify::Coalescer;
+pub use notify_policy::Coalescer;
 pub use shared::Diagnostics;
 pub use rapport_protocol::gateway::ReceiptKind;
 pub use rapport_protocol::{

@@ -19,7 +19,7 @@ use crate::config::{EngineConfig, TokenStoreKind};
 use crate::error::EngineError;
 use crate::event::{ConnectionState, EngineEvent, WireEvent};
 use crate::login::Login;
-use crate::notify::{Candidate, Policy};
+use crate::notify_policy::{Candidate, Policy};
 use crate::presence::{AutoAway, PresenceBook};
 use crate::tokens::{FileTokenStore, KeyringTokenStore, StoredLogin, TokenStore};
 use crate::typing::{TypingBoard, TypingThrottle};
@@ -116,7 +116,7 @@ impl Shared {
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let (wire, _) = broadcast::channel(EVENT_BUFFER);
         let (notifier, candidates) = mpsc::channel(NOTIFY_QUEUE);
-        tokio::spawn(crate::notify::coalesce(candidates, events.clone()));
+        tokio::spawn(crate::notify_policy::coalesce(candidates, events.clone()));
         let state = if login.user().is_some() {
             ConnectionState::Offline { reason: "not started".into() }
         } else {
