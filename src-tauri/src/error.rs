@@ -30,7 +30,7 @@ impl std::fmt::Display for CommandError {
 
 impl From<EngineError> for CommandError {
     fn from(error: EngineError) -> Self {
-        CommandError { code: error.code(), message: error.to_string() }
+        CommandError { code: error.code().as_str(), message: error.to_string() }
     }
 }
 

@@ -137,7 +137,7 @@ impl Profiles {
         };
         let user = match attempt(engine).await {
             // The keyring answered the first read but refuses to store: fall back to the file.
-            Err(e) if e.code() == "io" && self.store() == Some(TokenStoreKind::Keyring) => {
+            Err(e) if e.code() == rapport_client::Code::Io && self.store() == Some(TokenStoreKind::Keyring) => {
                 tracing::warn!(error = %e, "the OS keyring refused the login; keeping it in a 0600 file in the profile instead");
                 let hub = normalise_hub_url(hub_url)?;
                 let _switching = self.switching.lock().await;

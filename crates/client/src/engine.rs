@@ -15,8 +15,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cache::{keys, OutboxEntry};
 use crate::config::EngineConfig;
-use crate::error::EngineError;
-use crate::event::{ConnectionState, ConversationSummary, EngineEvent, HistoryPage, LocalMessage, SearchHit, WireEvent};
+use crate::error::{Code, EngineError};
+use crate::event::{ConnectionState, ConversationSummary, EngineEvent, HistoryPage, LocalMessage, MessageState, SearchHit, WireEvent};
 use crate::shared::{Diagnostics, LiveCommand, Running, Shared};
 use crate::tokens::StoredLogin;
 use crate::wait::Deadline;
@@ -179,9 +179,9 @@ impl Engine {
             }
             match self.shared.cache.outbox_entry(client_msg_id).await? {
                 None => Err(EngineError::NotFound("no such message in the outbox".into())),
-                Some(entry) if entry.state == "failed" => {
-                    let reason = entry.error.unwrap_or_else(|| "refused".into());
-                    Err(EngineError::Invalid { reason: reason.clone(), message: format!("the hub refused the message: {reason}") })
+                Some(entry) if entry.state == MessageState::Failed => {
+                    let reason = entry.error.unwrap_or(Code::Invalid);
+                    Err(EngineError::Invalid { reason, message: format!("the hub refused the message: {reason}") })
                 }
                 Some(_) => Ok(None),
             }
@@ -238,7 +238,7 @@ impl Engine {
     async fn enqueue(&self, conversation_id: Option<String>, to_email: Option<String>, body: &str) -> Result<LocalMessage, EngineError> {
         let me = self.shared.me_id()?;
         if let Err(code) = rapport_protocol::check_body(body) {
-            return Err(EngineError::Invalid { reason: code.as_str().into(), message: format!("message not sent: {code}") });
+            return Err(EngineError::Invalid { reason: code.into(), message: format!("message not sent: {code}") });
         }
         let entry = OutboxEntry {
             client_msg_id: uuid::Uuid::now_v7().to_string(),
@@ -247,7 +247,7 @@ impl Engine {
             sender_id: me,
             body: body.to_owned(),
             created_at: now_rfc3339(),
-            state: "pending".into(),
+            state: MessageState::Pending,
             error: None,
         };
         self.shared.cache.enqueue(&entry).await?;

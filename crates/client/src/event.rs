@@ -29,8 +29,9 @@ pub enum ConnectionState {
 }
 
 /// Where a message is, as far as this device knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
+#[sqlx(rename_all = "snake_case")]
 pub enum MessageState {
     /// In the outbox, not yet acknowledged by the hub.
     Pending,
@@ -76,8 +77,9 @@ pub struct LocalMessage {
     pub created_at: String,
     /// Local state.
     pub state: MessageState,
-    /// Why it failed, when it did.
-    pub error: Option<String>,
+    /// Why it failed, when it did: the hub's code, or the engine's for a message refused
+    /// before it reached the hub.
+    pub error: Option<crate::Code>,
     /// For a queued `send --to EMAIL` whose conversation is not known yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to_email: Option<String>,

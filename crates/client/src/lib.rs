@@ -48,7 +48,7 @@ mod wait;
 
 pub use config::{EngineConfig, TokenStoreKind};
 pub use engine::Engine;
-pub use error::EngineError;
+pub use error::{Code, EngineError};
 pub use event::{
     ConnectionState, ConversationSummary, EngineEvent, HistoryPage, LocalMessage, MessageState,
     NotificationToShow, SearchHit, SnippetPart, WireEvent,

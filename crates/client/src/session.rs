@@ -30,7 +30,7 @@ use crate::budget::OpBudget;
 use crate::cache::PendingReceipt;
 use crate::shared::{LiveCommand, Shared, LIVE_QUEUE};
 use crate::event::{ConnectionState, EngineEvent};
-use crate::EngineError;
+use crate::error::{Code, EngineError};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -513,7 +513,7 @@ impl Live {
             Pending::Send(client_msg_id) => {
                 self.in_flight.remove(&client_msg_id);
                 if err.is_permanent() {
-                    self.shared.cache.fail(&client_msg_id, code.as_str()).await.map_err(|e| self.io_stop(e))?;
+                    self.shared.cache.fail(&client_msg_id, Code::from(code)).await.map_err(|e| self.io_stop(e))?;
                     if let Ok(Some(entry)) = self.shared.cache.outbox_entry(&client_msg_id).await {
                         self.shared.emit(EngineEvent::Message(entry.local()));
                     }
@@ -582,7 +582,7 @@ impl Live {
                         id
                     }
                     Err(e) if e.is_permanent() => {
-                        self.shared.cache.fail(&entry.client_msg_id, e.code()).await.map_err(|e| self.io_stop(e))?;
+                        self.shared.cache.fail(&entry.client_msg_id, e.reason()).await.map_err(|e| self.io_stop(e))?;
                         self.shared.bump_progress(|p| p.outbox_version += 1);
                         continue;
                     }
