@@ -1,24 +1,20 @@
 //! The one error shape every command returns over IPC: `{code, message}`.
 
-use rapport_client::EngineError;
+use rapport_client::{Code, EngineError};
 use serde::Serialize;
 
-/// A failed command. `code` is from the small set the UI branches on: the engine's codes
-/// (`offline`, `unauthorized`, `not_found`, `invalid`, `conflict`, `hub`, `timeout`, `io`) plus
-/// `signed_out` (no engine or no login), `unsupported` and `update`.
+/// A failed command. `code` is the engine's [`Code`]: one of its own (`offline`, `unauthorized`,
+/// `not_found`, `invalid`, `conflict`, `hub`, `timeout`, `io`) or one of the shell's
+/// (`signed_out`: no engine or no login; `update`: the updater failed).
 #[derive(Debug, Serialize)]
 pub struct CommandError {
-    code: &'static str,
+    code: Code,
     message: String,
 }
 
 impl CommandError {
-    pub fn new(code: &'static str, message: impl Into<String>) -> CommandError {
+    pub fn new(code: Code, message: impl Into<String>) -> CommandError {
         CommandError { code, message: message.into() }
-    }
-
-    pub fn code(&self) -> &'static str {
-        self.code
     }
 }
 
@@ -30,13 +26,13 @@ impl std::fmt::Display for CommandError {
 
 impl From<EngineError> for CommandError {
     fn from(error: EngineError) -> Self {
-        CommandError { code: error.code().as_str(), message: error.to_string() }
+        CommandError { code: error.code(), message: error.to_string() }
     }
 }
 
 impl From<tauri::Error> for CommandError {
     fn from(error: tauri::Error) -> Self {
-        CommandError { code: "io", message: error.to_string() }
+        CommandError { code: Code::Io, message: error.to_string() }
     }
 }
 

@@ -8,7 +8,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenStoreKind {
-    /// The OS keyring (Keychain, Credential Manager, Secret Service): for the desktop app.
+    /// The OS keyring (Keychain, Credential Manager, Secret Service): for the desktop app. Where
+    /// no keyring answers (a headless machine, no Secret Service), or it refuses to keep the
+    /// login, the engine logs that and keeps it as [`TokenStoreKind::File`] does;
+    /// [`crate::Engine::token_store`] tells which one is in use.
     Keyring,
     /// `login.json` inside the profile directory, mode 0600: for headless use.
     File,

@@ -14,7 +14,7 @@ use tokio::sync::{broadcast, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::cache::{keys, OutboxEntry};
-use crate::config::EngineConfig;
+use crate::config::{EngineConfig, TokenStoreKind};
 use crate::error::{Code, EngineError};
 use crate::event::{ConnectionState, ConversationSummary, EngineEvent, HistoryPage, LocalMessage, MessageState, SearchHit, WireEvent};
 use crate::shared::{Diagnostics, LiveCommand, Running, Shared};
@@ -93,6 +93,12 @@ impl Engine {
     /// What the connection machinery did so far.
     pub fn diagnostics(&self) -> Diagnostics {
         Diagnostics { refreshes: self.shared.login.refreshes(), ..*self.shared.diagnostics.lock() }
+    }
+
+    /// Where the login is kept now: the keyring, or the file (asked for, or after the keyring
+    /// failed).
+    pub fn token_store(&self) -> TokenStoreKind {
+        self.shared.token_store()
     }
 
     /// The supervisor's current state.
@@ -341,12 +347,16 @@ impl Engine {
     }
 
     /// Sets the user's own status. Kept in the profile (so the next connection identifies with
-    /// it); when connected, returns after the hub acknowledged it.
+    /// it) and announced as [`EngineEvent::ChosenPresence`] — whoever chose it (the window, the
+    /// tray, the CLI), every view follows; when connected, returns after the hub acknowledged it.
     pub async fn set_presence(&self, status: ChosenStatus) -> Result<(), EngineError> {
         let wire = serde_json::to_value(status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
         self.shared.cache.set_kv(keys::CHOSEN_STATUS, &wire).await?;
-        *self.shared.chosen.lock() = status;
+        let changed = std::mem::replace(&mut *self.shared.chosen.lock(), status) != status;
         self.shared.auto_away.lock().reset();
+        if changed {
+            self.shared.emit(EngineEvent::ChosenPresence(status));
+        }
         let Some(live) = self.shared.live_sender() else { return Ok(()) };
         let (tx, rx) = oneshot::channel();
         if live.send(LiveCommand::Presence(status, Some(tx))).await.is_err() {

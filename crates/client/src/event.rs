@@ -1,6 +1,7 @@
 //! The data the engine hands to its callers: its event stream and the shapes of cached things.
 
 use rapport_protocol::gateway::{Event, ReceiptKind};
+use rapport_protocol::rest::ChosenStatus;
 use rapport_protocol::{ConversationKind, Member, Notification, Presence};
 use serde::{Deserialize, Serialize};
 
@@ -213,6 +214,8 @@ pub enum EngineEvent {
     },
     /// Someone's presence changed.
     Presence(Presence),
+    /// The user chose another status of their own (`set_presence`; auto-away is not a choice).
+    ChosenPresence(ChosenStatus),
     /// A conversation was added or changed (members, unread count, last message, muted).
     Conversation(ConversationSummary),
     /// A notification arrived (job alert, application status, system).

@@ -14,11 +14,12 @@ use rapport_protocol::User;
 
 use crate::api::HubApi;
 use crate::error::EngineError;
-use crate::tokens::{StoredLogin, TokenStore};
+use crate::config::TokenStoreKind;
+use crate::tokens::{KeyringOrFile, StoredLogin, TokenStore};
 
 /// The current login (if any), where it is stored, and the refresh lock.
 pub(crate) struct Login {
-    store: Arc<dyn TokenStore>,
+    store: Arc<KeyringOrFile>,
     current: Mutex<Option<StoredLogin>>,
     refresh_lock: tokio::sync::Mutex<()>,
     refreshes: AtomicU64,
@@ -30,7 +31,7 @@ fn not_signed_in() -> EngineError {
 
 impl Login {
     /// The login kept in `store`, if any.
-    pub(crate) async fn load(store: Arc<dyn TokenStore>) -> Result<Login, EngineError> {
+    pub(crate) async fn load(store: Arc<KeyringOrFile>) -> Result<Login, EngineError> {
         let login = Login { store, current: Mutex::new(None), refresh_lock: tokio::sync::Mutex::new(()), refreshes: AtomicU64::new(0) };
         let stored = login.in_store(|s| s.load()).await?;
         *login.current.lock() = stored;
@@ -43,7 +44,7 @@ impl Login {
         f: impl FnOnce(&dyn TokenStore) -> Result<T, EngineError> + Send + 'static,
     ) -> Result<T, EngineError> {
         let store = self.store.clone();
-        tokio::task::spawn_blocking(move || f(store.as_ref()))
+        tokio::task::spawn_blocking(move || f(&*store))
             .await
             .map_err(|e| EngineError::Io(format!("token store: {e}")))?
     }
@@ -66,6 +67,11 @@ impl Login {
     /// Seconds until the access token should be refreshed; `None` when signed out.
     pub(crate) fn refresh_in(&self) -> Option<i64> {
         self.current.lock().as_ref().map(StoredLogin::refresh_in)
+    }
+
+    /// Where the login is kept now.
+    pub(crate) fn store_kind(&self) -> TokenStoreKind {
+        self.store.kind()
     }
 
     /// Access tokens this engine rotated so far.

@@ -21,7 +21,7 @@ use crate::event::{ConnectionState, EngineEvent, WireEvent};
 use crate::login::Login;
 use crate::notify_policy::{Candidate, Policy};
 use crate::presence::{AutoAway, PresenceBook};
-use crate::tokens::{FileTokenStore, KeyringTokenStore, StoredLogin, TokenStore};
+use crate::tokens::StoredLogin;
 use crate::typing::{TypingBoard, TypingThrottle};
 
 /// Events buffered per subscriber; a subscriber that falls further behind gets `Lagged`.
@@ -101,11 +101,7 @@ impl Shared {
     /// Opens the profile: creates and migrates the cache and loads the stored login, if any.
     pub(crate) async fn open(config: EngineConfig) -> Result<Arc<Shared>, EngineError> {
         let cache = Cache::open(&config.profile_dir).await?;
-        let tokens: Arc<dyn TokenStore> = match config.token_store {
-            TokenStoreKind::File => Arc::new(FileTokenStore::new(&config.profile_dir)),
-            TokenStoreKind::Keyring => Arc::new(KeyringTokenStore::new(&config.profile_dir)),
-        };
-        let login = Login::load(tokens).await?;
+        let login = Login::load(crate::tokens::open(config.token_store, &config.profile_dir)).await?;
         if let Some(user) = login.user() {
             claim_cache(&cache, &user.id).await?;
         }
@@ -191,6 +187,11 @@ impl Shared {
 
     pub(crate) fn candidate(&self, candidate: Candidate) {
         let _ = self.notifier.try_send(candidate);
+    }
+
+    /// Where the login is kept now (the file once the keyring failed).
+    pub(crate) fn token_store(&self) -> TokenStoreKind {
+        self.login.store_kind()
     }
 
     /// Makes `login` this profile's login: another user's cached data is wiped first.

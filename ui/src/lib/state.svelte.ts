@@ -129,7 +129,6 @@ class App {
         if (t.conversation_id) void this.open(t.conversation_id);
         else if (t.notification_id) this.panel = "notifications";
       },
-      status: (s) => (this.chosen = s),
       settings: (v) => (this.settings = v),
       update: (r) => {
         if (r.status) {
@@ -282,6 +281,10 @@ class App {
       }
       case "presence":
         this.presence[e.data.user_id] = e.data;
+        break;
+      case "chosen_presence":
+        // Chosen here, in the tray or by the CLI on this profile: the engine says which.
+        this.chosen = e.data;
         break;
       case "conversation": {
         const known = this.conversations.some((c) => c.id === e.data.id);
@@ -484,12 +487,11 @@ class App {
   }
 
   async setPresence(status: ChosenStatus) {
-    const previous = this.chosen;
-    this.chosen = status;
     try {
+      // The engine keeps the choice even when the hub cannot be told now (the next connection
+      // carries it) and announces it as `chosen_presence`.
       await backend.setPresence(status);
     } catch (e) {
-      this.chosen = previous;
       this.fail(e);
     }
   }

@@ -101,6 +101,7 @@ export type EngineEvent =
   | { type: "receipt"; data: { conversation_id: string; user_id: string; kind: "delivered" | "read"; seq: number } }
   | { type: "typing"; data: { conversation_id: string; user_id: string; active: boolean } }
   | { type: "presence"; data: Presence }
+  | { type: "chosen_presence"; data: ChosenStatus }
   | { type: "conversation"; data: ConversationSummary }
   | { type: "notification"; data: Notification }
   | { type: "notify"; data: NotificationToShow }
