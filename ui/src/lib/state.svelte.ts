@@ -1,7 +1,7 @@
 // The app's state and how shell events change it. Components read `app` and call its methods;
 // every call to the shell goes through `backend`.
 import { backend, subscribe, toCommandError } from "./backend";
-import { applyReceipts, mergeMessages, oldestSeq, removeMessage, upsertConversation } from "./messages";
+import { mergeMessages, oldestSeq, removeMessage, upsertConversation } from "./messages";
 import type {
   Bootstrap,
   ChosenStatus,
@@ -291,17 +291,6 @@ class App {
         this.conversations = upsertConversation(this.conversations, e.data);
         if (!known) void this.refreshPresence();
         if (e.data.id === this.selectedId && e.data.unread_count > 0) this.readOpen();
-        break;
-      }
-      case "receipt": {
-        const { conversation_id, user_id, kind, seq } = e.data;
-        const c = this.conversations.find((x) => x.id === conversation_id);
-        const member = c?.members.find((m) => m.user_id === user_id);
-        if (!c || !member) break;
-        if (kind === "read") member.read_seq = Math.max(member.read_seq, seq);
-        member.delivered_seq = Math.max(member.delivered_seq, seq, kind === "read" ? seq : 0);
-        const thread = this.threads[conversation_id];
-        if (thread && this.me) thread.messages = applyReceipts(thread.messages, c.members, this.me.id);
         break;
       }
       case "notification": {
