@@ -16,6 +16,7 @@ use crate::updates::UpdateStatus;
 
 /// Demo credentials to show on the sign-in screen (`scripts/run` sets them).
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Demo {
     email: String,
     password: String,
@@ -23,6 +24,7 @@ pub struct Demo {
 
 /// What the window needs to draw its first screen.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Bootstrap {
     hub_url: String,
     user: Option<User>,
@@ -63,6 +65,7 @@ pub async fn sign_in(app: AppHandle, hub_url: String, email: String, password: S
 
 /// A new account, as the sign-up form sends it.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct NewAccount {
     hub_url: String,
     email: String,

@@ -7,6 +7,7 @@ use serde::Serialize;
 /// `not_found`, `invalid`, `conflict`, `hub`, `timeout`, `io`) or one of the shell's
 /// (`signed_out`: no engine or no login; `update`: the updater failed).
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct CommandError {
     code: Code,
     message: String,

@@ -13,6 +13,8 @@
 //! One tokio runtime serves the engine and Tauri: it is built here and handed to Tauri.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+#[cfg(test)]
+mod bindings;
 mod commands;
 mod error;
 mod focus;

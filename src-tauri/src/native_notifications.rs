@@ -16,6 +16,7 @@ pub const OPEN_EVENT: &str = "app:open";
 
 /// Payload of [`OPEN_EVENT`].
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct OpenTarget {
     pub conversation_id: Option<String>,
     pub notification_id: Option<String>,

@@ -15,6 +15,8 @@ const KEY: &str = "settings";
 
 /// Everything the settings panel shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "Settings"))]
 #[serde(default)]
 pub struct Values {
     /// The hub last signed in to.

@@ -21,6 +21,7 @@ const EVERY: Duration = Duration::from_secs(6 * 60 * 60);
 
 /// What a check found.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct UpdateStatus {
     pub current_version: String,
     /// The newer version, when there is one.

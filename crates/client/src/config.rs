@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where the login (access and refresh token) is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum TokenStoreKind {
     /// The OS keyring (Keychain, Credential Manager, Secret Service): for the desktop app. Where

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 /// `unauthorized` and `not_found` are in both the first and the last group: the same word.
 /// The wire name (serde, and the text kept in the outbox) is the snake_case variant name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 #[sqlx(rename_all = "snake_case")]
 pub enum Code {

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// The connection supervisor's state, as the UI shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum ConnectionState {
     /// Opening a connection (first attempt, or right after `reconnect_now`).
@@ -31,6 +32,7 @@ pub enum ConnectionState {
 
 /// Where a message is, as far as this device knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 #[sqlx(rename_all = "snake_case")]
 pub enum MessageState {
@@ -61,6 +63,7 @@ impl MessageState {
 
 /// A message as this device knows it: the protocol `Message` plus its local state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LocalMessage {
     /// The hub's id; null while pending or failed.
     pub id: Option<String>,
@@ -88,6 +91,7 @@ pub struct LocalMessage {
 
 /// A page of history, ascending by seq, with pending and failed outbox entries at the end.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct HistoryPage {
     /// Oldest first.
     pub messages: Vec<LocalMessage>,
@@ -97,6 +101,7 @@ pub struct HistoryPage {
 
 /// A conversation for the conversation list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ConversationSummary {
     /// Opaque id.
     pub id: String,
@@ -122,6 +127,7 @@ pub struct ConversationSummary {
 
 /// One piece of a search snippet: plain text, or a matched term to highlight.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SnippetPart {
     /// Text to render as text.
     pub text: String,
@@ -131,6 +137,7 @@ pub struct SnippetPart {
 
 /// A search result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SearchHit {
     /// The matching message.
     pub message: LocalMessage,
@@ -144,6 +151,7 @@ pub struct SearchHit {
 
 /// A desktop notification the app should show now (the engine has already applied the policy).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NotificationToShow {
     /// Headline.
     pub title: String,
@@ -167,6 +175,7 @@ pub struct WireEvent {
 
 /// Everything the engine tells its callers, on one typed stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", content = "data", rename_all = "snake_case")]
 pub enum EngineEvent {
     /// The connection state changed.

@@ -18,7 +18,7 @@ import type {
   Settings,
   UpdateStatus,
   User,
-} from "./types";
+} from "./bindings";
 
 function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
   return invoke<T>(command, args).catch((error: unknown) => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { lastUnsent, mergeMessages, oldestSeq, removeMessage, upsertConversation } from "./messages";
-import type { ConversationSummary, LocalMessage } from "./types";
+import type { ConversationSummary, LocalMessage } from "./bindings";
 
 const m = (seq: number | null, key: string, over: Partial<LocalMessage> = {}): LocalMessage => ({
   id: seq === null ? null : `id-${key}`,

@@ -1,5 +1,5 @@
 // How the message list of one conversation changes: merging pages and live events. Pure.
-import type { ConversationSummary, LocalMessage, MessageState } from "./types";
+import type { ConversationSummary, LocalMessage, MessageState } from "./bindings";
 
 /** The identity of a message across its states (pending → sent → read). */
 export function messageKey(m: LocalMessage): string {

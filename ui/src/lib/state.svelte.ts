@@ -17,7 +17,7 @@ import type {
   Settings,
   UpdateStatus,
   User,
-} from "./types";
+} from "./bindings";
 
 export const PAGE = 50;
 const TYPING_TTL = 7000;
