@@ -39,33 +39,33 @@ pub enum Code {
     SignedOut,
     /// Shell: checking for, downloading or installing an update failed.
     Update,
-    /// Hub: a gateway frame was not a JSON object with an `op`.
+    /// Hub: [`ErrorCode::BadFrame`].
     BadFrame,
-    /// Hub: the gateway `op` is not known.
+    /// Hub: [`ErrorCode::UnknownOp`].
     UnknownOp,
-    /// Hub: a required field is missing or has the wrong type or value.
+    /// Hub: [`ErrorCode::InvalidPayload`].
     InvalidPayload,
-    /// Hub: a message body is empty or whitespace only.
+    /// Hub: [`ErrorCode::BodyEmpty`].
     BodyEmpty,
-    /// Hub: a message body is longer than 4000 Unicode scalar values.
+    /// Hub: [`ErrorCode::BodyTooLong`].
     BodyTooLong,
-    /// Hub: too many operations.
+    /// Hub: [`ErrorCode::RateLimited`].
     RateLimited,
-    /// Hub: wrong email or password.
+    /// Hub: [`ErrorCode::InvalidCredentials`].
     InvalidCredentials,
-    /// Hub: a refresh token that is unknown, expired, revoked or already used.
+    /// Hub: [`ErrorCode::InvalidRefreshToken`].
     InvalidRefreshToken,
-    /// Hub: the email address is already registered.
+    /// Hub: [`ErrorCode::EmailTaken`].
     EmailTaken,
-    /// Hub: the password is shorter than 8 characters.
+    /// Hub: [`ErrorCode::PasswordTooShort`].
     PasswordTooShort,
-    /// Hub: the route exists but not for this method.
+    /// Hub: [`ErrorCode::MethodNotAllowed`].
     MethodNotAllowed,
-    /// Hub: the request body is larger than the hub accepts.
+    /// Hub: [`ErrorCode::PayloadTooLarge`].
     PayloadTooLarge,
-    /// Hub: it cannot serve right now.
+    /// Hub: [`ErrorCode::Unavailable`].
     Unavailable,
-    /// Hub: something went wrong inside it.
+    /// Hub: [`ErrorCode::Internal`].
     Internal,
 }
 
