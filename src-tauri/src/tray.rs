@@ -144,3 +144,19 @@ pub fn set_unread(app: &AppHandle, total: i64) {
         let _ = window.set_badge_count((total > 0).then_some(total));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_menu_entry_is_an_action() {
+        for (status, id, _) in STATUSES {
+            assert_eq!(TrayAction::from_menu_id(id), Some(TrayAction::SetStatus(status)), "{id} sets {status:?}");
+        }
+        for (id, action) in [("open", TrayAction::Open), ("dnd", TrayAction::ToggleDoNotDisturb), ("updates", TrayAction::CheckForUpdates), ("quit", TrayAction::Quit)] {
+            assert_eq!(TrayAction::from_menu_id(id), Some(action), "the menu item {id} must do something");
+        }
+        assert_eq!(TrayAction::from_menu_id("status"), None, "the submenu itself is no action");
+    }
+}

@@ -4,7 +4,10 @@
 //! nothing here knows about a GUI or a transport to a UI.
 //!
 //! Layout (one concept per file):
-//! - [`engine`]: the public [`Engine`] handle, its commands and its event stream.
+//! - `engine`: the public [`Engine`] handle, its commands and its event stream — nothing else.
+//! - `shared`: the state the handle, the supervisor, the session and their tasks share, and the
+//!   small types between them; `login`: the tokens in memory and their serialised refresh;
+//!   `wait`: waiting for work within a deadline (`offline` or `timeout` when it passes).
 //! - `supervisor`: the connection state machine — connect, identify or resume, heartbeats and
 //!   zombie detection, backoff with full jitter ([`backoff`]), token refresh, signed-out stop.
 //! - `session`: one live gateway connection: frames in, ops out, acks correlated by `ref`.
@@ -14,6 +17,10 @@
 //! - `api`: the hub's REST routes; `tokens`: where the login is kept (OS keyring or a 0600 file).
 //! - `presence`, `typing`, `notify_policy`: presence map and auto-away, typing throttle and expiry,
 //!   the notification policy with burst coalescing.
+//! - `error`: [`EngineError`] and [`Code`], every error code a client meets.
+//!
+//! Modules use each other one way (`engine` → `supervisor` → `session` → `apply`/`catch_up`/
+//! `directory` → `shared` → the rest); `scripts/module-graph` fails on a cycle.
 //!
 //! Invariants the tests hold the engine to:
 //! - A message is in the outbox (on disk) before any network I/O is attempted for it, and it is
