@@ -1,24 +1,21 @@
 //! The one error shape every command returns over IPC: `{code, message}`.
 
-use rapport_client::EngineError;
+use rapport_client::{Code, EngineError};
 use serde::Serialize;
 
-/// A failed command. `code` is from the small set the UI branches on: the engine's codes
-/// (`offline`, `unauthorized`, `not_found`, `invalid`, `conflict`, `hub`, `timeout`, `io`) plus
-/// `signed_out` (no engine or no login), `unsupported` and `update`.
+/// A failed command. `code` is the engine's [`Code`]: one of its own (`offline`, `unauthorized`,
+/// `not_found`, `invalid`, `conflict`, `hub`, `timeout`, `io`) or one of the shell's
+/// (`signed_out`: no engine or no login; `update`: the updater failed).
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct CommandError {
-    code: &'static str,
+    code: Code,
     message: String,
 }
 
 impl CommandError {
-    pub fn new(code: &'static str, message: impl Into<String>) -> CommandError {
+    pub fn new(code: Code, message: impl Into<String>) -> CommandError {
         CommandError { code, message: message.into() }
-    }
-
-    pub fn code(&self) -> &'static str {
-        self.code
     }
 }
 
@@ -36,7 +33,7 @@ impl From<EngineError> for CommandError {
 
 impl From<tauri::Error> for CommandError {
     fn from(error: tauri::Error) -> Self {
-        CommandError { code: "io", message: error.to_string() }
+        CommandError { code: Code::Io, message: error.to_string() }
     }
 }
 

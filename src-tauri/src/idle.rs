@@ -15,7 +15,7 @@ pub fn spawn(app: AppHandle) {
             let idle = tauri::async_runtime::spawn_blocking(|| system_idle_time::get_idle_time().map_err(|e| e.to_string())).await;
             match idle {
                 Ok(Ok(idle_for)) => {
-                    if let Ok(engine) = app.state::<crate::profile::Profiles>().engine() {
+                    if let Ok(engine) = app.state::<crate::profile::ActiveProfile>().engine() {
                         engine.report_idle(idle_for);
                     }
                 }

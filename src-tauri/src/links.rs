@@ -1,5 +1,6 @@
 //! Links in messages open in the system browser, and only when they are http(s).
 
+use rapport_client::Code;
 use tauri::AppHandle;
 use tauri_plugin_opener::OpenerExt as _;
 
@@ -12,9 +13,9 @@ pub fn is_web_link(raw: &str) -> bool {
 
 pub fn open(app: &AppHandle, raw: &str) -> CommandResult<()> {
     if !is_web_link(raw) {
-        return Err(CommandError::new("invalid", "Only http and https links can be opened"));
+        return Err(CommandError::new(Code::Invalid, "Only http and https links can be opened"));
     }
-    app.opener().open_url(raw, None::<&str>).map_err(|e| CommandError::new("io", e.to_string()))
+    app.opener().open_url(raw, None::<&str>).map_err(|e| CommandError::new(Code::Io, e.to_string()))
 }
 
 #[cfg(test)]

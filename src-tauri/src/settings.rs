@@ -1,11 +1,11 @@
 //! The user's settings, kept by tauri-plugin-store in `settings.json`. No secrets here: the login
-//! lives in the OS keyring through the engine.
+//! lives in the OS keyring through the engine. Applying them is `reactions`' job.
 
 use std::sync::Mutex;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tauri::{AppHandle, Manager};
-use tauri_plugin_autostart::ManagerExt as _;
+use tauri::AppHandle;
 use tauri_plugin_store::StoreExt as _;
 
 /// The local hub `scripts/run` starts; `RAPPORT_HUB` overrides it.
@@ -15,6 +15,8 @@ const KEY: &str = "settings";
 
 /// Everything the settings panel shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "Settings"))]
 #[serde(default)]
 pub struct Values {
     /// The hub last signed in to.
@@ -44,6 +46,13 @@ impl Default for Values {
     }
 }
 
+impl Values {
+    /// Idle time before an online user is shown as away.
+    pub fn away_after(&self) -> Duration {
+        Duration::from_secs(u64::from(self.away_after_minutes.max(1)) * 60)
+    }
+}
+
 /// The settings, cached in memory and written through to the store.
 pub struct Settings {
     values: Mutex<Values>,
@@ -64,44 +73,19 @@ impl Settings {
         self.values.lock().expect("settings lock").clone()
     }
 
-    /// Stores new values and applies what changed.
-    pub fn set(&self, app: &AppHandle, values: Values) -> anyhow::Result<()> {
-        let old = std::mem::replace(&mut *self.values.lock().expect("settings lock"), values.clone());
+    /// Stores new values; the ones they replace (what changed is applied by `reactions`).
+    pub fn set(&self, app: &AppHandle, values: Values) -> anyhow::Result<Values> {
         let store = app.store(FILE)?;
         store.set(KEY, serde_json::to_value(&values)?);
         store.save()?;
-        apply(app, Some(&old), &values);
-        crate::tray::refresh_menu(app);
-        Ok(())
+        Ok(std::mem::replace(&mut *self.values.lock().expect("settings lock"), values))
     }
 
-    /// Changes one value.
-    pub fn update(&self, app: &AppHandle, change: impl FnOnce(&mut Values)) -> anyhow::Result<Values> {
+    /// Changes one value; the values before and after.
+    pub fn update(&self, app: &AppHandle, change: impl FnOnce(&mut Values)) -> anyhow::Result<(Values, Values)> {
         let mut values = self.get();
         change(&mut values);
-        self.set(app, values.clone())?;
-        Ok(values)
+        let old = self.set(app, values.clone())?;
+        Ok((old, values))
     }
-}
-
-fn apply(app: &AppHandle, old: Option<&Values>, new: &Values) {
-    let changed = |f: fn(&Values) -> bool| old.is_none_or(|o| f(o) != f(new));
-    if changed(|v| v.launch_at_login) {
-        let autolaunch = app.autolaunch();
-        let result = if new.launch_at_login { autolaunch.enable() } else { autolaunch.disable() };
-        if let Err(error) = result {
-            tracing::warn!(%error, "could not change launch at login");
-        }
-    }
-    if let Ok(engine) = app.state::<crate::profile::Profiles>().engine() {
-        engine.set_do_not_disturb(new.do_not_disturb);
-        engine.set_away_after(std::time::Duration::from_secs(u64::from(new.away_after_minutes.max(1)) * 60));
-    }
-}
-
-/// Applies the stored settings once the engine is open.
-pub fn apply_on_start(app: &AppHandle) {
-    let values = app.state::<Settings>().get();
-    apply(app, None, &values);
-    crate::tray::refresh_menu(app);
 }

@@ -1,17 +1,17 @@
 //! The tray icon: unread count (badge on the icon, tooltip and window title), a menu with Open,
 //! Status ▸, Do not disturb, Check for updates… and Quit; clicking the icon opens the window.
-//! Closing the window hides it here (see `main.rs`), so Rapport keeps receiving.
+//! Closing the window hides it here (see `main.rs`), so Rapport keeps receiving. What the menu
+//! entries do is decided in `reactions`; this module only draws.
 
 use std::sync::Mutex;
 
 use rapport_client::ChosenStatus;
 use tauri::image::Image;
-use tauri::menu::{CheckMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem, Submenu};
+use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIcon, TrayIconBuilder, TrayIconEvent};
-use tauri::{AppHandle, Emitter as _, Manager, Wry};
+use tauri::{AppHandle, Manager, Wry};
 
-use crate::settings::Settings;
-use crate::MAIN_WINDOW;
+use crate::window::MAIN_WINDOW;
 
 const ICON: &[u8] = include_bytes!("../../icons/32x32.png");
 const STATUSES: [(ChosenStatus, &str, &str); 4] = [
@@ -20,9 +20,28 @@ const STATUSES: [(ChosenStatus, &str, &str); 4] = [
     (ChosenStatus::Busy, "status:busy", "Busy"),
     (ChosenStatus::Invisible, "status:invisible", "Invisible"),
 ];
-/// Tells the UI that the tray changed the user's own status or settings.
-pub const STATUS_EVENT: &str = "app:status";
-pub const SETTINGS_EVENT: &str = "app:settings";
+
+/// What the user chose in the tray (a click on the icon opens the window).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrayAction {
+    Open,
+    SetStatus(ChosenStatus),
+    ToggleDoNotDisturb,
+    CheckForUpdates,
+    Quit,
+}
+
+impl TrayAction {
+    fn from_menu_id(id: &str) -> Option<TrayAction> {
+        match id {
+            "open" => Some(TrayAction::Open),
+            "dnd" => Some(TrayAction::ToggleDoNotDisturb),
+            "updates" => Some(TrayAction::CheckForUpdates),
+            "quit" => Some(TrayAction::Quit),
+            _ => STATUSES.iter().find(|(_, sid, _)| *sid == id).map(|(status, _, _)| TrayAction::SetStatus(*status)),
+        }
+    }
+}
 
 struct Tray {
     icon: TrayIcon,
@@ -31,16 +50,8 @@ struct Tray {
     unread: Mutex<i64>,
 }
 
-/// Shows, unminimises and focuses the window.
-pub fn show_window(app: &AppHandle) {
-    if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
-        let _ = window.show();
-        let _ = window.unminimize();
-        let _ = window.set_focus();
-    }
-}
-
-pub fn install(app: &AppHandle) -> tauri::Result<()> {
+/// Puts the icon and its menu in the tray; `on_action` does what the user chose.
+pub fn install(app: &AppHandle, on_action: fn(&AppHandle, TrayAction)) -> tauri::Result<()> {
     let statuses: Vec<(ChosenStatus, CheckMenuItem<Wry>)> = STATUSES
         .iter()
         .map(|(status, id, label)| Ok((*status, CheckMenuItem::with_id(app, *id, *label, true, *status == ChosenStatus::Online, None::<&str>)?)))
@@ -65,10 +76,14 @@ pub fn install(app: &AppHandle) -> tauri::Result<()> {
         .tooltip("Rapport")
         .menu(&menu)
         .show_menu_on_left_click(false)
-        .on_menu_event(on_menu)
-        .on_tray_icon_event(|tray, event| {
+        .on_menu_event(move |app, event| {
+            if let Some(action) = TrayAction::from_menu_id(event.id().as_ref()) {
+                on_action(app, action);
+            }
+        })
+        .on_tray_icon_event(move |tray, event| {
             if let TrayIconEvent::Click { button: MouseButton::Left, button_state: MouseButtonState::Up, .. } = event {
-                show_window(tray.app_handle());
+                on_action(tray.app_handle(), TrayAction::Open);
             }
         })
         .build(app)?;
@@ -76,49 +91,13 @@ pub fn install(app: &AppHandle) -> tauri::Result<()> {
     Ok(())
 }
 
-fn on_menu(app: &AppHandle, event: MenuEvent) {
-    let id = event.id().as_ref();
-    match id {
-        "open" => show_window(app),
-        "dnd" => {
-            let settings = app.state::<Settings>();
-            match settings.update(app, |v| v.do_not_disturb = !v.do_not_disturb) {
-                Ok(values) => {
-                    let _ = app.emit_to(MAIN_WINDOW, SETTINGS_EVENT, values);
-                }
-                Err(error) => tracing::warn!(%error, "could not save do-not-disturb"),
-            }
-        }
-        "updates" => {
-            show_window(app);
-            crate::updates::check_and_report(app.clone());
-        }
-        "quit" => app.exit(0),
-        _ => {
-            if let Some((status, _, _)) = STATUSES.iter().find(|(_, sid, _)| *sid == id) {
-                let (app, status) = (app.clone(), *status);
-                tauri::async_runtime::spawn(async move {
-                    if let Ok(engine) = app.state::<crate::profile::Profiles>().engine() {
-                        if let Err(error) = engine.set_presence(status).await {
-                            tracing::warn!(%error, "could not set presence from the tray");
-                        }
-                    }
-                    refresh_menu(&app);
-                    let _ = app.emit_to(MAIN_WINDOW, STATUS_EVENT, status);
-                });
-            }
-        }
-    }
-}
-
-/// Makes the check marks follow the engine and the settings.
-pub fn refresh_menu(app: &AppHandle) {
+/// Puts the check marks on the chosen status and on do-not-disturb.
+pub fn show_choices(app: &AppHandle, chosen: ChosenStatus, do_not_disturb: bool) {
     let Some(tray) = app.try_state::<Tray>() else { return };
-    let chosen = app.state::<crate::profile::Profiles>().engine().map(|e| e.chosen_presence()).unwrap_or_default();
     for (status, item) in &tray.statuses {
         let _ = item.set_checked(*status == chosen);
     }
-    let _ = tray.dnd.set_checked(app.state::<Settings>().get().do_not_disturb);
+    let _ = tray.dnd.set_checked(do_not_disturb);
 }
 
 /// The base icon with a red dot in its top-right corner.
@@ -163,5 +142,21 @@ pub fn set_unread(app: &AppHandle, total: i64) {
     if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
         let _ = window.set_title(&if total > 0 { format!("Rapport ({total})") } else { "Rapport".to_owned() });
         let _ = window.set_badge_count((total > 0).then_some(total));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_menu_entry_is_an_action() {
+        for (status, id, _) in STATUSES {
+            assert_eq!(TrayAction::from_menu_id(id), Some(TrayAction::SetStatus(status)), "{id} sets {status:?}");
+        }
+        for (id, action) in [("open", TrayAction::Open), ("dnd", TrayAction::ToggleDoNotDisturb), ("updates", TrayAction::CheckForUpdates), ("quit", TrayAction::Quit)] {
+            assert_eq!(TrayAction::from_menu_id(id), Some(action), "the menu item {id} must do something");
+        }
+        assert_eq!(TrayAction::from_menu_id("status"), None, "the submenu itself is no action");
     }
 }

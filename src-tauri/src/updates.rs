@@ -6,12 +6,13 @@
 
 use std::time::Duration;
 
+use rapport_client::Code;
 use serde::Serialize;
-use tauri::{AppHandle, Emitter as _, Manager};
+use tauri::{AppHandle, Emitter as _};
 use tauri_plugin_updater::UpdaterExt as _;
 
 use crate::error::{CommandError, CommandResult};
-use crate::MAIN_WINDOW;
+use crate::window::MAIN_WINDOW;
 
 /// The result of a check, pushed to the UI when the check was not asked for by it.
 pub const UPDATE_EVENT: &str = "app:update";
@@ -20,6 +21,7 @@ const EVERY: Duration = Duration::from_secs(6 * 60 * 60);
 
 /// What a check found.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct UpdateStatus {
     pub current_version: String,
     /// The newer version, when there is one.
@@ -27,29 +29,27 @@ pub struct UpdateStatus {
     pub notes: Option<String>,
 }
 
-fn endpoint(app: &AppHandle) -> CommandResult<url::Url> {
-    let raw = match std::env::var("RAPPORT_UPDATE_URL") {
-        Ok(url) => url,
-        Err(_) => {
-            let hub = app.state::<crate::profile::Profiles>().hub_url().unwrap_or_else(|| crate::settings::DEFAULT_HUB.to_owned());
-            format!("{hub}/v1/updates/latest.json")
-        }
-    };
-    let url = url::Url::parse(&raw).map_err(|_| CommandError::new("update", format!("The update address {raw} is not a URL")))?;
+/// The manifest of the hub at `hub_url`, unless `RAPPORT_UPDATE_URL` names another.
+fn endpoint(hub_url: &str) -> CommandResult<url::Url> {
+    let raw = std::env::var("RAPPORT_UPDATE_URL").unwrap_or_else(|_| format!("{hub_url}/v1/updates/latest.json"));
+    let url = url::Url::parse(&raw).map_err(|_| CommandError::new(Code::Update, format!("The update address {raw} is not a URL")))?;
     if url.scheme() != "https" && !cfg!(debug_assertions) {
-        return Err(CommandError::new("update", "Updates are only fetched over https: set RAPPORT_UPDATE_URL to an https address"));
+        return Err(CommandError::new(Code::Update, "Updates are only fetched over https: set RAPPORT_UPDATE_URL to an https address"));
     }
     Ok(url)
 }
 
-fn updater(app: &AppHandle) -> CommandResult<tauri_plugin_updater::Updater> {
-    let update_error = |e: tauri_plugin_updater::Error| CommandError::new("update", e.to_string());
-    app.updater_builder().endpoints(vec![endpoint(app)?]).map_err(update_error)?.timeout(Duration::from_secs(30)).build().map_err(update_error)
+fn update_error(e: tauri_plugin_updater::Error) -> CommandError {
+    CommandError::new(Code::Update, e.to_string())
 }
 
-/// Asks the update endpoint whether a newer version exists.
-pub async fn check(app: &AppHandle) -> CommandResult<UpdateStatus> {
-    let update = updater(app)?.check().await.map_err(|e| CommandError::new("update", e.to_string()))?;
+fn updater(app: &AppHandle, hub_url: &str) -> CommandResult<tauri_plugin_updater::Updater> {
+    app.updater_builder().endpoints(vec![endpoint(hub_url)?]).map_err(update_error)?.timeout(Duration::from_secs(30)).build().map_err(update_error)
+}
+
+/// Asks the update endpoint of the hub at `hub_url` whether a newer version exists.
+pub async fn check(app: &AppHandle, hub_url: &str) -> CommandResult<UpdateStatus> {
+    let update = updater(app, hub_url)?.check().await.map_err(update_error)?;
     Ok(UpdateStatus {
         current_version: app.package_info().version.to_string(),
         available: update.as_ref().map(|u| u.version.clone()),
@@ -58,19 +58,18 @@ pub async fn check(app: &AppHandle) -> CommandResult<UpdateStatus> {
 }
 
 /// Downloads, verifies and installs the newer version, then restarts into it.
-pub async fn install(app: &AppHandle) -> CommandResult<()> {
-    let update_error = |e: tauri_plugin_updater::Error| CommandError::new("update", e.to_string());
-    let Some(update) = updater(app)?.check().await.map_err(update_error)? else {
-        return Err(CommandError::new("update", "Rapport is up to date"));
+pub async fn install(app: &AppHandle, hub_url: &str) -> CommandResult<()> {
+    let Some(update) = updater(app, hub_url)?.check().await.map_err(update_error)? else {
+        return Err(CommandError::new(Code::Update, "Rapport is up to date"));
     };
     update.download_and_install(|_, _| {}, || {}).await.map_err(update_error)?;
     app.restart()
 }
 
 /// A check whose result (or error) goes to the UI as [`UPDATE_EVENT`].
-pub fn check_and_report(app: AppHandle) {
+pub fn check_and_report(app: AppHandle, hub_url: String) {
     tauri::async_runtime::spawn(async move {
-        let result = check(&app).await;
+        let result = check(&app, &hub_url).await;
         if let Err(error) = &result {
             tracing::info!(%error, "update check failed");
         }
@@ -82,14 +81,15 @@ pub fn check_and_report(app: AppHandle) {
     });
 }
 
-/// Checks a minute after start and every six hours, when the setting allows; only a found
-/// update is reported (a quiet failure here is not worth a dialog).
-pub fn spawn_periodic_check(app: AppHandle) {
+/// Checks a minute after start and every six hours against the hub `hub_to_check` names — none
+/// while the user turned checks off; only a found update is reported (a quiet failure here is
+/// not worth a dialog).
+pub fn spawn_periodic_check(app: AppHandle, hub_to_check: fn(&AppHandle) -> Option<String>) {
     tauri::async_runtime::spawn(async move {
         tokio::time::sleep(FIRST_CHECK).await;
         loop {
-            if app.state::<crate::settings::Settings>().get().check_for_updates {
-                if let Ok(status) = check(&app).await {
+            if let Some(hub_url) = hub_to_check(&app) {
+                if let Ok(status) = check(&app, &hub_url).await {
                     if status.available.is_some() {
                         let _ = app.emit_to(MAIN_WINDOW, UPDATE_EVENT, serde_json::json!({ "status": status }));
                     }

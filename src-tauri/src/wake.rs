@@ -46,7 +46,7 @@ pub fn spawn(app: AppHandle) {
             let network_up = route_now && !route;
             if woke || network_up {
                 tracing::info!(woke, network_up, "reconnecting now");
-                if let Ok(engine) = app.state::<crate::profile::Profiles>().engine() {
+                if let Ok(engine) = app.state::<crate::profile::ActiveProfile>().engine() {
                     engine.reconnect_now();
                 }
             }

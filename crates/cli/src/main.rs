@@ -1,12 +1,12 @@
 //! `rapport-cli`: the headless Rapport client (`cli-v1`), on the same engine as the desktop app.
 //!
 //! `args` declares the command line, `cmd/` holds one file per command, `output` prints human
-//! text or one JSON object per line, `outcome` maps results to the exit codes of the contract:
+//! text or one JSON object per line, `failure` maps failures to the exit codes of the contract:
 //! 0 done, 1 error, 2 usage (clap), 3 queued but not yet sent.
 
 mod args;
 mod cmd;
-mod outcome;
+mod failure;
 mod output;
 
 use std::process::ExitCode;
@@ -15,7 +15,7 @@ use clap::Parser as _;
 use rapport_client::{Engine, EngineConfig, TokenStoreKind};
 
 use crate::args::{Args, Command};
-use crate::outcome::Failure;
+use crate::failure::Failure;
 use crate::output::Output;
 
 fn main() -> ExitCode {

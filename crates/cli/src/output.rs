@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use rapport_protocol::is_display_control;
 use serde::Serialize;
 
-use crate::outcome::Failure;
+use crate::failure::Failure;
 
 /// Where results go.
 pub struct Output {

@@ -7,7 +7,8 @@ use std::time::Duration;
 use rapport_protocol::gateway::{Event, ReceiptKind, Ready};
 use rapport_protocol::Message;
 
-use crate::engine::{Candidate, Shared};
+use crate::notify_policy::Candidate;
+use crate::shared::Shared;
 use crate::event::{EngineEvent, WireEvent};
 use crate::EngineError;
 
@@ -49,8 +50,17 @@ pub(crate) async fn event(shared: &Arc<Shared>, seq: u64, event: Event) -> Resul
             messages(shared, &me, std::slice::from_ref(message), true, true).await?;
         }
         Event::Receipt { conversation_id, user_id, kind, seq } => {
+            let before = if *user_id == me { None } else { Some(shared.cache.receipt_view(conversation_id, &me).await?) };
             if shared.cache.apply_receipt(conversation_id, user_id, *kind, *seq).await? {
                 shared.emit(EngineEvent::Receipt { conversation_id: conversation_id.clone(), user_id: user_id.clone(), kind: *kind, seq: *seq });
+                if let Some(before) = before {
+                    // Own messages this receipt moved to delivered or read: the app shows the
+                    // engine's states and never works them out from receipts itself.
+                    let after = shared.cache.receipt_view(conversation_id, &me).await?;
+                    for moved in shared.cache.own_messages_moved(conversation_id, &before, after).await? {
+                        shared.emit(EngineEvent::Message(moved));
+                    }
+                }
                 if *user_id == me {
                     // Read on another device (or our own op echoed): nothing left to tell the hub.
                     let sent = crate::cache::PendingReceipt { conversation_id: conversation_id.clone(), kind: *kind, seq: *seq };

@@ -7,7 +7,7 @@ use rapport_protocol::gateway::Event;
 use rapport_protocol::{Conversation, HISTORY_PAGE_MAX};
 
 use crate::cache::keys;
-use crate::engine::Shared;
+use crate::shared::Shared;
 use crate::event::{EngineEvent, WireEvent};
 use crate::EngineError;
 

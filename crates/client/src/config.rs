@@ -6,9 +6,13 @@ use serde::{Deserialize, Serialize};
 
 /// Where the login (access and refresh token) is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum TokenStoreKind {
-    /// The OS keyring (Keychain, Credential Manager, Secret Service): for the desktop app.
+    /// The OS keyring (Keychain, Credential Manager, Secret Service): for the desktop app. Where
+    /// no keyring answers (a headless machine, no Secret Service), or it refuses to keep the
+    /// login, the engine logs that and keeps it as [`TokenStoreKind::File`] does;
+    /// [`crate::Engine::token_store`] tells which one is in use.
     Keyring,
     /// `login.json` inside the profile directory, mode 0600: for headless use.
     File,

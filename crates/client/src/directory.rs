@@ -3,7 +3,7 @@
 use rapport_protocol::rest::CreateConversation;
 use rapport_protocol::User;
 
-use crate::engine::Shared;
+use crate::shared::Shared;
 use crate::EngineError;
 
 /// The user with exactly this email, asked of the hub (and remembered with their email).

@@ -8,278 +8,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::Mutex;
 use rapport_protocol::rest::{ChosenStatus, CreateConversation, LoginRequest, RegisterRequest};
-use rapport_protocol::{Conversation, Notification, Presence, Role, User};
-use tokio::sync::{broadcast, mpsc, oneshot, watch, Notify};
-use tokio::task::JoinHandle;
+use rapport_protocol::{Notification, Presence, Role, User};
+use tokio::sync::{broadcast, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::api::HubApi;
-use crate::cache::{keys, Cache, OutboxEntry};
-use crate::event::{ConnectionState, ConversationSummary, EngineEvent, HistoryPage, LocalMessage, SearchHit, WireEvent};
-use crate::notify::{Coalescer, Policy, COALESCE_WINDOW};
-use crate::presence::{AutoAway, PresenceBook};
-use crate::tokens::{FileTokenStore, KeyringTokenStore, StoredLogin, TokenStore};
-use crate::typing::{TypingBoard, TypingThrottle};
-use crate::{EngineConfig, EngineError, TokenStoreKind};
-
-/// Events buffered per subscriber; a subscriber that falls further behind gets `Lagged`.
-const EVENT_BUFFER: usize = 4096;
-/// Notification candidates waiting for the coalescer; more are dropped (they are only toasts).
-const NOTIFY_QUEUE: usize = 1024;
-/// Commands waiting for the live session (typing, presence).
-pub(crate) const LIVE_QUEUE: usize = 64;
-
-/// What the live session is asked to do.
-pub(crate) enum LiveCommand {
-    Typing(String),
-    Presence(ChosenStatus, Option<oneshot::Sender<Result<(), EngineError>>>),
-}
-
-/// Counters that `sync` and `wait_sent` watch.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Progress {
-    /// Catch-ups started so far (each gets the next number).
-    pub catch_up_started: u64,
-    /// The number of the latest catch-up that completed.
-    pub catch_up_done: u64,
-    /// Bumped on every outbox change.
-    pub outbox_version: u64,
-}
-
-/// Counters of what the connection machinery did, for diagnostics screens and tests.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Diagnostics {
-    /// Gateway connections opened (WebSocket handshake done).
-    pub connections: u64,
-    /// Sessions started with `identify` (answered by `ready`).
-    pub identifies: u64,
-    /// Sessions continued with `resume` (answered by `resumed`).
-    pub resumes: u64,
-    /// `resume`s the hub refused with `invalid_session`.
-    pub invalid_sessions: u64,
-    /// Access tokens refreshed.
-    pub refreshes: u64,
-    /// Catch-ups completed.
-    pub catch_ups: u64,
-}
-
-/// A message that passed the notification policy, waiting to be coalesced.
-pub(crate) struct Candidate {
-    pub conversation_id: String,
-    pub title: String,
-    pub sender_name: String,
-    pub body: String,
-}
-
-struct Running {
-    cancel: CancellationToken,
-    task: JoinHandle<()>,
-}
-
-/// The engine's state, shared by the handle, the supervisor and the session.
-pub(crate) struct Shared {
-    pub config: EngineConfig,
-    pub api: HubApi,
-    pub cache: Cache,
-    tokens: Arc<dyn TokenStore>,
-    login: Mutex<Option<StoredLogin>>,
-    refresh_lock: tokio::sync::Mutex<()>,
-    events: broadcast::Sender<EngineEvent>,
-    wire: broadcast::Sender<WireEvent>,
-    state: Mutex<ConnectionState>,
-    pub kick_outbox: Notify,
-    pub kick_receipts: Notify,
-    pub kick_catch_up: Notify,
-    pub reconnect: Notify,
-    pub live: Mutex<Option<mpsc::Sender<LiveCommand>>>,
-    pub progress: watch::Sender<Progress>,
-    pub presence: Mutex<PresenceBook>,
-    pub auto_away: Mutex<AutoAway>,
-    pub chosen: Mutex<ChosenStatus>,
-    pub typing_out: Mutex<TypingThrottle>,
-    pub typing_in: Mutex<TypingBoard>,
-    pub policy: Mutex<Policy>,
-    notifier: mpsc::Sender<Candidate>,
-    running: Mutex<Option<Running>>,
-    pub diagnostics: Mutex<Diagnostics>,
-}
-
-impl Shared {
-    pub(crate) fn emit(&self, event: EngineEvent) {
-        let _ = self.events.send(event);
-    }
-
-    pub(crate) fn emit_wire(&self, event: WireEvent) {
-        let _ = self.wire.send(event);
-    }
-
-    pub(crate) fn set_state(&self, state: ConnectionState) {
-        let mut current = self.state.lock();
-        if *current != state {
-            *current = state.clone();
-            drop(current);
-            self.emit(EngineEvent::Connection(state));
-        }
-    }
-
-    pub(crate) fn state(&self) -> ConnectionState {
-        self.state.lock().clone()
-    }
-
-    pub(crate) fn me(&self) -> Option<User> {
-        self.login.lock().as_ref().map(|l| l.user.clone())
-    }
-
-    pub(crate) fn me_id(&self) -> Result<String, EngineError> {
-        self.me().map(|u| u.id).ok_or_else(|| EngineError::Unauthorized("not signed in".into()))
-    }
-
-    pub(crate) fn bump_progress(&self, change: impl FnOnce(&mut Progress)) {
-        self.progress.send_modify(change);
-    }
-
-    pub(crate) fn candidate(&self, candidate: Candidate) {
-        let _ = self.notifier.try_send(candidate);
-    }
-
-    /// The current access token (empty when signed out).
-    pub(crate) fn access_token(&self) -> String {
-        self.login.lock().as_ref().map(|l| l.access_token.clone()).unwrap_or_default()
-    }
-
-    /// Seconds until the access token should be refreshed; `None` when signed out.
-    pub(crate) fn refresh_in(&self) -> Option<i64> {
-        self.login.lock().as_ref().map(StoredLogin::refresh_in)
-    }
-
-    async fn store<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&dyn TokenStore) -> Result<T, EngineError> + Send + 'static,
-    ) -> Result<T, EngineError> {
-        let tokens = self.tokens.clone();
-        tokio::task::spawn_blocking(move || f(tokens.as_ref()))
-            .await
-            .map_err(|e| EngineError::Io(format!("token store: {e}")))?
-    }
-
-    /// The access token, refreshed first when it is about to expire (an offline refresh keeps
-    /// the old one: the caller's request will fail as offline on its own).
-    pub(crate) async fn fresh_token(&self) -> Result<String, EngineError> {
-        let (token, due) = {
-            let login = self.login.lock();
-            let login = login.as_ref().ok_or_else(|| EngineError::Unauthorized("not signed in".into()))?;
-            (login.access_token.clone(), login.refresh_in() <= 0)
-        };
-        if due {
-            match self.refresh(&token).await {
-                Ok(()) => {}
-                Err(EngineError::Unauthorized(m)) => return Err(EngineError::Unauthorized(m)),
-                Err(_) => return Ok(token),
-            }
-        }
-        self.login
-            .lock()
-            .as_ref()
-            .map(|l| l.access_token.clone())
-            .ok_or_else(|| EngineError::Unauthorized("not signed in".into()))
-    }
-
-    /// Replaces a stale access token. Serialised, and a no-op when someone else (this process
-    /// or another one using the same profile) already did it: a refresh token presented twice
-    /// would revoke the login. A refused refresh signs out.
-    pub(crate) async fn refresh(&self, stale_access: &str) -> Result<(), EngineError> {
-        let _one_at_a_time = self.refresh_lock.lock().await;
-        let Some(current) = self.login.lock().clone() else {
-            return Err(EngineError::Unauthorized("not signed in".into()));
-        };
-        if current.access_token != stale_access {
-            return Ok(());
-        }
-        if let Ok(Some(stored)) = self.store(|s| s.load()).await {
-            if stored.user.id == current.user.id && stored.refresh_token != current.refresh_token {
-                *self.login.lock() = Some(stored);
-                return Ok(());
-            }
-        }
-        match self.api.refresh(&current.refresh_token).await {
-            Ok(session) => {
-                let login = StoredLogin::from_session(session);
-                let saved = login.clone();
-                self.store(move |s| s.save(&saved)).await?;
-                *self.login.lock() = Some(login);
-                self.diagnostics.lock().refreshes += 1;
-                tracing::debug!("access token refreshed");
-                Ok(())
-            }
-            Err(EngineError::Unauthorized(message)) => {
-                tracing::info!("refresh refused: signing out");
-                self.signed_out().await;
-                Err(EngineError::Unauthorized(message))
-            }
-            Err(other) => Err(other),
-        }
-    }
-
-    /// The login is gone: forget the tokens, stop retrying, tell the app.
-    pub(crate) async fn signed_out(&self) {
-        let had_login = self.login.lock().take().is_some();
-        if let Err(e) = self.store(|s| s.clear()).await {
-            tracing::warn!(error = %e, "could not clear the token store");
-        }
-        self.set_state(ConnectionState::SignedOut);
-        if had_login {
-            self.emit(EngineEvent::SignedOut);
-        }
-    }
-
-    /// Runs an authenticated REST call, refreshing the token once on 401.
-    pub(crate) async fn authed<T, F, Fut>(&self, call: F) -> Result<T, EngineError>
-    where
-        F: Fn(HubApi, String) -> Fut,
-        Fut: std::future::Future<Output = Result<T, EngineError>>,
-    {
-        let token = self.fresh_token().await?;
-        match call(self.api.clone(), token.clone()).await {
-            Err(EngineError::Unauthorized(_)) => {
-                self.refresh(&token).await?;
-                call(self.api.clone(), self.fresh_token().await?).await
-            }
-            other => other,
-        }
-    }
-
-    pub(crate) async fn emit_conversation(&self, conversation_id: &str) {
-        let Ok(me) = self.me_id() else { return };
-        if let Ok(Some(summary)) = self.cache.summary(conversation_id, &me).await {
-            self.emit(EngineEvent::Conversation(summary));
-        }
-    }
-
-    pub(crate) async fn emit_unread(&self) {
-        let Ok(me) = self.me_id() else { return };
-        if let Ok(total) = self.cache.unread_total(&me).await {
-            self.emit(EngineEvent::Unread { total });
-        }
-    }
-
-    /// Stores a conversation the hub returned and tells the app.
-    pub(crate) async fn store_conversation(&self, c: &Conversation) -> Result<(), EngineError> {
-        self.cache.upsert_conversation(c).await?;
-        self.emit_conversation(&c.id).await;
-        Ok(())
-    }
-
-    /// The status to identify with and to send: the chosen one, or away while auto-away holds.
-    pub(crate) fn effective_status(&self) -> ChosenStatus {
-        self.auto_away.lock().effective(*self.chosen.lock())
-    }
-
-    fn live_sender(&self) -> Option<mpsc::Sender<LiveCommand>> {
-        self.live.lock().clone()
-    }
-}
+use crate::cache::{keys, OutboxEntry};
+use crate::config::{EngineConfig, TokenStoreKind};
+use crate::error::{Code, EngineError};
+use crate::event::{ConnectionState, ConversationSummary, EngineEvent, HistoryPage, LocalMessage, MessageState, SearchHit, WireEvent};
+use crate::shared::{Diagnostics, LiveCommand, Running, Shared};
+use crate::tokens::StoredLogin;
+use crate::wait::Deadline;
 
 /// The client engine. See the crate docs.
 #[derive(Clone)]
@@ -302,109 +42,38 @@ fn now_rfc3339() -> String {
 impl Engine {
     /// Opens the profile: creates and migrates the cache and loads the stored login, if any.
     pub async fn open(config: EngineConfig) -> Result<Engine, EngineError> {
-        let cache = Cache::open(&config.profile_dir).await?;
-        let tokens: Arc<dyn TokenStore> = match config.token_store {
-            TokenStoreKind::File => Arc::new(FileTokenStore::new(&config.profile_dir)),
-            TokenStoreKind::Keyring => Arc::new(KeyringTokenStore::new(&config.profile_dir)),
-        };
-        let store = tokens.clone();
-        let login = tokio::task::spawn_blocking(move || store.load())
-            .await
-            .map_err(|e| EngineError::Io(format!("token store: {e}")))??;
-        if let Some(login) = &login {
-            if cache.get_kv(keys::OWNER).await?.as_deref() != Some(login.user.id.as_str()) {
-                cache.wipe().await?;
-                cache.set_kv(keys::OWNER, &login.user.id).await?;
-            }
-        }
-        let chosen = match cache.get_kv(keys::CHOSEN_STATUS).await? {
-            Some(s) => serde_json::from_value(serde_json::Value::String(s)).unwrap_or_default(),
-            None => ChosenStatus::Online,
-        };
-        let (events, _) = broadcast::channel(EVENT_BUFFER);
-        let (wire, _) = broadcast::channel(EVENT_BUFFER);
-        let (notifier, candidates) = mpsc::channel(NOTIFY_QUEUE);
-        tokio::spawn(coalesce(candidates, events.clone()));
-        let state = if login.is_some() {
-            ConnectionState::Offline { reason: "not started".into() }
-        } else {
-            ConnectionState::SignedOut
-        };
-        let shared = Arc::new(Shared {
-            api: HubApi::new(config.base_url())?,
-            config,
-            cache,
-            tokens,
-            login: Mutex::new(login),
-            refresh_lock: tokio::sync::Mutex::new(()),
-            events,
-            wire,
-            state: Mutex::new(state),
-            kick_outbox: Notify::new(),
-            kick_receipts: Notify::new(),
-            kick_catch_up: Notify::new(),
-            reconnect: Notify::new(),
-            live: Mutex::new(None),
-            progress: watch::channel(Progress::default()).0,
-            presence: Mutex::new(PresenceBook::default()),
-            auto_away: Mutex::new(AutoAway::default()),
-            chosen: Mutex::new(chosen),
-            typing_out: Mutex::new(TypingThrottle::default()),
-            typing_in: Mutex::new(TypingBoard::default()),
-            policy: Mutex::new(Policy::default()),
-            notifier,
-            running: Mutex::new(None),
-            diagnostics: Mutex::new(Diagnostics::default()),
-        });
-        Ok(Engine { shared })
+        Ok(Engine { shared: Shared::open(config).await? })
     }
 
     /// Every engine event from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
-        self.shared.events.subscribe()
+        self.shared.subscribe()
     }
 
     /// Every protocol event as the hub sent it (for `rapport-cli tail --json`).
     pub fn subscribe_wire(&self) -> broadcast::Receiver<WireEvent> {
-        self.shared.wire.subscribe()
-    }
-
-    async fn adopt(&self, login: StoredLogin) -> Result<User, EngineError> {
-        let user = login.user.clone();
-        let cache = &self.shared.cache;
-        if cache.get_kv(keys::OWNER).await?.as_deref() != Some(user.id.as_str()) {
-            cache.wipe().await?;
-            cache.set_kv(keys::OWNER, &user.id).await?;
-        }
-        cache.upsert_user(&user).await?;
-        let saved = login.clone();
-        self.shared.store(move |s| s.save(&saved)).await?;
-        *self.shared.login.lock() = Some(login);
-        if self.shared.state() == ConnectionState::SignedOut {
-            self.shared.set_state(ConnectionState::Offline { reason: "not started".into() });
-        }
-        Ok(user)
+        self.shared.subscribe_wire()
     }
 
     /// Creates an account and logs this profile in.
     pub async fn register(&self, email: &str, password: &str, display_name: &str, role: Role) -> Result<User, EngineError> {
         let req = RegisterRequest { email: email.into(), password: password.into(), display_name: display_name.into(), role };
         let session = self.shared.api.register(&req).await?;
-        self.adopt(StoredLogin::from_session(session)).await
+        self.shared.adopt(StoredLogin::from_session(session)).await
     }
 
     /// Logs this profile in. Another user's cached data is wiped first.
     pub async fn login(&self, email: &str, password: &str) -> Result<User, EngineError> {
         let req = LoginRequest { email: email.into(), password: password.into() };
         let session = self.shared.api.login(&req).await?;
-        self.adopt(StoredLogin::from_session(session)).await
+        self.shared.adopt(StoredLogin::from_session(session)).await
     }
 
     /// Stops the connection, revokes the login at the hub (best effort), forgets the tokens and
     /// wipes the cache (outbox included).
     pub async fn logout(&self) -> Result<(), EngineError> {
         self.shutdown().await;
-        let refresh = self.shared.login.lock().as_ref().map(|l| l.refresh_token.clone());
+        let refresh = self.shared.login.refresh_token();
         if let Some(refresh) = refresh {
             if let Err(e) = self.shared.api.logout(&refresh).await {
                 tracing::info!(error = %e, "logout could not reach the hub; the tokens are forgotten anyway");
@@ -423,7 +92,13 @@ impl Engine {
 
     /// What the connection machinery did so far.
     pub fn diagnostics(&self) -> Diagnostics {
-        *self.shared.diagnostics.lock()
+        Diagnostics { refreshes: self.shared.login.refreshes(), ..*self.shared.diagnostics.lock() }
+    }
+
+    /// Where the login is kept now: the keyring, or the file (asked for, or after the keyring
+    /// failed).
+    pub fn token_store(&self) -> TokenStoreKind {
+        self.shared.token_store()
     }
 
     /// The supervisor's current state.
@@ -472,42 +147,22 @@ impl Engine {
     pub async fn sync(&self, timeout: Duration) -> Result<(), EngineError> {
         self.shared.me_id()?;
         let started_here = !self.is_running();
-        let mut progress = self.shared.progress.subscribe();
-        let target = progress.borrow().catch_up_started;
+        let target = self.shared.progress.borrow().catch_up_started;
         let connected_before = self.shared.state() == ConnectionState::Connected;
         self.start();
         if connected_before {
             self.shared.kick_catch_up.notify_one();
         }
-        let mut ever_connected = connected_before;
-        let mut states = self.subscribe();
-        let deadline = tokio::time::Instant::now() + timeout;
-        let result = loop {
-            let done = progress.borrow_and_update().catch_up_done > target;
-            if done && self.shared.cache.pending_count().await? == 0 {
-                break Ok(());
-            }
-            match self.shared.state() {
-                ConnectionState::SignedOut => break Err(EngineError::Unauthorized("signed out".into())),
-                ConnectionState::Connected => ever_connected = true,
-                _ => {}
-            }
-            tokio::select! {
-                _ = tokio::time::sleep_until(deadline) => {
-                    break Err(if ever_connected {
-                        EngineError::Timeout("sync did not finish in time".into())
-                    } else {
-                        EngineError::Offline("the hub could not be reached in time".into())
-                    });
-                }
-                _ = progress.changed() => {}
-                event = states.recv() => {
-                    if let Ok(EngineEvent::Connection(ConnectionState::Connected)) = event {
-                        ever_connected = true;
-                    }
-                }
-            }
+        let deadline = Deadline {
+            timeout,
+            unfinished: "sync did not finish in time",
+            unreachable: "the hub could not be reached in time",
         };
+        let result = crate::wait::until(&self.shared, deadline, connected_before, || async {
+            let caught_up = self.shared.progress.borrow().catch_up_done > target;
+            Ok((caught_up && self.shared.cache.pending_count().await? == 0).then_some(()))
+        })
+        .await;
         if started_here {
             self.shutdown().await;
         }
@@ -519,56 +174,40 @@ impl Engine {
     /// `Timeout`; the message stays queued).
     pub async fn wait_sent(&self, client_msg_id: &str, timeout: Duration) -> Result<LocalMessage, EngineError> {
         let me = self.shared.me_id()?;
-        let mut progress = self.shared.progress.subscribe();
-        let deadline = tokio::time::Instant::now() + timeout;
-        let mut ever_connected = false;
-        loop {
-            progress.borrow_and_update();
+        let deadline = Deadline {
+            timeout,
+            unfinished: "not acknowledged in time; it stays queued",
+            unreachable: "the hub could not be reached; the message stays queued",
+        };
+        crate::wait::until(&self.shared, deadline, false, || async {
             if let Some(sent) = self.shared.cache.sent_message(client_msg_id, &me).await? {
-                return Ok(sent);
+                return Ok(Some(sent));
             }
             match self.shared.cache.outbox_entry(client_msg_id).await? {
-                None => return Err(EngineError::NotFound("no such message in the outbox".into())),
-                Some(entry) if entry.state == "failed" => {
-                    let reason = entry.error.unwrap_or_else(|| "refused".into());
-                    return Err(EngineError::Invalid { reason: reason.clone(), message: format!("the hub refused the message: {reason}") });
+                None => Err(EngineError::NotFound("no such message in the outbox".into())),
+                Some(entry) if entry.state == MessageState::Failed => {
+                    let reason = entry.error.unwrap_or(Code::Invalid);
+                    Err(EngineError::Invalid { reason, message: format!("the hub refused the message: {reason}") })
                 }
-                Some(_) => {}
+                Some(_) => Ok(None),
             }
-            match self.shared.state() {
-                ConnectionState::Connected => ever_connected = true,
-                ConnectionState::SignedOut => return Err(EngineError::Unauthorized("signed out".into())),
-                _ => {}
-            }
-            tokio::select! {
-                _ = tokio::time::sleep_until(deadline) => {
-                    return Err(if ever_connected {
-                        EngineError::Timeout("not acknowledged in time; it stays queued".into())
-                    } else {
-                        EngineError::Offline("the hub could not be reached; the message stays queued".into())
-                    });
-                }
-                _ = progress.changed() => {}
-                // The connection state is polled at least this often.
-                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
-            }
-        }
+        })
+        .await
     }
 
-    /// Waits until no message is pending in the outbox (failed ones aside), within `timeout`.
+    /// Waits until no message is pending in the outbox (failed ones aside), within `timeout`
+    /// (`Offline` or `Timeout` as for [`Engine::sync`]).
     pub async fn wait_outbox_empty(&self, timeout: Duration) -> Result<(), EngineError> {
-        let mut progress = self.shared.progress.subscribe();
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            progress.borrow_and_update();
-            if self.shared.cache.pending_count().await? == 0 {
-                return Ok(());
-            }
-            tokio::select! {
-                _ = tokio::time::sleep_until(deadline) => return Err(EngineError::Timeout("messages are still queued".into())),
-                _ = progress.changed() => {}
-            }
-        }
+        let deadline = Deadline {
+            timeout,
+            unfinished: "messages are still queued",
+            unreachable: "the hub could not be reached; messages are still queued",
+        };
+        let connected_before = self.shared.state() == ConnectionState::Connected;
+        crate::wait::until(&self.shared, deadline, connected_before, || async {
+            Ok((self.shared.cache.pending_count().await? == 0).then_some(()))
+        })
+        .await
     }
 
     /// Conversations from the cache, most recent activity first.
@@ -605,7 +244,7 @@ impl Engine {
     async fn enqueue(&self, conversation_id: Option<String>, to_email: Option<String>, body: &str) -> Result<LocalMessage, EngineError> {
         let me = self.shared.me_id()?;
         if let Err(code) = rapport_protocol::check_body(body) {
-            return Err(EngineError::Invalid { reason: code.as_str().into(), message: format!("message not sent: {code}") });
+            return Err(EngineError::Invalid { reason: code.into(), message: format!("message not sent: {code}") });
         }
         let entry = OutboxEntry {
             client_msg_id: uuid::Uuid::now_v7().to_string(),
@@ -614,7 +253,7 @@ impl Engine {
             sender_id: me,
             body: body.to_owned(),
             created_at: now_rfc3339(),
-            state: "pending".into(),
+            state: MessageState::Pending,
             error: None,
         };
         self.shared.cache.enqueue(&entry).await?;
@@ -708,12 +347,16 @@ impl Engine {
     }
 
     /// Sets the user's own status. Kept in the profile (so the next connection identifies with
-    /// it); when connected, returns after the hub acknowledged it.
+    /// it) and announced as [`EngineEvent::ChosenPresence`] — whoever chose it (the window, the
+    /// tray, the CLI), every view follows; when connected, returns after the hub acknowledged it.
     pub async fn set_presence(&self, status: ChosenStatus) -> Result<(), EngineError> {
         let wire = serde_json::to_value(status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
         self.shared.cache.set_kv(keys::CHOSEN_STATUS, &wire).await?;
-        *self.shared.chosen.lock() = status;
+        let changed = std::mem::replace(&mut *self.shared.chosen.lock(), status) != status;
         self.shared.auto_away.lock().reset();
+        if changed {
+            self.shared.emit(EngineEvent::ChosenPresence(status));
+        }
         let Some(live) = self.shared.live_sender() else { return Ok(()) };
         let (tx, rx) = oneshot::channel();
         if live.send(LiveCommand::Presence(status, Some(tx))).await.is_err() {
@@ -846,25 +489,5 @@ impl Engine {
     pub async fn outbox(&self) -> Result<Vec<LocalMessage>, EngineError> {
         let entries = self.shared.cache.outbox_all().await?;
         Ok(entries.iter().map(OutboxEntry::local).collect())
-    }
-}
-
-/// Turns notification candidates into coalesced [`EngineEvent::Notify`]s. Ends when the engine
-/// is dropped (the candidate channel closes).
-async fn coalesce(mut candidates: mpsc::Receiver<Candidate>, events: broadcast::Sender<EngineEvent>) {
-    let mut coalescer = Coalescer::new(COALESCE_WINDOW);
-    loop {
-        let due = coalescer.next_due();
-        tokio::select! {
-            candidate = candidates.recv() => match candidate {
-                Some(c) => coalescer.push(tokio::time::Instant::now(), &c.conversation_id, &c.title, &c.sender_name, &c.body),
-                None => return,
-            },
-            _ = async { tokio::time::sleep_until(due.expect("guarded")).await }, if due.is_some() => {
-                for show in coalescer.due(tokio::time::Instant::now()) {
-                    let _ = events.send(EngineEvent::Notify(show));
-                }
-            }
-        }
     }
 }

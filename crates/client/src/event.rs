@@ -1,11 +1,13 @@
 //! The data the engine hands to its callers: its event stream and the shapes of cached things.
 
 use rapport_protocol::gateway::{Event, ReceiptKind};
+use rapport_protocol::rest::ChosenStatus;
 use rapport_protocol::{ConversationKind, Member, Notification, Presence};
 use serde::{Deserialize, Serialize};
 
 /// The connection supervisor's state, as the UI shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum ConnectionState {
     /// Opening a connection (first attempt, or right after `reconnect_now`).
@@ -29,8 +31,10 @@ pub enum ConnectionState {
 }
 
 /// Where a message is, as far as this device knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
+#[sqlx(rename_all = "snake_case")]
 pub enum MessageState {
     /// In the outbox, not yet acknowledged by the hub.
     Pending,
@@ -59,6 +63,7 @@ impl MessageState {
 
 /// A message as this device knows it: the protocol `Message` plus its local state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LocalMessage {
     /// The hub's id; null while pending or failed.
     pub id: Option<String>,
@@ -76,8 +81,9 @@ pub struct LocalMessage {
     pub created_at: String,
     /// Local state.
     pub state: MessageState,
-    /// Why it failed, when it did.
-    pub error: Option<String>,
+    /// Why it failed, when it did: the hub's code, or the engine's for a message refused
+    /// before it reached the hub.
+    pub error: Option<crate::Code>,
     /// For a queued `send --to EMAIL` whose conversation is not known yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to_email: Option<String>,
@@ -85,6 +91,7 @@ pub struct LocalMessage {
 
 /// A page of history, ascending by seq, with pending and failed outbox entries at the end.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct HistoryPage {
     /// Oldest first.
     pub messages: Vec<LocalMessage>,
@@ -94,6 +101,7 @@ pub struct HistoryPage {
 
 /// A conversation for the conversation list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ConversationSummary {
     /// Opaque id.
     pub id: String,
@@ -119,6 +127,7 @@ pub struct ConversationSummary {
 
 /// One piece of a search snippet: plain text, or a matched term to highlight.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SnippetPart {
     /// Text to render as text.
     pub text: String,
@@ -128,6 +137,7 @@ pub struct SnippetPart {
 
 /// A search result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SearchHit {
     /// The matching message.
     pub message: LocalMessage,
@@ -141,6 +151,7 @@ pub struct SearchHit {
 
 /// A desktop notification the app should show now (the engine has already applied the policy).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NotificationToShow {
     /// Headline.
     pub title: String,
@@ -164,6 +175,7 @@ pub struct WireEvent {
 
 /// Everything the engine tells its callers, on one typed stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", content = "data", rename_all = "snake_case")]
 pub enum EngineEvent {
     /// The connection state changed.
@@ -211,6 +223,8 @@ pub enum EngineEvent {
     },
     /// Someone's presence changed.
     Presence(Presence),
+    /// The user chose another status of their own (`set_presence`; auto-away is not a choice).
+    ChosenPresence(ChosenStatus),
     /// A conversation was added or changed (members, unread count, last message, muted).
     Conversation(ConversationSummary),
     /// A notification arrived (job alert, application status, system).

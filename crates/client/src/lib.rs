@@ -4,7 +4,10 @@
 //! nothing here knows about a GUI or a transport to a UI.
 //!
 //! Layout (one concept per file):
-//! - [`engine`]: the public [`Engine`] handle, its commands and its event stream.
+//! - `engine`: the public [`Engine`] handle, its commands and its event stream — nothing else.
+//! - `shared`: the state the handle, the supervisor, the session and their tasks share, and the
+//!   small types between them; `login`: the tokens in memory and their serialised refresh;
+//!   `wait`: waiting for work within a deadline (`offline` or `timeout` when it passes).
 //! - `supervisor`: the connection state machine — connect, identify or resume, heartbeats and
 //!   zombie detection, backoff with full jitter ([`backoff`]), token refresh, signed-out stop.
 //! - `session`: one live gateway connection: frames in, ops out, acks correlated by `ref`.
@@ -12,8 +15,12 @@
 //! - `cache`: the local SQLite database (WAL, migrations, FTS5) — the single source of truth
 //!   for the UI. `cache::outbox` is the durable outbox.
 //! - `api`: the hub's REST routes; `tokens`: where the login is kept (OS keyring or a 0600 file).
-//! - `presence`, `typing`, `notify`: presence map and auto-away, typing throttle and expiry,
+//! - `presence`, `typing`, `notify_policy`: presence map and auto-away, typing throttle and expiry,
 //!   the notification policy with burst coalescing.
+//! - `error`: [`EngineError`] and [`Code`], every error code a client meets.
+//!
+//! Modules use each other one way (`engine` → `supervisor` → `session` → `apply`/`catch_up`/
+//! `directory` → `shared` → the rest); `scripts/module-graph` fails on a cycle.
 //!
 //! Invariants the tests hold the engine to:
 //! - A message is in the outbox (on disk) before any network I/O is attempted for it, and it is
@@ -33,24 +40,28 @@ mod cache;
 mod catch_up;
 mod config;
 mod directory;
-pub mod engine;
+mod engine;
 mod error;
 mod event;
-mod notify;
+mod login;
+mod notify_policy;
 mod presence;
 mod session;
+mod shared;
 mod supervisor;
 mod tokens;
 mod typing;
+mod wait;
 
 pub use config::{EngineConfig, TokenStoreKind};
-pub use engine::{Diagnostics, Engine};
-pub use error::EngineError;
+pub use engine::Engine;
+pub use error::{Code, EngineError};
 pub use event::{
     ConnectionState, ConversationSummary, EngineEvent, HistoryPage, LocalMessage, MessageState,
     NotificationToShow, SearchHit, SnippetPart, WireEvent,
 };
-pub use notify::Coalescer;
+pub use notify_policy::Coalescer;
+pub use shared::Diagnostics;
 pub use rapport_protocol::gateway::ReceiptKind;
 pub use rapport_protocol::{
     rest::ChosenStatus, ConversationKind, Member, Notification, NotificationKind, Presence,

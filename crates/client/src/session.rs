@@ -28,9 +28,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::budget::OpBudget;
 use crate::cache::PendingReceipt;
-use crate::engine::{LiveCommand, Shared, LIVE_QUEUE};
+use crate::shared::{LiveCommand, Shared, LIVE_QUEUE};
 use crate::event::{ConnectionState, EngineEvent};
-use crate::EngineError;
+use crate::error::{Code, EngineError};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -57,7 +57,7 @@ pub(crate) struct ResumePoint {
 }
 
 /// How a connection ended.
-pub(crate) enum Outcome {
+pub(crate) enum ConnectionEnd {
     /// The engine is shutting down.
     Shutdown,
     /// No usable login.
@@ -68,13 +68,13 @@ pub(crate) enum Outcome {
     Lost { was_connected: bool },
 }
 
-impl std::fmt::Debug for Outcome {
+impl std::fmt::Debug for ConnectionEnd {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Outcome::Shutdown => f.write_str("Shutdown"),
-            Outcome::SignedOut => f.write_str("SignedOut"),
-            Outcome::AuthRejected { .. } => f.write_str("AuthRejected"),
-            Outcome::Lost { was_connected } => write!(f, "Lost {{ was_connected: {was_connected} }}"),
+            ConnectionEnd::Shutdown => f.write_str("Shutdown"),
+            ConnectionEnd::SignedOut => f.write_str("SignedOut"),
+            ConnectionEnd::AuthRejected { .. } => f.write_str("AuthRejected"),
+            ConnectionEnd::Lost { was_connected } => write!(f, "Lost {{ was_connected: {was_connected} }}"),
         }
     }
 }
@@ -123,25 +123,25 @@ async fn write_loop(mut sink: SplitSink<Ws, WsMessage>, mut queue: mpsc::Receive
 }
 
 /// Runs one connection. `resume` is read (to resume) and updated (session id, last seq).
-pub(crate) async fn run(shared: &Arc<Shared>, resume: &mut Option<ResumePoint>, cancel: &CancellationToken) -> Outcome {
+pub(crate) async fn run(shared: &Arc<Shared>, resume: &mut Option<ResumePoint>, cancel: &CancellationToken) -> ConnectionEnd {
     let token = match shared.fresh_token().await {
         Ok(token) => token,
-        Err(EngineError::Unauthorized(_)) => return Outcome::SignedOut,
-        Err(_) => return Outcome::Lost { was_connected: false },
+        Err(EngineError::Unauthorized(_)) => return ConnectionEnd::SignedOut,
+        Err(_) => return ConnectionEnd::Lost { was_connected: false },
     };
     let mut config = WebSocketConfig::default();
     config.max_message_size = Some(16 << 20);
     // TCP_NODELAY (the `true`): ops are small frames and must not wait for delayed ACKs.
     let connect = tokio_tungstenite::connect_async_with_config(shared.config.gateway_url(), Some(config), true);
     let ws = tokio::select! {
-        () = cancel.cancelled() => return Outcome::Shutdown,
+        () = cancel.cancelled() => return ConnectionEnd::Shutdown,
         connected = tokio::time::timeout(CONNECT_TIMEOUT, connect) => match connected {
             Ok(Ok((ws, _))) => ws,
             Ok(Err(e)) => {
                 tracing::debug!(error = %e, "gateway connect failed");
-                return Outcome::Lost { was_connected: false };
+                return ConnectionEnd::Lost { was_connected: false };
             }
-            Err(_) => return Outcome::Lost { was_connected: false },
+            Err(_) => return ConnectionEnd::Lost { was_connected: false },
         },
     };
     shared.diagnostics.lock().connections += 1;
@@ -149,7 +149,7 @@ pub(crate) async fn run(shared: &Arc<Shared>, resume: &mut Option<ResumePoint>, 
     let (out, queue) = mpsc::channel(WRITE_QUEUE);
     let writer = tokio::spawn(write_loop(sink, queue));
     let mut live = Live::new(shared.clone(), out);
-    let outcome = live.run(&mut stream, &token, resume, cancel).await;
+    let end = live.run(&mut stream, &token, resume, cancel).await;
     // Stop the live session's helpers and let the writer finish (a close frame included).
     shared.live.lock().take();
     if let Some(task) = live.catch_up.take() {
@@ -162,7 +162,7 @@ pub(crate) async fn run(shared: &Arc<Shared>, resume: &mut Option<ResumePoint>, 
     }
     drop(live);
     let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
-    outcome
+    end
 }
 
 struct Live {
@@ -183,9 +183,6 @@ struct Live {
     last_heard: Instant,
     probe_until: Option<Instant>,
 }
-
-/// Why the main loop stops.
-type Stop = Outcome;
 
 impl Live {
     fn new(shared: Arc<Shared>, out: mpsc::Sender<WsMessage>) -> Live {
@@ -209,8 +206,8 @@ impl Live {
         }
     }
 
-    async fn write(&self, frame: &ClientFrame) -> Result<(), Stop> {
-        self.out.send(text(frame)).await.map_err(|_| Outcome::Lost { was_connected: true })
+    async fn write(&self, frame: &ClientFrame) -> Result<(), ConnectionEnd> {
+        self.out.send(text(frame)).await.map_err(|_| ConnectionEnd::Lost { was_connected: true })
     }
 
     fn next_ref(&mut self) -> u64 {
@@ -223,8 +220,8 @@ impl Live {
         stream: &mut SplitStream<Ws>,
         token: &str,
         resume: &mut Option<ResumePoint>,
-    ) -> Result<(Duration, Option<Vec<rapport_protocol::Conversation>>), Stop> {
-        let lost = Outcome::Lost { was_connected: false };
+    ) -> Result<(Duration, Option<Vec<rapport_protocol::Conversation>>), ConnectionEnd> {
+        let lost = ConnectionEnd::Lost { was_connected: false };
         let deadline = Instant::now() + HANDSHAKE_TIMEOUT;
         let heartbeat = match tokio::time::timeout_at(deadline, read(stream)).await {
             Ok(Incoming::Frame(frame)) => match *frame {
@@ -244,14 +241,14 @@ impl Live {
             },
             None => identify(1),
         };
-        self.write(&first).await.map_err(|_| Outcome::Lost { was_connected: false })?;
+        self.write(&first).await.map_err(|_| ConnectionEnd::Lost { was_connected: false })?;
         loop {
-            let incoming = tokio::time::timeout_at(deadline, read(stream)).await.map_err(|_| Outcome::Lost { was_connected: false })?;
+            let incoming = tokio::time::timeout_at(deadline, read(stream)).await.map_err(|_| ConnectionEnd::Lost { was_connected: false })?;
             let frame = match incoming {
                 Incoming::Frame(frame) => *frame,
                 Incoming::Ignored => continue,
-                Incoming::Closed(Some(close::NOT_AUTHENTICATED)) => return Err(Outcome::AuthRejected { token: token.to_owned() }),
-                Incoming::Closed(_) => return Err(Outcome::Lost { was_connected: false }),
+                Incoming::Closed(Some(close::NOT_AUTHENTICATED)) => return Err(ConnectionEnd::AuthRejected { token: token.to_owned() }),
+                Incoming::Closed(_) => return Err(ConnectionEnd::Lost { was_connected: false }),
             };
             match frame {
                 ServerFrame::Ready { data, .. } => {
@@ -259,7 +256,7 @@ impl Live {
                     *resume = Some(ResumePoint { session_id: data.session_id.clone(), last_seq: 0 });
                     crate::apply::ready(&self.shared, &data).await.map_err(|e| {
                         tracing::warn!(error = %e, "could not store the ready snapshot");
-                        Outcome::Lost { was_connected: false }
+                        ConnectionEnd::Lost { was_connected: false }
                     })?;
                     return Ok((heartbeat, Some(data.conversations)));
                 }
@@ -272,11 +269,11 @@ impl Live {
                     tracing::debug!("session not resumable: identifying");
                     self.shared.diagnostics.lock().invalid_sessions += 1;
                     *resume = None;
-                    self.write(&identify(2)).await.map_err(|_| Outcome::Lost { was_connected: false })?;
+                    self.write(&identify(2)).await.map_err(|_| ConnectionEnd::Lost { was_connected: false })?;
                 }
                 ServerFrame::Event { seq, event } => {
                     // Replayed before `resumed`.
-                    crate::apply::event(&self.shared, seq, event).await.map_err(|_| Outcome::Lost { was_connected: false })?;
+                    crate::apply::event(&self.shared, seq, event).await.map_err(|_| ConnectionEnd::Lost { was_connected: false })?;
                     if let Some(point) = resume.as_mut() {
                         point.last_seq = seq;
                     }
@@ -292,9 +289,9 @@ impl Live {
         token: &str,
         resume: &mut Option<ResumePoint>,
         cancel: &CancellationToken,
-    ) -> Outcome {
+    ) -> ConnectionEnd {
         let (heartbeat, snapshot) = tokio::select! {
-            () = cancel.cancelled() => return Outcome::Shutdown,
+            () = cancel.cancelled() => return ConnectionEnd::Shutdown,
             done = self.handshake(stream, token, resume) => match done {
                 Ok(done) => done,
                 Err(stop) => return stop,
@@ -316,13 +313,13 @@ impl Live {
         let mut refresh_retry_at: Option<Instant> = None;
         loop {
             let refresh_at = refresh_retry_at.unwrap_or_else(|| {
-                let secs = self.shared.refresh_in().unwrap_or(i64::MAX / 4).max(0);
+                let secs = self.shared.login.refresh_in().unwrap_or(i64::MAX / 4).max(0);
                 Instant::now() + Duration::from_secs(secs as u64)
             });
-            let result: Result<(), Stop> = tokio::select! {
+            let result: Result<(), ConnectionEnd> = tokio::select! {
                 () = cancel.cancelled() => {
                     let _ = self.out.send(WsMessage::Close(None)).await;
-                    return Outcome::Shutdown;
+                    return ConnectionEnd::Shutdown;
                 }
                 incoming = read(stream) => match incoming {
                     Incoming::Frame(frame) => {
@@ -334,10 +331,10 @@ impl Live {
                         self.last_heard = Instant::now();
                         Ok(())
                     }
-                    Incoming::Closed(Some(close::NOT_AUTHENTICATED)) => Err(Outcome::AuthRejected { token: token.to_owned() }),
+                    Incoming::Closed(Some(close::NOT_AUTHENTICATED)) => Err(ConnectionEnd::AuthRejected { token: token.to_owned() }),
                     Incoming::Closed(code) => {
                         tracing::debug!(?code, "gateway closed");
-                        Err(Outcome::Lost { was_connected: true })
+                        Err(ConnectionEnd::Lost { was_connected: true })
                     }
                 },
                 done = async { self.catch_up.as_mut().expect("guarded").await }, if self.catch_up.is_some() => {
@@ -347,14 +344,14 @@ impl Live {
                 _ = ping.tick() => {
                     if self.last_heard.elapsed() > zombie_after {
                         tracing::info!("no answer from the hub: reconnecting");
-                        Err(Outcome::Lost { was_connected: true })
+                        Err(ConnectionEnd::Lost { was_connected: true })
                     } else {
                         self.write(&ClientFrame { reference: Some(Ref::from(0u64)), op: ClientOp::Ping }).await
                     }
                 }
                 _ = sleep_until(self.probe_until) => {
                     tracing::info!("connection probe unanswered: reconnecting");
-                    Err(Outcome::Lost { was_connected: true })
+                    Err(ConnectionEnd::Lost { was_connected: true })
                 }
                 () = self.shared.reconnect.notified() => {
                     // Wake from sleep or a network change: prove the connection still works.
@@ -389,9 +386,9 @@ impl Live {
                     None => Ok(()),
                 },
                 _ = tokio::time::sleep_until(refresh_at) => {
-                    match self.shared.refresh(&self.shared.access_token()).await {
+                    match self.shared.refresh(&self.shared.login.access_token()).await {
                         Ok(()) => { refresh_retry_at = None; Ok(()) }
-                        Err(EngineError::Unauthorized(_)) => Err(Outcome::SignedOut),
+                        Err(EngineError::Unauthorized(_)) => Err(ConnectionEnd::SignedOut),
                         Err(_) => { refresh_retry_at = Some(Instant::now() + Duration::from_secs(5)); Ok(()) }
                     }
                 }
@@ -413,7 +410,7 @@ impl Live {
         self.catch_up = Some(tokio::spawn(crate::catch_up::run(self.shared.clone(), snapshot)));
     }
 
-    fn caught_up(&mut self, done: Result<Result<u64, EngineError>, tokio::task::JoinError>) -> Result<(), Stop> {
+    fn caught_up(&mut self, done: Result<Result<u64, EngineError>, tokio::task::JoinError>) -> Result<(), ConnectionEnd> {
         match done {
             Ok(Ok(new)) => {
                 tracing::debug!(new, "caught up");
@@ -425,27 +422,27 @@ impl Live {
                 }
                 Ok(())
             }
-            Ok(Err(EngineError::Unauthorized(_))) => Err(Outcome::SignedOut),
+            Ok(Err(EngineError::Unauthorized(_))) => Err(ConnectionEnd::SignedOut),
             Ok(Err(e)) => {
                 tracing::info!(error = %e, "catch-up failed: reconnecting");
-                Err(Outcome::Lost { was_connected: true })
+                Err(ConnectionEnd::Lost { was_connected: true })
             }
             Err(e) => {
                 tracing::warn!(error = %e, "catch-up task ended abnormally");
-                Err(Outcome::Lost { was_connected: true })
+                Err(ConnectionEnd::Lost { was_connected: true })
             }
         }
     }
 
-    async fn on_frame(&mut self, frame: ServerFrame, resume: &mut Option<ResumePoint>) -> Result<(), Stop> {
+    async fn on_frame(&mut self, frame: ServerFrame, resume: &mut Option<ResumePoint>) -> Result<(), ConnectionEnd> {
         match frame {
             ServerFrame::Event { seq, event } => {
                 if let Err(e) = crate::apply::event(&self.shared, seq, event).await {
                     // Unapplied: reconnect and let the hub replay it.
                     tracing::warn!(error = %e, "could not apply an event");
                     return Err(match e {
-                        EngineError::Unauthorized(_) => Outcome::SignedOut,
-                        _ => Outcome::Lost { was_connected: true },
+                        EngineError::Unauthorized(_) => ConnectionEnd::SignedOut,
+                        _ => ConnectionEnd::Lost { was_connected: true },
                     });
                 }
                 if let Some(point) = resume.as_mut() {
@@ -473,12 +470,12 @@ impl Live {
         self.pending.remove(&n.as_u64()?)
     }
 
-    fn io_stop(&self, e: EngineError) -> Stop {
+    fn io_stop(&self, e: EngineError) -> ConnectionEnd {
         tracing::warn!(error = %e, "local cache failed");
-        Outcome::Lost { was_connected: true }
+        ConnectionEnd::Lost { was_connected: true }
     }
 
-    async fn on_ack(&mut self, pending: Pending, data: serde_json::Value) -> Result<(), Stop> {
+    async fn on_ack(&mut self, pending: Pending, data: serde_json::Value) -> Result<(), ConnectionEnd> {
         match pending {
             Pending::Send(client_msg_id) => {
                 self.in_flight.remove(&client_msg_id);
@@ -508,7 +505,7 @@ impl Live {
         }
     }
 
-    async fn on_error(&mut self, pending: Pending, error: ErrorInfo) -> Result<(), Stop> {
+    async fn on_error(&mut self, pending: Pending, error: ErrorInfo) -> Result<(), ConnectionEnd> {
         let retry_after = Duration::from_millis(error.retry_after_ms.unwrap_or(1000));
         let code = error.code;
         let err = EngineError::from_hub(error);
@@ -516,7 +513,7 @@ impl Live {
             Pending::Send(client_msg_id) => {
                 self.in_flight.remove(&client_msg_id);
                 if err.is_permanent() {
-                    self.shared.cache.fail(&client_msg_id, code.as_str()).await.map_err(|e| self.io_stop(e))?;
+                    self.shared.cache.fail(&client_msg_id, Code::from(code)).await.map_err(|e| self.io_stop(e))?;
                     if let Ok(Some(entry)) = self.shared.cache.outbox_entry(&client_msg_id).await {
                         self.shared.emit(EngineEvent::Message(entry.local()));
                     }
@@ -544,7 +541,7 @@ impl Live {
         }
     }
 
-    async fn on_command(&mut self, command: LiveCommand) -> Result<(), Stop> {
+    async fn on_command(&mut self, command: LiveCommand) -> Result<(), ConnectionEnd> {
         match command {
             LiveCommand::Typing(conversation_id) => {
                 if self.budget.take(Instant::now()) {
@@ -557,7 +554,7 @@ impl Live {
         }
     }
 
-    async fn send_presence(&mut self, status: ChosenStatus, tx: Option<oneshot::Sender<Result<(), EngineError>>>) -> Result<(), Stop> {
+    async fn send_presence(&mut self, status: ChosenStatus, tx: Option<oneshot::Sender<Result<(), EngineError>>>) -> Result<(), ConnectionEnd> {
         let r = self.next_ref();
         self.budget.take(Instant::now());
         self.pending.insert(r, Pending::Presence(tx));
@@ -565,7 +562,7 @@ impl Live {
     }
 
     /// Sends pending outbox entries, oldest first, within the send window and the op budget.
-    async fn flush_outbox(&mut self) -> Result<(), Stop> {
+    async fn flush_outbox(&mut self) -> Result<(), ConnectionEnd> {
         if self.outbox_at.is_some_and(|at| at > Instant::now()) {
             return Ok(());
         }
@@ -585,12 +582,12 @@ impl Live {
                         id
                     }
                     Err(e) if e.is_permanent() => {
-                        self.shared.cache.fail(&entry.client_msg_id, e.code()).await.map_err(|e| self.io_stop(e))?;
+                        self.shared.cache.fail(&entry.client_msg_id, e.reason()).await.map_err(|e| self.io_stop(e))?;
                         self.shared.bump_progress(|p| p.outbox_version += 1);
                         continue;
                     }
-                    Err(EngineError::Unauthorized(_)) => return Err(Outcome::SignedOut),
-                    Err(_) => return Err(Outcome::Lost { was_connected: true }),
+                    Err(EngineError::Unauthorized(_)) => return Err(ConnectionEnd::SignedOut),
+                    Err(_) => return Err(ConnectionEnd::Lost { was_connected: true }),
                 },
                 (None, None) => continue,
             };
@@ -610,7 +607,7 @@ impl Live {
     }
 
     /// Tells the hub what this device has received and read.
-    async fn send_receipts(&mut self) -> Result<(), Stop> {
+    async fn send_receipts(&mut self) -> Result<(), ConnectionEnd> {
         let due = self.shared.cache.pending_receipts(&self.me).await.map_err(|e| self.io_stop(e))?;
         for r in due {
             let key = (r.conversation_id.clone(), r.kind == ReceiptKind::Read);

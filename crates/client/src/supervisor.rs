@@ -22,9 +22,9 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use crate::backoff::Backoff;
-use crate::engine::Shared;
+use crate::shared::Shared;
 use crate::event::ConnectionState;
-use crate::session::{self, Outcome, ResumePoint};
+use crate::session::{self, ConnectionEnd, ResumePoint};
 use crate::EngineError;
 
 /// Consecutive 4001 closes (each after a successful refresh) before giving up.
@@ -37,15 +37,15 @@ pub(crate) async fn run(shared: Arc<Shared>, cancel: CancellationToken) {
     let mut rejections = 0u32;
     shared.set_state(ConnectionState::Connecting);
     loop {
-        let outcome = session::run(&shared, &mut resume, &cancel).await;
-        tracing::debug!(?outcome, "connection ended");
-        match outcome {
-            Outcome::Shutdown => break,
-            Outcome::SignedOut => {
+        let end = session::run(&shared, &mut resume, &cancel).await;
+        tracing::debug!(?end, "connection ended");
+        match end {
+            ConnectionEnd::Shutdown => break,
+            ConnectionEnd::SignedOut => {
                 shared.signed_out().await;
                 return;
             }
-            Outcome::AuthRejected { token } => {
+            ConnectionEnd::AuthRejected { token } => {
                 rejections += 1;
                 if rejections >= MAX_AUTH_REJECTIONS {
                     shared.signed_out().await;
@@ -63,7 +63,7 @@ pub(crate) async fn run(shared: Arc<Shared>, cancel: CancellationToken) {
                     Err(_) => {}
                 }
             }
-            Outcome::Lost { was_connected } => {
+            ConnectionEnd::Lost { was_connected } => {
                 if was_connected {
                     backoff.reset();
                     rejections = 0;

@@ -1,13 +1,20 @@
 //! Where the login is kept between runs: the OS keyring for the desktop, a 0600 file for
 //! headless profiles. Stores are synchronous (the keyring APIs are); the engine calls them on
 //! a blocking thread.
+//!
+//! The keyring kind falls back to the file where no keyring answers (a headless machine, a
+//! minimal window manager without a Secret Service): [`KeyringOrFile`] decides that on the
+//! keyring's own errors, once per engine and with a log line, instead of every caller matching
+//! error codes.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use rapport_protocol::{Session, User};
 use serde::{Deserialize, Serialize};
 
-use crate::EngineError;
+use crate::{EngineError, TokenStoreKind};
 
 /// A login: the user and the tokens to act as them.
 #[derive(Clone, Serialize, Deserialize)]
@@ -53,6 +60,15 @@ impl StoredLogin {
 
 pub(crate) fn now_unix() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// The store of a profile for a [`TokenStoreKind`].
+pub(crate) fn open(kind: TokenStoreKind, profile_dir: &Path) -> Arc<KeyringOrFile> {
+    Arc::new(KeyringOrFile {
+        keyring: (kind == TokenStoreKind::Keyring).then(|| Box::new(KeyringTokenStore::new(profile_dir)) as Box<dyn TokenStore>),
+        file: FileTokenStore::new(profile_dir),
+        using_file: AtomicBool::new(kind == TokenStoreKind::File),
+    })
 }
 
 /// Keeps at most one login.
@@ -150,6 +166,75 @@ impl TokenStore for KeyringTokenStore {
     }
 }
 
+/// The OS keyring, or `login.json` once the keyring failed (or where the login already is).
+///
+/// Loading asks the keyring first; a login found in the file (kept there by an earlier fallback)
+/// is used from there. A keyring that fails to load or to save switches this store to the file
+/// for good, so that a login the keyring refuses is still kept — without a second login at the
+/// hub.
+pub(crate) struct KeyringOrFile {
+    /// `None` for [`TokenStoreKind::File`].
+    keyring: Option<Box<dyn TokenStore>>,
+    file: FileTokenStore,
+    using_file: AtomicBool,
+}
+
+impl KeyringOrFile {
+    /// Where the login is kept now.
+    pub(crate) fn kind(&self) -> TokenStoreKind {
+        if self.using_file.load(Ordering::Relaxed) { TokenStoreKind::File } else { TokenStoreKind::Keyring }
+    }
+
+    /// The keyring, while it is the one in use.
+    fn keyring(&self) -> Option<&dyn TokenStore> {
+        self.keyring.as_deref().filter(|_| !self.using_file.load(Ordering::Relaxed))
+    }
+
+    fn fall_back(&self, error: &EngineError) {
+        // The desktop's end-to-end tests look for these words in the log.
+        tracing::warn!(%error, "no OS keyring answers; keeping the login in a 0600 file in the profile instead");
+        self.using_file.store(true, Ordering::Relaxed);
+    }
+}
+
+impl TokenStore for KeyringOrFile {
+    fn load(&self) -> Result<Option<StoredLogin>, EngineError> {
+        if let Some(keyring) = self.keyring() {
+            match keyring.load() {
+                Ok(Some(login)) => return Ok(Some(login)),
+                Ok(None) => {
+                    let in_file = self.file.load()?;
+                    if in_file.is_some() {
+                        self.using_file.store(true, Ordering::Relaxed);
+                    }
+                    return Ok(in_file);
+                }
+                Err(error) => self.fall_back(&error),
+            }
+        }
+        self.file.load()
+    }
+
+    fn save(&self, login: &StoredLogin) -> Result<(), EngineError> {
+        if let Some(keyring) = self.keyring() {
+            match keyring.save(login) {
+                Ok(()) => return Ok(()),
+                Err(error) => self.fall_back(&error),
+            }
+        }
+        self.file.save(login)
+    }
+
+    fn clear(&self) -> Result<(), EngineError> {
+        // Both: a login may be left in the file from a fallback in an earlier run.
+        let file = self.file.clear();
+        match self.keyring() {
+            Some(keyring) => keyring.clear().and(file),
+            None => file,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,5 +276,60 @@ mod tests {
         let short = StoredLogin { lifetime: 2, expires_at: now_unix() + 2, ..login() };
         assert!(short.refresh_in() <= 2, "short tokens still refresh before expiry");
         assert!(!format!("{l:?}").contains("secret-access"), "tokens never appear in Debug output");
+    }
+
+    /// A keyring that answers reads but refuses writes, or refuses everything.
+    struct BrokenKeyring {
+        reads: bool,
+    }
+
+    impl TokenStore for BrokenKeyring {
+        fn load(&self) -> Result<Option<StoredLogin>, EngineError> {
+            if self.reads { Ok(None) } else { Err(EngineError::Io("OS keyring: no secret service".into())) }
+        }
+        fn save(&self, _: &StoredLogin) -> Result<(), EngineError> {
+            Err(EngineError::Io("OS keyring: refused".into()))
+        }
+        fn clear(&self) -> Result<(), EngineError> {
+            Ok(())
+        }
+    }
+
+    fn keyring_or_file(dir: &Path, keyring: BrokenKeyring) -> KeyringOrFile {
+        KeyringOrFile { keyring: Some(Box::new(keyring)), file: FileTokenStore::new(dir), using_file: AtomicBool::new(false) }
+    }
+
+    #[test]
+    fn a_keyring_that_cannot_be_read_falls_back_to_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = keyring_or_file(dir.path(), BrokenKeyring { reads: false });
+        assert_eq!(store.kind(), TokenStoreKind::Keyring, "the keyring is tried first");
+        assert!(store.load().unwrap().is_none(), "a failing keyring is no error: the file answers");
+        assert_eq!(store.kind(), TokenStoreKind::File);
+        store.save(&login()).unwrap();
+        assert!(dir.path().join("login.json").exists(), "the login went to the file");
+    }
+
+    #[test]
+    fn a_keyring_that_refuses_the_login_keeps_it_in_the_file_and_finds_it_there_next_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = keyring_or_file(dir.path(), BrokenKeyring { reads: true });
+        assert!(store.load().unwrap().is_none());
+        assert_eq!(store.kind(), TokenStoreKind::Keyring, "a keyring that reads stays in use");
+        store.save(&login()).expect("a refused save is kept in the file, not lost");
+        assert_eq!(store.kind(), TokenStoreKind::File);
+        let next_run = keyring_or_file(dir.path(), BrokenKeyring { reads: true });
+        assert_eq!(next_run.load().unwrap().map(|l| l.refresh_token), Some("r".into()), "the next run finds it in the file");
+        assert_eq!(next_run.kind(), TokenStoreKind::File, "and keeps using the file");
+        next_run.clear().unwrap();
+        assert!(next_run.load().unwrap().is_none(), "logout clears it");
+    }
+
+    #[test]
+    fn the_file_kind_never_asks_the_keyring() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(TokenStoreKind::File, dir.path());
+        assert!(store.keyring.is_none(), "headless profiles must not touch the keyring");
+        assert_eq!(store.kind(), TokenStoreKind::File);
     }
 }

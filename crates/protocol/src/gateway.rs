@@ -312,6 +312,7 @@ pub struct MessageAck {
 
 /// Delivered or read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ReceiptKind {
     /// Reached a device.

@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 /// What kind of account a user has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -37,6 +38,7 @@ impl Role {
 
 /// An account as others see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct User {
     /// Opaque id.
@@ -105,6 +107,7 @@ pub struct UserList {
 
 /// Direct (two people) or group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationKind {
@@ -145,6 +148,7 @@ pub enum CreateConversation {
 
 /// One member of a conversation, with their receipts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Member {
     /// The member's user id.
@@ -229,6 +233,7 @@ pub struct ReadRequest {
 
 /// What a notification is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum NotificationKind {
@@ -284,6 +289,7 @@ pub struct CreateNotification {
 
 /// A notification addressed to one user.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Notification {
     /// Opaque id.
@@ -295,6 +301,7 @@ pub struct Notification {
     /// Longer text.
     pub body: String,
     /// Free-form JSON, null when none was given.
+    #[cfg_attr(feature = "ts", ts(type = "unknown"))]
     pub data: serde_json::Value,
     /// Whether the user has read it.
     pub read: bool,
@@ -312,6 +319,7 @@ pub struct NotificationList {
 
 /// Presence as others see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PresenceStatus {
@@ -339,6 +347,7 @@ impl PresenceStatus {
 
 /// The status a user chooses for themselves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ChosenStatus {
@@ -367,6 +376,7 @@ impl ChosenStatus {
 
 /// A user's shown presence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Presence {
     /// Whose.

@@ -18,7 +18,7 @@ import type {
   Settings,
   UpdateStatus,
   User,
-} from "./types";
+} from "./bindings";
 
 function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
   return invoke<T>(command, args).catch((error: unknown) => {
@@ -70,7 +70,6 @@ export interface ShellEvents {
   engine: (event: EngineEvent) => void;
   lagged: () => void;
   open: (target: OpenTarget) => void;
-  status: (status: ChosenStatus) => void;
   settings: (values: Settings) => void;
   update: (result: { status?: UpdateStatus; error?: CommandError }) => void;
 }
@@ -81,7 +80,6 @@ export async function subscribe(handlers: ShellEvents): Promise<() => void> {
     listen<EngineEvent>("engine:event", (e) => handlers.engine(e.payload)),
     listen<number>("engine:lagged", () => handlers.lagged()),
     listen<OpenTarget>("app:open", (e) => handlers.open(e.payload)),
-    listen<ChosenStatus>("app:status", (e) => handlers.status(e.payload)),
     listen<Settings>("app:settings", (e) => handlers.settings(e.payload)),
     listen<{ status?: UpdateStatus; error?: CommandError }>("app:update", (e) => handlers.update(e.payload)),
   ]);

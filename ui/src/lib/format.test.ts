@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { banner, dayLabel, initials, lastSeen, linkify, preview, sameGroup, typingText } from "./format";
-import type { LocalMessage } from "./types";
+import type { LocalMessage } from "./bindings";
 
 const msg = (over: Partial<LocalMessage>): LocalMessage => ({
   id: "m1",

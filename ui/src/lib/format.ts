@@ -1,5 +1,5 @@
 // Pure presentation helpers: no DOM, no shell. Unit-tested in format.test.ts.
-import type { ConnectionState, LocalMessage, MessageState, Presence, PresenceStatus } from "./types";
+import type { ConnectionState, LocalMessage, MessageState, Presence, PresenceStatus } from "./bindings";
 
 /** "Carl Jensen" → "CJ", "ana" → "A", "" → "?" */
 export function initials(name: string): string {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { applyReceipts, lastUnsent, mergeMessages, oldestSeq, removeMessage, upsertConversation } from "./messages";
-import type { ConversationSummary, LocalMessage } from "./types";
+import { lastUnsent, mergeMessages, oldestSeq, removeMessage, upsertConversation } from "./messages";
+import type { ConversationSummary, LocalMessage } from "./bindings";
 
 const m = (seq: number | null, key: string, over: Partial<LocalMessage> = {}): LocalMessage => ({
   id: seq === null ? null : `id-${key}`,
@@ -90,22 +90,5 @@ describe("Up to edit", () => {
     expect(lastUnsent([m(1, "a"), m(null, "b", { state: "failed" })], "me")?.client_msg_id).toBe("b");
     expect(lastUnsent([m(null, "b", { state: "failed" }), m(2, "a")], "me")).toBeUndefined();
     expect(lastUnsent([m(1, "a", { sender_id: "other" })], "me")).toBeUndefined();
-  });
-});
-
-describe("receipts", () => {
-  const member = (user_id: string, read_seq: number, delivered_seq: number) => ({ user_id, display_name: user_id, role: "candidate" as const, read_seq, delivered_seq });
-
-  it("marks own messages read once every other member read them, and never goes back", () => {
-    const list = [m(1, "a"), m(2, "b"), m(3, "c", { sender_id: "carl" }), m(null, "p")];
-    const out = applyReceipts(list, [member("me", 3, 3), member("carl", 1, 2)], "me");
-    expect(out.map((x) => x.state)).toEqual(["read", "delivered", "sent", "pending"]);
-    const again = applyReceipts(out, [member("me", 3, 3), member("carl", 0, 0)], "me");
-    expect(again.map((x) => x.state)).toEqual(["read", "delivered", "sent", "pending"]);
-  });
-
-  it("waits for the slowest member of a group", () => {
-    const out = applyReceipts([m(5, "a")], [member("me", 5, 5), member("x", 5, 5), member("y", 4, 5)], "me");
-    expect(out[0].state).toBe("delivered");
   });
 });

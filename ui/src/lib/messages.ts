@@ -1,5 +1,5 @@
 // How the message list of one conversation changes: merging pages and live events. Pure.
-import type { ConversationSummary, LocalMessage, Member, MessageState } from "./types";
+import type { ConversationSummary, LocalMessage, MessageState } from "./bindings";
 
 /** The identity of a message across its states (pending → sent → read). */
 export function messageKey(m: LocalMessage): string {
@@ -74,20 +74,4 @@ export function lastUnsent(list: LocalMessage[], meId: string): LocalMessage | u
     if (m.sender_id === meId) return undefined;
   }
   return undefined;
-}
-
-/**
- * Own messages move to delivered / read once every other member's receipt covers them. States
- * only move forward here: the engine's own message events remain the authority.
- */
-export function applyReceipts(list: LocalMessage[], members: Member[], meId: string): LocalMessage[] {
-  const others = members.filter((m) => m.user_id !== meId);
-  if (others.length === 0) return list;
-  const read = Math.min(...others.map((m) => m.read_seq));
-  const delivered = Math.min(...others.map((m) => Math.max(m.delivered_seq, m.read_seq)));
-  return list.map((m) => {
-    if (m.sender_id !== meId || m.seq === null || m.state === "failed") return m;
-    const next: MessageState = m.seq <= read ? "read" : m.seq <= delivered ? "delivered" : m.state;
-    return RANK[next] > RANK[m.state] ? { ...m, state: next } : m;
-  });
 }

@@ -1,7 +1,7 @@
 // The app's state and how shell events change it. Components read `app` and call its methods;
 // every call to the shell goes through `backend`.
 import { backend, subscribe, toCommandError } from "./backend";
-import { applyReceipts, mergeMessages, oldestSeq, removeMessage, upsertConversation } from "./messages";
+import { mergeMessages, oldestSeq, removeMessage, upsertConversation } from "./messages";
 import type {
   Bootstrap,
   ChosenStatus,
@@ -12,10 +12,12 @@ import type {
   LocalMessage,
   Notification,
   Presence,
+  Role,
+  SearchHit,
   Settings,
   UpdateStatus,
   User,
-} from "./types";
+} from "./bindings";
 
 export const PAGE = 50;
 const TYPING_TTL = 7000;
@@ -127,7 +129,6 @@ class App {
         if (t.conversation_id) void this.open(t.conversation_id);
         else if (t.notification_id) this.panel = "notifications";
       },
-      status: (s) => (this.chosen = s),
       settings: (v) => (this.settings = v),
       update: (r) => {
         if (r.status) {
@@ -162,6 +163,26 @@ class App {
   setConnection(c: ConnectionState) {
     this.connection = c;
     this.connectionSince = Date.now();
+  }
+
+  /** Signs in; the error to explain on the form, or null. */
+  async signIn(hubUrl: string, email: string, password: string): Promise<CommandError | null> {
+    try {
+      await this.signedIn(await backend.signIn(hubUrl, email, password));
+      return null;
+    } catch (e) {
+      return toCommandError(e);
+    }
+  }
+
+  /** Creates an account and signs in; the error to explain on the form, or null. */
+  async signUp(hubUrl: string, email: string, password: string, displayName: string, role: Role): Promise<CommandError | null> {
+    try {
+      await this.signedIn(await backend.signUp(hubUrl, email, password, displayName, role));
+      return null;
+    } catch (e) {
+      return toCommandError(e);
+    }
   }
 
   async signedIn(user: User) {
@@ -261,22 +282,15 @@ class App {
       case "presence":
         this.presence[e.data.user_id] = e.data;
         break;
+      case "chosen_presence":
+        // Chosen here, in the tray or by the CLI on this profile: the engine says which.
+        this.chosen = e.data;
+        break;
       case "conversation": {
         const known = this.conversations.some((c) => c.id === e.data.id);
         this.conversations = upsertConversation(this.conversations, e.data);
         if (!known) void this.refreshPresence();
         if (e.data.id === this.selectedId && e.data.unread_count > 0) this.readOpen();
-        break;
-      }
-      case "receipt": {
-        const { conversation_id, user_id, kind, seq } = e.data;
-        const c = this.conversations.find((x) => x.id === conversation_id);
-        const member = c?.members.find((m) => m.user_id === user_id);
-        if (!c || !member) break;
-        if (kind === "read") member.read_seq = Math.max(member.read_seq, seq);
-        member.delivered_seq = Math.max(member.delivered_seq, seq, kind === "read" ? seq : 0);
-        const thread = this.threads[conversation_id];
-        if (thread && this.me) thread.messages = applyReceipts(thread.messages, c.members, this.me.id);
         break;
       }
       case "notification": {
@@ -401,6 +415,56 @@ class App {
     }
   }
 
+  retry(clientMsgId: string) {
+    backend.retry(clientMsgId).catch((e) => this.fail(e));
+  }
+
+  discard(clientMsgId: string): Promise<void> {
+    return backend.discard(clientMsgId).catch((e) => this.fail(e));
+  }
+
+  /** The user typed in a conversation (the engine throttles what goes out). */
+  reportTyping(conversationId: string) {
+    backend.typing(conversationId).catch(() => {});
+  }
+
+  openLink(url: string) {
+    backend.openLink(url).catch((e) => this.fail(e));
+  }
+
+  /** Retry now: cuts a reconnect wait short. */
+  reconnectNow() {
+    backend.reconnectNow().catch((e) => this.fail(e));
+  }
+
+  /** Messages on this device that contain every word of `query`, newest first. */
+  search(query: string, limit: number): Promise<SearchHit[]> {
+    return backend.search(query, limit);
+  }
+
+  /** People in the directory by name, or by exact email. */
+  findPeople(query: string): Promise<User[]> {
+    return backend.users(query);
+  }
+
+  /** Starts (or finds) the direct conversation with a user and opens it. */
+  async startDirect(userId: string) {
+    const c = await backend.startDirect(userId);
+    this.onEngine({ type: "conversation", data: c });
+    await this.open(c.id);
+  }
+
+  /** Starts a group with these people and opens it. */
+  async startGroup(title: string, memberIds: string[]) {
+    const c = await backend.startGroup(title, memberIds);
+    this.onEngine({ type: "conversation", data: c });
+    await this.open(c.id);
+  }
+
+  installUpdate(): Promise<void> {
+    return backend.installUpdate();
+  }
+
   setDraft(conversationId: string, text: string) {
     if (text) this.drafts[conversationId] = text;
     else delete this.drafts[conversationId];
@@ -412,12 +476,11 @@ class App {
   }
 
   async setPresence(status: ChosenStatus) {
-    const previous = this.chosen;
-    this.chosen = status;
     try {
+      // The engine keeps the choice even when the hub cannot be told now (the next connection
+      // carries it) and announces it as `chosen_presence`.
       await backend.setPresence(status);
     } catch (e) {
-      this.chosen = previous;
       this.fail(e);
     }
   }

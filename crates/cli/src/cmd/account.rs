@@ -3,7 +3,7 @@
 use anyhow::anyhow;
 use rapport_client::{Engine, Role, User};
 
-use crate::outcome::Failure;
+use crate::failure::Failure;
 use crate::output::Output;
 
 fn print_user(out: &Output, verb: &str, user: &User) {

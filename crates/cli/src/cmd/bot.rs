@@ -8,7 +8,7 @@ use rand::Rng as _;
 use rapport_client::{Engine, EngineEvent, LocalMessage};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::outcome::Failure;
+use crate::failure::Failure;
 use crate::output::Output;
 
 /// Keyword groups and the answer for each, most specific first.

@@ -4,7 +4,7 @@ use anyhow::anyhow;
 use rapport_client::{Engine, EngineError};
 
 use crate::args::HistoryTarget;
-use crate::outcome::Failure;
+use crate::failure::Failure;
 use crate::output::Output;
 
 /// Resolves `--with EMAIL` to a cached direct conversation.

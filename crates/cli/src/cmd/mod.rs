@@ -25,6 +25,6 @@ pub async fn message_line(engine: &Engine, m: &LocalMessage) -> String {
         engine.display_name(&m.sender_id).await.unwrap_or_else(|| m.sender_id.clone())
     };
     let seq = m.seq.map_or_else(|| "-".to_owned(), |s| s.to_string());
-    let error = m.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default();
+    let error = m.error.map(|e| format!(" ({e})")).unwrap_or_default();
     format!("#{seq} {} {who}: {} [{}{error}]", clock(&m.created_at), m.body, m.state.as_str())
 }

@@ -3,7 +3,7 @@
 use rapport_client::{ChosenStatus, Engine};
 
 use crate::args::seconds;
-use crate::outcome::Failure;
+use crate::failure::Failure;
 use crate::output::Output;
 
 /// Saves the status in the profile and applies it at the hub (identify carries it).

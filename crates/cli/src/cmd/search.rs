@@ -2,7 +2,7 @@
 
 use rapport_client::Engine;
 
-use crate::outcome::Failure;
+use crate::failure::Failure;
 use crate::output::Output;
 
 /// Prints matching messages, best first.

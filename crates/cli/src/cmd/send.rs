@@ -5,7 +5,7 @@ use std::time::Duration;
 use rapport_client::Engine;
 
 use crate::args::{seconds, SendTarget};
-use crate::outcome::Failure;
+use crate::failure::Failure;
 use crate::output::Output;
 
 /// Queues the message durably, connects, and waits for the hub's acknowledgement.
@@ -30,7 +30,7 @@ pub async fn run(engine: &Engine, out: &Output, target: SendTarget, timeout: f64
         }
         Err(e) => {
             let failure = Failure::queued_or_error(e);
-            if failure.exit == crate::outcome::QUEUED {
+            if failure.exit == crate::failure::QUEUED {
                 out.emit(&queued, || format!("queued {} (the hub could not be reached; it will be sent by a later send, sync or tail)", queued.client_msg_id));
             }
             Err(failure)

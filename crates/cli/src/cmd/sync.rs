@@ -3,7 +3,7 @@
 use rapport_client::Engine;
 
 use crate::args::seconds;
-use crate::outcome::Failure;
+use crate::failure::Failure;
 use crate::output::Output;
 
 /// Connects, flushes the outbox and catches every conversation up.

@@ -4,7 +4,7 @@ use rapport_client::{ConnectionState, Engine, EngineEvent, WireEvent};
 use rapport_protocol::gateway::Event;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::outcome::Failure;
+use crate::failure::Failure;
 use crate::output::Output;
 
 /// Completes on SIGINT or SIGTERM.

@@ -20,7 +20,7 @@ pub(super) struct MessageRow {
 }
 
 /// What decides the state of a cached message, per conversation.
-pub(super) struct ReceiptView {
+pub(crate) struct ReceiptView {
     me: String,
     my_read: i64,
     others_read: i64,
@@ -67,6 +67,11 @@ impl ReceiptView {
         } else {
             MessageState::Delivered
         }
+    }
+
+    /// How far every other member got: (delivered, read).
+    pub(crate) fn others(&self) -> (i64, i64) {
+        (self.others_delivered.max(self.others_read), self.others_read)
     }
 
     pub(super) fn local(&self, row: MessageRow) -> LocalMessage {
@@ -249,6 +254,34 @@ impl Cache {
             }
             None => Ok(None),
         }
+    }
+
+    /// What decides the states of a conversation's messages for `me` now.
+    pub(crate) async fn receipt_view(&self, conversation_id: &str, me: &str) -> Result<ReceiptView, EngineError> {
+        ReceiptView::load(self, conversation_id, me).await
+    }
+
+    /// Own messages whose state differs between two receipt views (every other member moved
+    /// from `before` to `after`), with their state under `after`, ascending.
+    pub(crate) async fn own_messages_moved(&self, conversation_id: &str, before: &ReceiptView, after: ReceiptView) -> Result<Vec<LocalMessage>, EngineError> {
+        let ((delivered0, read0), (delivered1, read1)) = (before.others(), after.others());
+        if delivered1 <= delivered0 && read1 <= read0 {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<MessageRow> = sqlx::query_as(
+            "SELECT id, conversation_id, seq, sender_id, body, client_msg_id, created_at FROM messages
+             WHERE conversation_id = ?1 AND sender_id = ?2 AND ((seq > ?3 AND seq <= ?4) OR (seq > ?5 AND seq <= ?6))
+             ORDER BY seq",
+        )
+        .bind(conversation_id)
+        .bind(&after.me)
+        .bind(delivered0)
+        .bind(delivered1)
+        .bind(read0)
+        .bind(read1)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|row| after.local(row)).collect())
     }
 
     /// Every cached `(seq, id, client_msg_id)` of a conversation, ascending (for tests and checks).

@@ -7,8 +7,8 @@
 //! `retry` makes it `pending` again, `discard` deletes it. Nothing caps the outbox but the disk.
 
 use super::Cache;
+use crate::error::{Code, EngineError};
 use crate::event::{LocalMessage, MessageState};
-use crate::EngineError;
 
 /// One outbox row.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -19,8 +19,10 @@ pub(crate) struct OutboxEntry {
     pub sender_id: String,
     pub body: String,
     pub created_at: String,
-    pub state: String,
-    pub error: Option<String>,
+    /// `Pending` or `Failed` (the table's values are `MessageState`'s wire names).
+    pub state: MessageState,
+    /// Why it failed: a `Code`'s wire name.
+    pub error: Option<Code>,
 }
 
 impl OutboxEntry {
@@ -33,8 +35,8 @@ impl OutboxEntry {
             body: self.body.clone(),
             client_msg_id: self.client_msg_id.clone(),
             created_at: self.created_at.clone(),
-            state: if self.state == "failed" { MessageState::Failed } else { MessageState::Pending },
-            error: self.error.clone(),
+            state: self.state,
+            error: self.error,
             to_email: self.to_email.clone(),
         }
     }
@@ -109,7 +111,7 @@ impl Cache {
     }
 
     /// The hub refused an entry for good.
-    pub(crate) async fn fail(&self, client_msg_id: &str, reason: &str) -> Result<(), EngineError> {
+    pub(crate) async fn fail(&self, client_msg_id: &str, reason: Code) -> Result<(), EngineError> {
         sqlx::query("UPDATE outbox SET state = 'failed', error = ? WHERE client_msg_id = ? AND state = 'pending'")
             .bind(reason)
             .bind(client_msg_id)
@@ -132,5 +134,88 @@ impl Cache {
         let entry = self.outbox_entry(client_msg_id).await?;
         sqlx::query("DELETE FROM outbox WHERE client_msg_id = ?").bind(client_msg_id).execute(&self.pool).await?;
         Ok(entry)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr as _;
+
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+
+    use super::*;
+
+    /// A profile as the engine left it before the outbox's state and error were typed
+    /// (migrations 0001 and 0002), with the rows it could write — and two it could not.
+    async fn legacy_profile(dir: &std::path::Path) {
+        let migrations = dir.join("migrations");
+        std::fs::create_dir_all(&migrations).unwrap();
+        std::fs::write(migrations.join("0001_cache.sql"), include_str!("../../migrations/0001_cache.sql")).unwrap();
+        std::fs::write(migrations.join("0002_fts_explicit_insert.sql"), include_str!("../../migrations/0002_fts_explicit_insert.sql")).unwrap();
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", dir.join("cache.db").display())).unwrap().create_if_missing(true);
+        let pool = SqlitePoolOptions::new().connect_with(options).await.unwrap();
+        sqlx::migrate::Migrator::new(migrations.as_path()).await.unwrap().run(&pool).await.unwrap();
+        let rows = [
+            ("hub-code", "failed", Some("body_too_long")),
+            ("engine-code", "failed", Some("not_found")),
+            ("coarse-engine-code", "failed", Some("invalid")),
+            ("waiting", "pending", None),
+            ("odd-reason", "failed", Some("the hub said no")),
+            ("odd-state", "sending", Some("x")),
+        ];
+        for (id, state, error) in rows {
+            sqlx::query("INSERT INTO outbox (client_msg_id, conversation_id, sender_id, body, created_at, state, error) VALUES (?, 'c', 'me', 'hi', '2026-01-01T00:00:00Z', ?, ?)")
+                .bind(id)
+                .bind(state)
+                .bind(error)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        pool.close().await;
+    }
+
+    #[tokio::test]
+    async fn outbox_rows_of_earlier_versions_read_as_states_and_codes() {
+        let dir = tempfile::tempdir().unwrap();
+        legacy_profile(dir.path()).await;
+        let cache = Cache::open(dir.path()).await.expect("the typed columns migrate");
+        let read: Vec<(String, MessageState, Option<Code>)> =
+            cache.outbox_all().await.expect("every row decodes").into_iter().map(|e| (e.client_msg_id, e.state, e.error)).collect();
+        assert_eq!(
+            read,
+            [
+                ("hub-code".to_owned(), MessageState::Failed, Some(Code::BodyTooLong)),
+                ("engine-code".to_owned(), MessageState::Failed, Some(Code::NotFound)),
+                ("coarse-engine-code".to_owned(), MessageState::Failed, Some(Code::Invalid)),
+                ("waiting".to_owned(), MessageState::Pending, None),
+                ("odd-reason".to_owned(), MessageState::Failed, Some(Code::Invalid)),
+                ("odd-state".to_owned(), MessageState::Failed, Some(Code::Invalid)),
+            ],
+            "every value earlier versions wrote keeps its meaning, and an odd row cannot break the outbox"
+        );
+        assert_eq!(cache.pending().await.unwrap().len(), 1, "only the pending row is sent");
+    }
+
+    #[tokio::test]
+    async fn a_failure_is_stored_as_its_code() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::open(dir.path()).await.unwrap();
+        let entry = OutboxEntry {
+            client_msg_id: "m".into(),
+            conversation_id: Some("c".into()),
+            to_email: None,
+            sender_id: "me".into(),
+            body: "hi".into(),
+            created_at: "2026-01-01T00:00:00Z".into(),
+            state: MessageState::Pending,
+            error: None,
+        };
+        cache.enqueue(&entry).await.unwrap();
+        cache.fail("m", Code::RateLimited).await.unwrap();
+        let stored: (String, String) = sqlx::query_as("SELECT state, error FROM outbox").fetch_one(&cache.pool).await.unwrap();
+        assert_eq!(stored, ("failed".to_owned(), "rate_limited".to_owned()), "the wire names are what the table keeps");
+        let local = cache.outbox_entry("m").await.unwrap().unwrap().local();
+        assert_eq!((local.state, local.error), (MessageState::Failed, Some(Code::RateLimited)));
     }
 }

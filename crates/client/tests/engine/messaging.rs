@@ -52,6 +52,12 @@ async fn send_and_receive_with_receipts_and_a_notification() {
         _ => None,
     })
     .await;
+    let moved = next_event(&mut alice_events, "alice's message is announced read", |e| match e {
+        EngineEvent::Message(m) if m.client_msg_id == pending.client_msg_id => Some(m.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(moved.state, MessageState::Read, "the receipt comes with the message's new state: the app works out nothing itself");
     let page = alice.engine.history(&conversation.id, None, 10).await.unwrap();
     assert_eq!(page.messages[0].state, MessageState::Read, "once bob read it, alice sees read");
     let bob_list = bob.engine.conversations().await.unwrap();

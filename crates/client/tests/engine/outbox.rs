@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use rapport_client::{EngineError, MessageState};
+use rapport_client::{Code, EngineError, MessageState};
 use rapport_testkit::{HubProcess, TestHub};
 
 use crate::support::{assert_cache_equals_hub, connected, eventually, hub_history, Client, DEADLINE};
@@ -42,16 +42,17 @@ async fn permanent_refusal_fails_with_reason_then_retry_and_discard() {
     alice.engine.start();
     let m = alice.engine.send("no-such-conversation", "hello?").await.unwrap();
     let err = alice.engine.wait_sent(&m.client_msg_id, DEADLINE).await.unwrap_err();
-    assert!(matches!(&err, EngineError::Invalid { reason, .. } if reason == "not_found"), "refused for good: {err:?}");
+    assert!(matches!(&err, EngineError::Invalid { reason, .. } if *reason == Code::NotFound), "refused for good: {err:?}");
     let outbox = alice.engine.outbox().await.unwrap();
     assert_eq!(outbox.len(), 1, "a failed message stays visible");
-    assert_eq!((outbox[0].state, outbox[0].error.as_deref()), (MessageState::Failed, Some("not_found")));
+    assert_eq!((outbox[0].state, outbox[0].error), (MessageState::Failed, Some(Code::NotFound)));
     alice.engine.retry(&m.client_msg_id).await.expect("retry a failed message");
     let err = alice.engine.wait_sent(&m.client_msg_id, DEADLINE).await.unwrap_err();
     assert!(matches!(err, EngineError::Invalid { .. }), "retried and refused again");
     alice.engine.discard(&m.client_msg_id).await.expect("discard");
     assert!(alice.engine.outbox().await.unwrap().is_empty(), "discarded messages are gone");
-    assert!(matches!(alice.engine.send("x", "   ").await, Err(EngineError::Invalid { .. })), "blank bodies are refused up front");
+    let blank = alice.engine.send("x", "   ").await;
+    assert!(matches!(blank, Err(EngineError::Invalid { reason: Code::BodyEmpty, .. })), "blank bodies are refused up front: {blank:?}");
 }
 
 #[tokio::test]

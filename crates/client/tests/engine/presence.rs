@@ -43,12 +43,27 @@ async fn presence_map_and_auto_away_without_loops() {
         }
     }
     assert_eq!(changes, 1, "twenty idle reports and one return make exactly one presence change");
+    let mut bob_events = bob.engine.subscribe();
     bob.engine.set_presence(ChosenStatus::Busy).await.expect("acknowledged");
     eventually("busy reaches alice", || async {
         (alice.engine.presence_of(&bob.user.id)?.status == PresenceStatus::Busy).then_some(())
     })
     .await;
     assert_eq!(bob.engine.chosen_presence(), ChosenStatus::Busy);
+    let announced = next_event(&mut bob_events, "bob's own choice announced", |e| match e {
+        EngineEvent::ChosenPresence(status) => Some(*status),
+        _ => None,
+    })
+    .await;
+    assert_eq!(announced, ChosenStatus::Busy, "every view of bob's engine (window, tray) learns the choice from the engine");
+    bob.engine.set_presence(ChosenStatus::Busy).await.unwrap();
+    bob.engine.set_presence(ChosenStatus::Online).await.unwrap();
+    let next = next_event(&mut bob_events, "the next choice", |e| match e {
+        EngineEvent::ChosenPresence(status) => Some(*status),
+        _ => None,
+    })
+    .await;
+    assert_eq!(next, ChosenStatus::Online, "choosing the same status again announces nothing");
 }
 
 #[tokio::test]

@@ -26,13 +26,13 @@ impl Failure {
 
     /// Exit 1 with the engine's code.
     pub fn engine(error: EngineError) -> Failure {
-        Failure { exit: ERROR, code: error.code().into(), error: error.into() }
+        Failure { exit: ERROR, code: error.code().to_string(), error: error.into() }
     }
 
     /// Exit 3 when the hub was unreachable or too slow, 1 otherwise.
     pub fn queued_or_error(error: EngineError) -> Failure {
         match error {
-            EngineError::Offline(_) | EngineError::Timeout(_) => Failure { exit: QUEUED, code: error.code().into(), error: error.into() },
+            EngineError::Offline(_) | EngineError::Timeout(_) => Failure { exit: QUEUED, code: error.code().to_string(), error: error.into() },
             other => Failure::engine(other),
         }
     }

@@ -11,9 +11,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use rapport_protocol::NotificationKind;
+use tokio::sync::{broadcast, mpsc};
 use tokio::time::Instant;
 
-use crate::event::NotificationToShow;
+use crate::event::{EngineEvent, NotificationToShow};
 
 /// How long messages of one conversation are gathered into one notification.
 pub const COALESCE_WINDOW: Duration = Duration::from_millis(1500);
@@ -36,6 +37,34 @@ impl Policy {
     /// Whether a hub notification should notify.
     pub(crate) fn wants_notification(&self, kind: NotificationKind) -> bool {
         !self.do_not_disturb && matches!(kind, NotificationKind::JobAlert | NotificationKind::ApplicationStatus)
+    }
+}
+
+/// A message that passed the notification policy, waiting to be coalesced.
+pub(crate) struct Candidate {
+    pub conversation_id: String,
+    pub title: String,
+    pub sender_name: String,
+    pub body: String,
+}
+
+/// Turns notification candidates into coalesced [`EngineEvent::Notify`]s. Ends when the engine
+/// is dropped (the candidate channel closes).
+pub(crate) async fn coalesce(mut candidates: mpsc::Receiver<Candidate>, events: broadcast::Sender<EngineEvent>) {
+    let mut coalescer = Coalescer::new(COALESCE_WINDOW);
+    loop {
+        let due = coalescer.next_due();
+        tokio::select! {
+            candidate = candidates.recv() => match candidate {
+                Some(c) => coalescer.push(Instant::now(), &c.conversation_id, &c.title, &c.sender_name, &c.body),
+                None => return,
+            },
+            _ = async { tokio::time::sleep_until(due.expect("guarded")).await }, if due.is_some() => {
+                for show in coalescer.due(Instant::now()) {
+                    let _ = events.send(EngineEvent::Notify(show));
+                }
+            }
+        }
     }
 }
 

@@ -9,13 +9,14 @@ use rapport_client::NotificationToShow;
 use serde::Serialize;
 use tauri::{AppHandle, Emitter as _};
 
-use crate::MAIN_WINDOW;
+use crate::window::{self, MAIN_WINDOW};
 
 /// What the UI opens after a click.
 pub const OPEN_EVENT: &str = "app:open";
 
 /// Payload of [`OPEN_EVENT`].
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct OpenTarget {
     pub conversation_id: Option<String>,
     pub notification_id: Option<String>,
@@ -26,6 +27,7 @@ fn escape_markup(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
+/// Shows `note` as a native desktop notification; a click on it opens what it is about.
 pub fn show(app: &AppHandle, note: NotificationToShow) {
     let app = app.clone();
     // Showing and waiting for the click block on D-Bus: one short-lived thread per notification
@@ -45,7 +47,7 @@ pub fn show(app: &AppHandle, note: NotificationToShow) {
         #[cfg(all(unix, not(target_os = "macos")))]
         handle.wait_for_action(|action| {
             if action == "default" || action == "Open" {
-                crate::tray::show_window(&app);
+                window::show(&app);
                 let target = OpenTarget { conversation_id: note.conversation_id.clone(), notification_id: note.notification_id.clone() };
                 let _ = app.emit_to(MAIN_WINDOW, OPEN_EVENT, target);
             }

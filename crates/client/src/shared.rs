@@ -1,0 +1,291 @@
+//! The engine's state, shared by the [`crate::Engine`] handle, the supervisor, the session and
+//! the tasks they start, and the small types that travel between them.
+//!
+//! Everything here is reached through one `Arc<Shared>`; the modules that act on it (`session`,
+//! `apply`, `catch_up`, `directory`) depend on this module, never the other way round.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use rapport_protocol::rest::ChosenStatus;
+use rapport_protocol::{Conversation, User};
+use tokio::sync::{broadcast, mpsc, oneshot, watch, Notify};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::HubApi;
+use crate::cache::{keys, Cache};
+use crate::config::{EngineConfig, TokenStoreKind};
+use crate::error::EngineError;
+use crate::event::{ConnectionState, EngineEvent, WireEvent};
+use crate::login::Login;
+use crate::notify_policy::{Candidate, Policy};
+use crate::presence::{AutoAway, PresenceBook};
+use crate::tokens::StoredLogin;
+use crate::typing::{TypingBoard, TypingThrottle};
+
+/// Events buffered per subscriber; a subscriber that falls further behind gets `Lagged`.
+const EVENT_BUFFER: usize = 4096;
+/// Notification candidates waiting for the coalescer; more are dropped (they are only toasts).
+const NOTIFY_QUEUE: usize = 1024;
+/// Commands waiting for the live session (typing, presence).
+pub(crate) const LIVE_QUEUE: usize = 64;
+
+/// What the live session is asked to do.
+pub(crate) enum LiveCommand {
+    Typing(String),
+    Presence(ChosenStatus, Option<oneshot::Sender<Result<(), EngineError>>>),
+}
+
+/// Counters that `sync` and `wait_sent` watch.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Progress {
+    /// Catch-ups started so far (each gets the next number).
+    pub catch_up_started: u64,
+    /// The number of the latest catch-up that completed.
+    pub catch_up_done: u64,
+    /// Bumped on every outbox change.
+    pub outbox_version: u64,
+}
+
+/// Counters of what the connection machinery did, for diagnostics screens and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Diagnostics {
+    /// Gateway connections opened (WebSocket handshake done).
+    pub connections: u64,
+    /// Sessions started with `identify` (answered by `ready`).
+    pub identifies: u64,
+    /// Sessions continued with `resume` (answered by `resumed`).
+    pub resumes: u64,
+    /// `resume`s the hub refused with `invalid_session`.
+    pub invalid_sessions: u64,
+    /// Access tokens refreshed (by this engine; another process's refresh is only adopted).
+    pub refreshes: u64,
+    /// Catch-ups completed.
+    pub catch_ups: u64,
+}
+
+/// The running connection supervisor.
+pub(crate) struct Running {
+    pub cancel: CancellationToken,
+    pub task: JoinHandle<()>,
+}
+
+/// The engine's state, shared by the handle, the supervisor and the session.
+pub(crate) struct Shared {
+    pub config: EngineConfig,
+    pub api: HubApi,
+    pub cache: Cache,
+    pub login: Login,
+    events: broadcast::Sender<EngineEvent>,
+    wire: broadcast::Sender<WireEvent>,
+    state: Mutex<ConnectionState>,
+    pub kick_outbox: Notify,
+    pub kick_receipts: Notify,
+    pub kick_catch_up: Notify,
+    pub reconnect: Notify,
+    pub live: Mutex<Option<mpsc::Sender<LiveCommand>>>,
+    pub progress: watch::Sender<Progress>,
+    pub presence: Mutex<PresenceBook>,
+    pub auto_away: Mutex<AutoAway>,
+    pub chosen: Mutex<ChosenStatus>,
+    pub typing_out: Mutex<TypingThrottle>,
+    pub typing_in: Mutex<TypingBoard>,
+    pub policy: Mutex<Policy>,
+    notifier: mpsc::Sender<Candidate>,
+    pub running: Mutex<Option<Running>>,
+    pub diagnostics: Mutex<Diagnostics>,
+}
+
+impl Shared {
+    /// Opens the profile: creates and migrates the cache and loads the stored login, if any.
+    pub(crate) async fn open(config: EngineConfig) -> Result<Arc<Shared>, EngineError> {
+        let cache = Cache::open(&config.profile_dir).await?;
+        let login = Login::load(crate::tokens::open(config.token_store, &config.profile_dir)).await?;
+        if let Some(user) = login.user() {
+            claim_cache(&cache, &user.id).await?;
+        }
+        let chosen = match cache.get_kv(keys::CHOSEN_STATUS).await? {
+            Some(s) => serde_json::from_value(serde_json::Value::String(s)).unwrap_or_default(),
+            None => ChosenStatus::Online,
+        };
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let (wire, _) = broadcast::channel(EVENT_BUFFER);
+        let (notifier, candidates) = mpsc::channel(NOTIFY_QUEUE);
+        tokio::spawn(crate::notify_policy::coalesce(candidates, events.clone()));
+        let state = if login.user().is_some() {
+            ConnectionState::Offline { reason: "not started".into() }
+        } else {
+            ConnectionState::SignedOut
+        };
+        Ok(Arc::new(Shared {
+            api: HubApi::new(config.base_url())?,
+            config,
+            cache,
+            login,
+            events,
+            wire,
+            state: Mutex::new(state),
+            kick_outbox: Notify::new(),
+            kick_receipts: Notify::new(),
+            kick_catch_up: Notify::new(),
+            reconnect: Notify::new(),
+            live: Mutex::new(None),
+            progress: watch::channel(Progress::default()).0,
+            presence: Mutex::new(PresenceBook::default()),
+            auto_away: Mutex::new(AutoAway::default()),
+            chosen: Mutex::new(chosen),
+            typing_out: Mutex::new(TypingThrottle::default()),
+            typing_in: Mutex::new(TypingBoard::default()),
+            policy: Mutex::new(Policy::default()),
+            notifier,
+            running: Mutex::new(None),
+            diagnostics: Mutex::new(Diagnostics::default()),
+        }))
+    }
+
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
+        self.events.subscribe()
+    }
+
+    pub(crate) fn subscribe_wire(&self) -> broadcast::Receiver<WireEvent> {
+        self.wire.subscribe()
+    }
+
+    pub(crate) fn emit(&self, event: EngineEvent) {
+        let _ = self.events.send(event);
+    }
+
+    pub(crate) fn emit_wire(&self, event: WireEvent) {
+        let _ = self.wire.send(event);
+    }
+
+    pub(crate) fn set_state(&self, state: ConnectionState) {
+        let mut current = self.state.lock();
+        if *current != state {
+            *current = state.clone();
+            drop(current);
+            self.emit(EngineEvent::Connection(state));
+        }
+    }
+
+    pub(crate) fn state(&self) -> ConnectionState {
+        self.state.lock().clone()
+    }
+
+    pub(crate) fn me(&self) -> Option<User> {
+        self.login.user()
+    }
+
+    pub(crate) fn me_id(&self) -> Result<String, EngineError> {
+        self.me().map(|u| u.id).ok_or_else(|| EngineError::Unauthorized("not signed in".into()))
+    }
+
+    pub(crate) fn bump_progress(&self, change: impl FnOnce(&mut Progress)) {
+        self.progress.send_modify(change);
+    }
+
+    pub(crate) fn candidate(&self, candidate: Candidate) {
+        let _ = self.notifier.try_send(candidate);
+    }
+
+    /// Where the login is kept now (the file once the keyring failed).
+    pub(crate) fn token_store(&self) -> TokenStoreKind {
+        self.login.store_kind()
+    }
+
+    /// Makes `login` this profile's login: another user's cached data is wiped first.
+    pub(crate) async fn adopt(&self, login: StoredLogin) -> Result<User, EngineError> {
+        let user = login.user.clone();
+        claim_cache(&self.cache, &user.id).await?;
+        self.cache.upsert_user(&user).await?;
+        self.login.adopt(login).await?;
+        if self.state() == ConnectionState::SignedOut {
+            self.set_state(ConnectionState::Offline { reason: "not started".into() });
+        }
+        Ok(user)
+    }
+
+    /// The access token, refreshed first when it is about to expire. A refused refresh signs out.
+    pub(crate) async fn fresh_token(&self) -> Result<String, EngineError> {
+        let result = self.login.fresh_token(&self.api).await;
+        self.signed_out_if_refused(result).await
+    }
+
+    /// Replaces a stale access token (see [`Login::refresh`]). A refused refresh signs out.
+    pub(crate) async fn refresh(&self, stale_access: &str) -> Result<(), EngineError> {
+        let result = self.login.refresh(&self.api, stale_access).await;
+        self.signed_out_if_refused(result).await
+    }
+
+    async fn signed_out_if_refused<T>(&self, result: Result<T, EngineError>) -> Result<T, EngineError> {
+        if let Err(EngineError::Unauthorized(_)) = &result {
+            self.signed_out().await;
+        }
+        result
+    }
+
+    /// The login is gone: forget the tokens, stop retrying, tell the app.
+    pub(crate) async fn signed_out(&self) {
+        let had_login = self.login.forget().await;
+        self.set_state(ConnectionState::SignedOut);
+        if had_login {
+            self.emit(EngineEvent::SignedOut);
+        }
+    }
+
+    /// Runs an authenticated REST call, refreshing the token once on 401.
+    pub(crate) async fn authed<T, F, Fut>(&self, call: F) -> Result<T, EngineError>
+    where
+        F: Fn(HubApi, String) -> Fut,
+        Fut: std::future::Future<Output = Result<T, EngineError>>,
+    {
+        let token = self.fresh_token().await?;
+        match call(self.api.clone(), token.clone()).await {
+            Err(EngineError::Unauthorized(_)) => {
+                self.refresh(&token).await?;
+                call(self.api.clone(), self.fresh_token().await?).await
+            }
+            other => other,
+        }
+    }
+
+    pub(crate) async fn emit_conversation(&self, conversation_id: &str) {
+        let Ok(me) = self.me_id() else { return };
+        if let Ok(Some(summary)) = self.cache.summary(conversation_id, &me).await {
+            self.emit(EngineEvent::Conversation(summary));
+        }
+    }
+
+    pub(crate) async fn emit_unread(&self) {
+        let Ok(me) = self.me_id() else { return };
+        if let Ok(total) = self.cache.unread_total(&me).await {
+            self.emit(EngineEvent::Unread { total });
+        }
+    }
+
+    /// Stores a conversation the hub returned and tells the app.
+    pub(crate) async fn store_conversation(&self, c: &Conversation) -> Result<(), EngineError> {
+        self.cache.upsert_conversation(c).await?;
+        self.emit_conversation(&c.id).await;
+        Ok(())
+    }
+
+    /// The status to identify with and to send: the chosen one, or away while auto-away holds.
+    pub(crate) fn effective_status(&self) -> ChosenStatus {
+        self.auto_away.lock().effective(*self.chosen.lock())
+    }
+
+    pub(crate) fn live_sender(&self) -> Option<mpsc::Sender<LiveCommand>> {
+        self.live.lock().clone()
+    }
+}
+
+/// The cache holds one user's data: another user's is wiped before `user_id` moves in.
+async fn claim_cache(cache: &Cache, user_id: &str) -> Result<(), EngineError> {
+    if cache.get_kv(keys::OWNER).await?.as_deref() != Some(user_id) {
+        cache.wipe().await?;
+        cache.set_kv(keys::OWNER, user_id).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,360 @@
+// Generated from the Rust types by src-tauri/src/bindings.rs (ts-rs); do not edit.
+// RAPPORT_WRITE_BINDINGS=1 cargo test -p rapport-desktop bindings rewrites it.
+
+export type Code = "offline" | "unauthorized" | "not_found" | "invalid" | "conflict" | "hub" | "timeout" | "io" | "signed_out" | "update" | "bad_frame" | "unknown_op" | "invalid_payload" | "body_empty" | "body_too_long" | "rate_limited" | "invalid_credentials" | "invalid_refresh_token" | "email_taken" | "password_too_short" | "method_not_allowed" | "payload_too_large" | "unavailable" | "internal";
+
+export type CommandError = { code: Code, message: string, };
+
+export type Role = "recruiter" | "candidate";
+
+export type ChosenStatus = "online" | "away" | "busy" | "invisible";
+
+export type PresenceStatus = "online" | "away" | "busy" | "offline";
+
+export type MessageState = "pending" | "sent" | "delivered" | "read" | "failed";
+
+export type ConnectionState = { "state": "connecting" } | { "state": "connected" } | { "state": "reconnecting", 
+/**
+ * 1 for the first retry after a failure, then 2, 3, …
+ */
+attempt: number, 
+/**
+ * How long until that attempt.
+ */
+retry_in_ms: number, } | { "state": "offline", 
+/**
+ * Why.
+ */
+reason: string, } | { "state": "signed_out" };
+
+export type TokenStoreKind = "keyring" | "file";
+
+export type ReceiptKind = "delivered" | "read";
+
+export type ConversationKind = "direct" | "group";
+
+export type NotificationKind = "job_alert" | "application_status" | "system";
+
+export type User = { 
+/**
+ * Opaque id.
+ */
+id: string, 
+/**
+ * Name shown to others.
+ */
+display_name: string, 
+/**
+ * Recruiter or candidate.
+ */
+role: Role, 
+/**
+ * Login email, lower-cased.
+ */
+email: string, };
+
+export type Member = { 
+/**
+ * The member's user id.
+ */
+user_id: string, 
+/**
+ * Their display name.
+ */
+display_name: string, 
+/**
+ * Their role.
+ */
+role: Role, 
+/**
+ * Highest seq they have read.
+ */
+read_seq: number, 
+/**
+ * Highest seq delivered to one of their devices.
+ */
+delivered_seq: number, };
+
+export type Presence = { 
+/**
+ * Whose.
+ */
+user_id: string, 
+/**
+ * What others see.
+ */
+status: PresenceStatus, 
+/**
+ * When the user's last session closed (RFC 3339); null while never seen offline.
+ */
+last_seen: string | null, };
+
+export type LocalMessage = { 
+/**
+ * The hub's id; null while pending or failed.
+ */
+id: string | null, 
+/**
+ * Where it belongs; empty for a queued `send --to EMAIL` whose conversation is not known yet.
+ */
+conversation_id: string, 
+/**
+ * Position in the conversation; null while pending or failed.
+ */
+seq: number | null, 
+/**
+ * Who sent it.
+ */
+sender_id: string, 
+/**
+ * The text.
+ */
+body: string, 
+/**
+ * The idempotency key (UUIDv7 for messages sent from here); stable across states.
+ */
+client_msg_id: string, 
+/**
+ * RFC 3339: the hub's time, or the local compose time while pending.
+ */
+created_at: string, 
+/**
+ * Local state.
+ */
+state: MessageState, 
+/**
+ * Why it failed, when it did: the hub's code, or the engine's for a message refused
+ * before it reached the hub.
+ */
+error: Code | null, 
+/**
+ * For a queued `send --to EMAIL` whose conversation is not known yet.
+ */
+to_email?: string | null, };
+
+export type HistoryPage = { 
+/**
+ * Oldest first.
+ */
+messages: Array<LocalMessage>, 
+/**
+ * Older messages exist before this page.
+ */
+has_more: boolean, };
+
+export type ConversationSummary = { 
+/**
+ * Opaque id.
+ */
+id: string, 
+/**
+ * Direct or group.
+ */
+kind: ConversationKind, 
+/**
+ * Group title; null for direct conversations.
+ */
+title: string | null, 
+/**
+ * What to show as its name: the title, or the other person's name.
+ */
+display_title: string, 
+/**
+ * Everyone in it, with their receipts.
+ */
+members: Array<Member>, 
+/**
+ * Newest seq known at the hub.
+ */
+last_seq: number, 
+/**
+ * Newest cached message (or the newest pending one).
+ */
+last_message: LocalMessage | null, 
+/**
+ * Messages of others after this user's read position.
+ */
+unread_count: number, 
+/**
+ * Muted conversations never notify.
+ */
+muted: boolean, 
+/**
+ * RFC 3339.
+ */
+created_at: string, };
+
+export type SnippetPart = { 
+/**
+ * Text to render as text.
+ */
+text: string, 
+/**
+ * Whether it matched the query.
+ */
+hit: boolean, };
+
+export type SearchHit = { 
+/**
+ * The matching message.
+ */
+message: LocalMessage, 
+/**
+ * Name of its conversation.
+ */
+conversation_title: string, 
+/**
+ * Display name of the sender, when cached.
+ */
+sender_name: string | null, 
+/**
+ * An excerpt around the match, split into highlighted and plain parts.
+ */
+snippet: Array<SnippetPart>, };
+
+export type Notification = { 
+/**
+ * Opaque id.
+ */
+id: string, 
+/**
+ * What it is about.
+ */
+kind: NotificationKind, 
+/**
+ * Short headline.
+ */
+title: string, 
+/**
+ * Longer text.
+ */
+body: string, 
+/**
+ * Free-form JSON, null when none was given.
+ */
+data: unknown, 
+/**
+ * Whether the user has read it.
+ */
+read: boolean, 
+/**
+ * RFC 3339.
+ */
+created_at: string, };
+
+export type NotificationToShow = { 
+/**
+ * Headline.
+ */
+title: string, 
+/**
+ * Text.
+ */
+body: string, 
+/**
+ * Conversation to open on click.
+ */
+conversation_id: string | null, 
+/**
+ * Notification to open on click.
+ */
+notification_id: string | null, };
+
+export type EngineEvent = { "type": "connection", "data": ConnectionState } | { "type": "syncing", "data": { 
+/**
+ * Fetched so far.
+ */
+done: number, 
+/**
+ * To fetch in all.
+ */
+total: number, } } | { "type": "synced", "data": { 
+/**
+ * Messages that were new to the cache.
+ */
+new_messages: number, } } | { "type": "message", "data": LocalMessage } | { "type": "message_discarded", "data": { 
+/**
+ * Its conversation (empty when unknown).
+ */
+conversation_id: string, 
+/**
+ * Its idempotency key.
+ */
+client_msg_id: string, } } | { "type": "receipt", "data": { 
+/**
+ * Which conversation.
+ */
+conversation_id: string, 
+/**
+ * Whose.
+ */
+user_id: string, 
+/**
+ * Delivered or read.
+ */
+kind: ReceiptKind, 
+/**
+ * Their position now.
+ */
+seq: number, } } | { "type": "typing", "data": { 
+/**
+ * Where.
+ */
+conversation_id: string, 
+/**
+ * Who.
+ */
+user_id: string, 
+/**
+ * Whether to show the indicator.
+ */
+active: boolean, } } | { "type": "presence", "data": Presence } | { "type": "chosen_presence", "data": ChosenStatus } | { "type": "conversation", "data": ConversationSummary } | { "type": "notification", "data": Notification } | { "type": "notify", "data": NotificationToShow } | { "type": "unread", "data": { 
+/**
+ * Sum of unread counts.
+ */
+total: number, } } | { "type": "signed_out" };
+
+export type Settings = { 
+/**
+ * The hub last signed in to.
+ */
+hub_url: string, 
+/**
+ * Closing the window keeps Rapport running in the tray.
+ */
+close_to_tray: boolean, 
+/**
+ * Start Rapport when the user logs in to the computer.
+ */
+launch_at_login: boolean, 
+/**
+ * No desktop notifications at all.
+ */
+do_not_disturb: boolean, 
+/**
+ * Look for a new version at start and every six hours.
+ */
+check_for_updates: boolean, 
+/**
+ * Idle minutes before an online user is shown as away.
+ */
+away_after_minutes: number, };
+
+export type Demo = { email: string, password: string, };
+
+export type Bootstrap = { hub_url: string, user: User | null, connection: ConnectionState, chosen_presence: ChosenStatus, settings: Settings, demo: Demo | null, version: string, 
+/**
+ * Where the login is kept: `keyring`, or `file` (0600, in the profile) without a keyring;
+ * null before a profile is open.
+ */
+login_store: TokenStoreKind | null, };
+
+export type UpdateStatus = { current_version: string, 
+/**
+ * The newer version, when there is one.
+ */
+available: string | null, notes: string | null, };
+
+export type OpenTarget = { conversation_id: string | null, notification_id: string | null, };
+
+export type NewAccount = { hub_url: string, email: string, password: string, display_name: string, role: Role, };
