@@ -74,7 +74,13 @@ impl EngineError {
             | ErrorCode::BodyTooLong
             | ErrorCode::PasswordTooShort
             | ErrorCode::PayloadTooLarge
-            | ErrorCode::MethodNotAllowed => EngineError::Invalid { reason: code.as_str().to_owned(), message },
+            | ErrorCode::MethodNotAllowed
+            // Protocol 1.1: retrying the same request cannot help either.
+            | ErrorCode::Forbidden
+            | ErrorCode::Gone
+            | ErrorCode::TooLarge
+            | ErrorCode::RangeNotSatisfiable
+            | ErrorCode::Unsupported => EngineError::Invalid { reason: code.as_str().to_owned(), message },
             ErrorCode::RateLimited | ErrorCode::Unavailable | ErrorCode::Internal => EngineError::Hub { code, message },
         }
     }

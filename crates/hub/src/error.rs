@@ -51,7 +51,12 @@ impl ApiError {
             | ErrorCode::InvalidPayload
             | ErrorCode::BodyEmpty
             | ErrorCode::BodyTooLong
-            | ErrorCode::PasswordTooShort => StatusCode::BAD_REQUEST,
+            | ErrorCode::PasswordTooShort
+            | ErrorCode::Unsupported => StatusCode::BAD_REQUEST,
+            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::Gone => StatusCode::GONE,
+            ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
             ErrorCode::Unauthorized
             | ErrorCode::InvalidCredentials
             | ErrorCode::InvalidRefreshToken => StatusCode::UNAUTHORIZED,

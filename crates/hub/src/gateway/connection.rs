@@ -214,6 +214,7 @@ impl Connection {
             data: Hello {
                 protocol: PROTOCOL_VERSION,
                 heartbeat_interval_ms: self.hub.config.heartbeat.as_millis() as u64,
+                features: Vec::new(),
             },
         };
         let ending = match self.feed(WsMessage::Text(serialise(&hello))).await {

@@ -41,6 +41,9 @@ pub async fn handle(hub: &std::sync::Arc<Hub>, session: &Session, op: ClientOp, 
             Err(ApiError::invalid("this session is already identified"))
         }
         ClientOp::Ping => Ok(json!({})),
+        ClientOp::MessageEdit(_) | ClientOp::MessageDelete(_) | ClientOp::MessageReact(_) => {
+            Err(ApiError::new(ErrorCode::Unsupported, "this hub does not serve this op yet"))
+        }
     };
     done.map(Outcome::Done)
 }

@@ -65,7 +65,7 @@ enum Fate {
     /// The sender is not a member (or there is no such conversation).
     NotMember,
     /// A resend of a message stored before this batch.
-    Earlier(Message),
+    Earlier(Box<Message>),
     /// A resend of the new message at this index of the batch.
     SameAs(usize),
     /// The n-th (from 0) new message of its conversation in this batch.
@@ -101,7 +101,7 @@ impl<'b> Plan<'b> {
             let fate = if !members.contain(msg) {
                 Fate::NotMember
             } else if let Some(stored) = earlier.get(&key) {
-                Fate::Earlier(stored.clone())
+                Fate::Earlier(Box::new(stored.clone()))
             } else if let Some(first) = new_by_key.get(&key) {
                 Fate::SameAs(*first)
             } else {
@@ -150,6 +150,7 @@ impl<'b> Plan<'b> {
                     body: msg.body.to_owned(),
                     client_msg_id: msg.client_msg_id.to_owned(),
                     created_at: rfc3339(now),
+                    ..Message::default()
                 });
             }
         }
@@ -189,7 +190,7 @@ impl Numbered {
             .enumerate()
             .map(|(index, fate)| match fate {
                 Fate::NotMember => Err(StoreError::NotFound),
-                Fate::Earlier(message) => Ok((message, false)),
+                Fate::Earlier(message) => Ok((*message, false)),
                 Fate::SameAs(first) => Ok((stored[first].clone().expect("the first one is new"), false)),
                 // Cloned, not taken: a later resend in the batch may still need it.
                 Fate::New(_) => Ok((stored[index].clone().expect("new messages are built"), true)),
@@ -228,6 +229,7 @@ mod tests {
             body: client_msg_id.into(),
             client_msg_id: client_msg_id.into(),
             created_at: rfc3339(0),
+            ..Message::default()
         }
     }
 

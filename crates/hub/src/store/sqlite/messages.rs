@@ -30,6 +30,7 @@ impl From<MessageRow> for Message {
             body: row.body,
             client_msg_id: row.client_msg_id,
             created_at: rfc3339(row.created_at),
+            ..Message::default()
         }
     }
 }
@@ -114,6 +115,7 @@ impl SqliteStore {
                 body: msg.body.to_owned(),
                 client_msg_id: msg.client_msg_id.to_owned(),
                 created_at: rfc3339(now),
+                ..Message::default()
             },
             true,
         ))
