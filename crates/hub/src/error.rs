@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use rapport_protocol::{ErrorBody, ErrorCode, ErrorInfo};
 
-use crate::store::StoreError;
+use crate::store::{Refusal, StoreError};
 
 /// A failure that a client sees as `{code, message}`.
 #[derive(Debug)]
@@ -87,6 +87,7 @@ impl From<StoreError> for ApiError {
             StoreError::EmailTaken => {
                 ApiError::new(ErrorCode::EmailTaken, "an account with this email already exists")
             }
+            StoreError::Refused(refusal) => refusal.into(),
             StoreError::Database(err) => {
                 // Logged with its cause here; the client learns only that the hub is struggling.
                 tracing::error!(error = %err, "database error");
@@ -97,6 +98,20 @@ impl From<StoreError> for ApiError {
                     _ => ApiError::new(ErrorCode::Internal, "internal error"),
                 }
             }
+        }
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> ApiError {
+        match refusal {
+            Refusal::NotSender => ApiError::new(ErrorCode::Forbidden, "only its sender may edit or delete a message"),
+            Refusal::Deleted => ApiError::new(ErrorCode::Gone, "the message was deleted"),
+            Refusal::EmptyBody => ApiError::new(ErrorCode::BodyEmpty, "the message is empty"),
+            Refusal::BodyTooLong => ApiError::new(ErrorCode::BodyTooLong, "the message is longer than 4000 characters"),
+            Refusal::ReplyElsewhere => ApiError::invalid("reply_to must name a message of this conversation"),
+            Refusal::AttachmentUnavailable => ApiError::not_found("attachment"),
+            Refusal::TooManyReactions => ApiError::invalid("a message has at most 20 different reactions"),
         }
     }
 }

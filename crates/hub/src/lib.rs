@@ -19,10 +19,12 @@
 #![deny(missing_docs)]
 
 mod auth;
+mod blobs;
 mod clock;
 pub mod config;
 mod error;
 mod gateway;
+mod housekeeping;
 mod http;
 mod logins;
 mod metrics;
@@ -48,6 +50,12 @@ pub(crate) struct Hub {
     /// Logins recently confirmed active.
     pub logins: logins::ActiveLogins,
     pub gateway: gateway::Gateway,
+    /// Uploaded files.
+    pub blobs: Arc<blobs::Blobs>,
+    /// Thumbnails being made at once at most (decoding an image takes a core).
+    pub thumbnails: tokio::sync::Semaphore,
+    /// A deletion committed since the database's files were last purged of removed data.
+    pub purge_due: std::sync::atomic::AtomicBool,
     pub presence: presence::PresenceBoard,
     pub metrics: metrics::Metrics,
     /// Cancelled when the hub starts shutting down.
@@ -70,10 +78,15 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let store = store::open(&config).await.context("opening the database")?;
     let auth = auth::Auth::new(&config).context("loading the token secret")?;
+    let blobs = blobs::Blobs::open(&config.blobs_dir)
+        .with_context(|| format!("opening the blob directory {}", config.blobs_dir.display()))?;
     let metrics = metrics::Metrics::new();
     let (gateway, send_queue) = gateway::Gateway::new(metrics.events_dispatched.clone());
     let hub = Arc::new(Hub {
         gateway,
+        blobs: Arc::new(blobs),
+        thumbnails: tokio::sync::Semaphore::new(1),
+        purge_due: std::sync::atomic::AtomicBool::new(false),
         presence: presence::PresenceBoard::default(),
         metrics,
         shutdown: CancellationToken::new(),
@@ -84,6 +97,7 @@ pub async fn run(
         logins: logins::ActiveLogins::default(),
     });
     let janitor = tokio::spawn(gateway::janitor(hub.clone()));
+    let housekeeping = tokio::spawn(housekeeping::run(hub.clone()));
     let stop_committing = CancellationToken::new();
     let committer = tokio::spawn(gateway::commit_sends(hub.clone(), send_queue, stop_committing.clone()));
 
@@ -113,6 +127,7 @@ pub async fn run(
         tracing::warn!("some gateway sessions did not close in time");
     }
     janitor.abort();
+    housekeeping.abort();
     // Only now, with every session gone, may the committer stop; it finishes a batch it started.
     stop_committing.cancel();
     if tokio::time::timeout(SHUTDOWN_DRAIN, committer).await.is_err() {

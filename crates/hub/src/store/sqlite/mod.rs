@@ -1,9 +1,13 @@
 //! The embedded default: SQLite in WAL mode, one file per concept of the store's contract
-//! (`users`, `logins`, `conversations`, `messages`, `receipts`, `notifications`).
+//! (`users`, `logins`, `conversations`, `messages`, `changes`, `attachments`, `receipts`,
+//! `notifications`).
 //!
-//! Every write transaction starts with a write statement, so SQLite takes its write lock first
-//! and waits on `busy_timeout` instead of failing with a lock upgrade error.
+//! Writes go through a single connection, so a write transaction that starts with reads cannot
+//! fail with a lock upgrade error. `secure_delete` is on: what a deletion removes is zeroed in
+//! the database file, not only unlinked; [`Store::purge_removed`] then truncates the WAL.
 
+mod attachments;
+mod changes;
 mod conversations;
 mod logins;
 mod messages;
@@ -39,6 +43,8 @@ impl SqliteStore {
             // or power loss can take back the last commits.
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
+            // A deleted message's body must really leave the file (protocol 1.1, §1.2).
+            .pragma("secure_delete", "ON")
             .busy_timeout(Duration::from_secs(5));
         if let Some(dir) = options.get_filename().parent() {
             if !dir.as_os_str().is_empty() {
@@ -68,6 +74,11 @@ impl SqliteStore {
 impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    async fn purge_removed(&self) -> StoreResult<()> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.write).await?;
         Ok(())
     }
 
