@@ -88,7 +88,8 @@ impl Blobs {
         let mut entries = tokio::fs::read_dir(&self.dir).await?;
         while let Some(entry) = entries.next_entry().await? {
             let Ok(name) = entry.file_name().into_string() else { continue };
-            if is_blob_name(&name) && older_than(&entry.path(), age).await {
+            let is_file = entry.file_type().await.is_ok_and(|t| t.is_file());
+            if is_file && is_blob_name(&name) && older_than(&entry.path(), age).await {
                 names.push(name);
             }
         }

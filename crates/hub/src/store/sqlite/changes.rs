@@ -133,3 +133,28 @@ impl ChangeStore for SqliteStore {
         Ok(change)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{store, user};
+    use super::*;
+    use crate::store::{ConversationStore as _, MessageStore as _, NewMessage};
+
+    #[tokio::test]
+    async fn a_reaction_taken_back_leaves_the_others_in_their_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path()).await;
+        let (a, b) = (user(&store, "a").await, user(&store, "b").await);
+        let ab = store.direct_conversation(&a, &b).await.unwrap().0.id;
+        let m = store.insert_messages(&[NewMessage::text(&ab, &a, "k", "hi")]).await.pop().unwrap().unwrap().0;
+        store.react(&b, &ab, &m.id, "🎉", true).await.unwrap();
+        store.react(&a, &ab, &m.id, "👍", true).await.unwrap();
+        store.react(&a, &ab, &m.id, "🎉", true).await.unwrap();
+        let off = store.react(&b, &ab, &m.id, "🎉", false).await.unwrap();
+        assert!(off.changed);
+        let summary: Vec<(String, Vec<String>)> = off.message.reactions.iter().map(|r| (r.emoji.clone(), r.user_ids.clone())).collect();
+        // 🎉's oldest standing reaction is now a's (rev 4), younger than 👍 (rev 3).
+        assert_eq!(summary, vec![("👍".to_owned(), vec![a.clone()]), ("🎉".to_owned(), vec![a.clone()])], "by the first use still standing");
+        assert_eq!(off.message.rev, 5, "creation and four changes");
+    }
+}
