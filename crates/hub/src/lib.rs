@@ -1,15 +1,20 @@
 //! The Rapport hub: accounts, conversations, messages, presence, typing, receipts and
-//! notifications over REST plus one WebSocket gateway (protocol v1).
+//! notifications over REST plus one WebSocket gateway (protocol v1), with the message lifecycle
+//! of 1.1: edits, tombstones, reactions, replies, attachments and the change counter `rev`.
 //!
 //! Layout:
 //! - [`config`]: the command line and the [`Config`] the hub runs with.
 //! - `store`: the database behind a [`store::Store`] trait (SQLite today). Every invariant that
-//!   must survive concurrency — gap-free `seq`, `(sender, client_msg_id)` idempotency, one direct
-//!   conversation per pair — is enforced by the database inside one transaction.
+//!   must survive concurrency — gap-free `seq` and `rev`, `(sender, client_msg_id)` idempotency,
+//!   one direct conversation per pair, an upload carried once — is enforced by the database
+//!   inside one transaction.
+//! - `blobs`: the directory of uploaded files (streamed in, renamed into place when complete);
+//!   `housekeeping`: the periodic removal of unsent uploads, stray files and deleted pages.
 //! - `auth`: password hashing (argon2id), access tokens (JWT, HS256 pinned) and rotating refresh
 //!   tokens with reuse detection.
 //! - `http`: the REST routes, their errors and the generated OpenAPI document.
-//! - `gateway`: the WebSocket sessions. Each session owns a bounded ring of serialised events that
+//! - `gateway`: the WebSocket sessions, and the one committer task that stores messages and
+//!   changes and dispatches their events in order. Each session owns a bounded ring of serialised events that
 //!   is at once its outgoing queue and its resume buffer; fan-out serialises an event once and
 //!   shares the bytes with every recipient.
 //! - `presence`: who is shown online, with the reconnect grace period.
