@@ -216,7 +216,7 @@ async fn raw_upload(hub: &TestHub, token: &str, extra_headers: &str) -> TcpStrea
     socket
 }
 
-async fn status_line(socket: &mut TcpStream) -> String {
+async fn status_line(socket: &mut (impl tokio::io::AsyncRead + Unpin)) -> String {
     let mut buf = vec![0u8; 4096];
     let n = tokio::time::timeout(Duration::from_secs(5), socket.read(&mut buf)).await.expect("an answer in time").unwrap();
     String::from_utf8_lossy(&buf[..n]).lines().next().unwrap_or_default().to_owned()
@@ -228,20 +228,36 @@ async fn a_file_over_the_limit_is_refused_413_before_its_body_is_read() {
     let p = pair(&hub).await;
     let token = p.alice_session.access_token.clone();
 
-    // Content-Length says 26 MiB; only a trickle follows. The answer must not wait for it.
-    let mut socket = raw_upload(&hub, &token, &format!("Content-Length: {}\r\n", 26 * 1024 * 1024)).await;
-    socket.write_all(&[0u8; 100]).await.unwrap();
-    assert_eq!(status_line(&mut socket).await, "HTTP/1.1 413 Payload Too Large", "answered from the headers alone");
+    // Content-Length says 26 MiB; only a trickle follows, 10 bytes every 100 ms (which would
+    // take weeks). The answer must not wait for it.
+    let socket = raw_upload(&hub, &token, &format!("Content-Length: {}\r\n", 26 * 1024 * 1024)).await;
+    let (mut reader, mut writer) = socket.into_split();
+    let trickle = tokio::spawn(async move {
+        // Write errors are expected: the hub closes the connection once it has answered.
+        while writer.write_all(&[0u8; 10]).await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    let started = tokio::time::Instant::now();
+    assert_eq!(status_line(&mut reader).await, "HTTP/1.1 413 Payload Too Large", "answered from the headers alone");
+    assert!(started.elapsed() < Duration::from_secs(3), "without waiting for the body: {:?}", started.elapsed());
+    trickle.abort();
 
     // No Content-Length (chunked): refused once the limit is passed, not at the end.
-    let mut socket = raw_upload(&hub, &token, "Transfer-Encoding: chunked\r\n").await;
-    let chunk = vec![b'x'; 64 * 1024];
-    for _ in 0..17 {
-        socket.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).await.unwrap();
-        socket.write_all(&chunk).await.unwrap();
-        socket.write_all(b"\r\n").await.unwrap();
-    }
-    assert_eq!(status_line(&mut socket).await, "HTTP/1.1 413 Payload Too Large", "answered while the body still streams");
+    let socket = raw_upload(&hub, &token, "Transfer-Encoding: chunked\r\n").await;
+    let (mut reader, mut writer) = socket.into_split();
+    let stream = tokio::spawn(async move {
+        let chunk = vec![b'x'; 64 * 1024];
+        for _ in 0..1000 {
+            // 64 MiB would follow; the hub stops reading after 1 MiB (write errors then).
+            let frame = [format!("{:x}\r\n", chunk.len()).into_bytes(), chunk.clone(), b"\r\n".to_vec()].concat();
+            if writer.write_all(&frame).await.is_err() {
+                break;
+            }
+        }
+    });
+    assert_eq!(status_line(&mut reader).await, "HTTP/1.1 413 Payload Too Large", "answered while the body still streams");
+    stream.abort();
     let too_large = p.alice.upload("big.bin", "application/octet-stream", vec![0; 1024 * 1024 + 1]).await;
     assert_eq!(too_large.code(), "too_large");
     let at_limit = p.alice.upload("ok.bin", "application/octet-stream", vec![0; 1024 * 1024]).await;
