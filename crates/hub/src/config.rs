@@ -58,7 +58,9 @@ pub struct Args {
     /// Seconds a keep-alive connection may stay silent between requests.
     #[arg(long, env = "RAPPORT_HTTP_IDLE_TIMEOUT", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub http_idle_timeout: u64,
-    /// Seconds a request (body included) may take before it is answered 503.
+    /// Seconds a request (body included) may take before it is answered 503, plus 1 s for
+    /// every 8 KiB of body received (a large upload over a slow link); silence this long
+    /// inside a request ends it regardless.
     #[arg(long, env = "RAPPORT_HTTP_REQUEST_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub http_request_timeout: u64,
     /// Header naming the client's address, set by a reverse proxy in front of the hub (e.g.
@@ -70,6 +72,13 @@ pub struct Args {
     /// `GET /v1/updates/{file}`.
     #[arg(long, env = "RAPPORT_UPDATES_DIR")]
     pub updates_dir: Option<PathBuf>,
+    /// Where uploaded files are kept (default: `blobs` in the data dir).
+    #[arg(long, env = "RAPPORT_BLOBS_DIR")]
+    pub blobs_dir: Option<PathBuf>,
+    /// Largest upload accepted, in MiB; larger ones are answered 413 before they are read.
+    #[arg(long, env = "RAPPORT_MAX_UPLOAD_MB", default_value_t = rapport_protocol::DEFAULT_MAX_UPLOAD_MB,
+          value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub max_upload_mb: u64,
     /// Log format: `pretty` for people, `json` for machines.
     #[arg(long, env = "RAPPORT_LOG_FORMAT", default_value = "pretty")]
     pub log_format: LogFormat,
@@ -132,6 +141,15 @@ pub struct Config {
     pub jwt_secret: Option<String>,
     /// Directory of update manifests and bundles served at `/v1/updates/{file}`.
     pub updates_dir: Option<PathBuf>,
+    /// Where uploaded files are kept.
+    pub blobs_dir: PathBuf,
+    /// Largest upload, in bytes.
+    pub max_upload_bytes: u64,
+    /// How long an upload that no message carries is kept.
+    pub unsent_upload_ttl: Duration,
+    /// How often expired uploads and stray files are looked for. Not a command-line flag
+    /// (tests shorten it).
+    pub housekeeping_interval: Duration,
 }
 
 impl Config {
@@ -157,6 +175,10 @@ impl Config {
             http_idle_timeout: Duration::from_secs(60),
             http_request_timeout: Duration::from_secs(30),
             client_address_header: None,
+            blobs_dir: data_dir.join("blobs"),
+            max_upload_bytes: rapport_protocol::DEFAULT_MAX_UPLOAD_MB * 1024 * 1024,
+            unsent_upload_ttl: Duration::from_secs(24 * 3600),
+            housekeeping_interval: Duration::from_secs(60),
             data_dir,
             jwt_secret: None,
             updates_dir: None,
@@ -201,6 +223,10 @@ impl Config {
             ),
         };
         config.updates_dir = args.updates_dir.clone();
+        if let Some(dir) = &args.blobs_dir {
+            config.blobs_dir = dir.clone();
+        }
+        config.max_upload_bytes = args.max_upload_mb * 1024 * 1024;
         config.jwt_secret = std::env::var("RAPPORT_JWT_SECRET").ok().filter(|s| !s.is_empty());
         Ok(config)
     }

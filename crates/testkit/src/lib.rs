@@ -22,7 +22,7 @@ pub use gateway::{Closed, Gw};
 pub use process::{HubProcess, Launch};
 pub use proxy::Proxy;
 pub use rapport_hub::Config;
-pub use rest::{Api, Reply};
+pub use rest::{percent_encode, Api, RawReply, Reply};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;

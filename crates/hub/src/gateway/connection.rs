@@ -44,6 +44,12 @@ use crate::error::ApiError;
 use crate::store::ReadySnapshot;
 use crate::Hub;
 
+/// What this hub serves of protocol 1.1, announced in `hello`.
+const FEATURES: &[&str] = {
+    use rapport_protocol::gateway::feature::*;
+    &[EDIT, DELETE, REACTIONS, REPLIES, ATTACHMENTS]
+};
+
 /// Socket read chunk. Small on purpose: thousands of idle connections are the normal load, the
 /// buffer is allocated per connection and zeroed before each read, and client frames are small
 /// (larger ones just take more reads).
@@ -214,6 +220,7 @@ impl Connection {
             data: Hello {
                 protocol: PROTOCOL_VERSION,
                 heartbeat_interval_ms: self.hub.config.heartbeat.as_millis() as u64,
+                features: FEATURES.iter().map(|f| (*f).to_owned()).collect(),
             },
         };
         let ending = match self.feed(WsMessage::Text(serialise(&hello))).await {

@@ -2,14 +2,16 @@
 //!
 //! - `connection`: one task per socket (reader and writer futures), from `hello` to close.
 //! - `ops`: what each client op does once the session is ready.
-//! - `group_commit`: the one task that stores queued `message.send`s together and dispatches
-//!   their `message.created` events, in `seq` order per conversation.
+//! - `group_commit`: the one task that stores queued `message.send`s together and makes the
+//!   queued edits, deletions and reactions (`changes`), dispatching their events in `seq` and
+//!   `rev` order per conversation.
 //! - `session`: a session's event ring (outgoing queue and resume buffer at once).
 //! - `snapshots`: `ready` snapshots shared by the sessions of a user that identify together.
 //!
 //! Fan-out ([`Gateway::dispatch`]) serialises an event once and appends the shared bytes to the
 //! ring of every recipient session. It never awaits while holding a lock.
 
+mod changes;
 mod connection;
 mod group_commit;
 mod ops;
@@ -24,6 +26,7 @@ use std::time::{Duration, Instant};
 use dashmap::DashMap;
 use rapport_protocol::gateway::Event;
 
+pub use changes::{enqueue as enqueue_change, ChangeKind, EMOJI_RULE};
 pub use connection::upgrade;
 pub use group_commit::{run as commit_sends, SendQueueReceiver};
 pub use ops::read_over_rest;
@@ -39,7 +42,7 @@ pub struct Gateway {
     /// Members of each conversation; membership never changes after creation in protocol v1.
     members: DashMap<String, Arc<[String]>>,
     /// The way to the committer task.
-    sends: group_commit::SendQueue,
+    pub(crate) sends: group_commit::SendQueue,
     /// `ready` snapshots being read.
     snapshots: snapshots::ReadySnapshots,
     /// Last accepted `typing` per (user, conversation), for the 1 s throttle.

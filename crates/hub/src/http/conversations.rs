@@ -90,21 +90,27 @@ pub struct HistoryQuery {
     after_seq: Option<i64>,
     /// The messages right before this seq.
     before_seq: Option<i64>,
+    /// (1.1) The messages changed (created, edited, deleted, reacted to) after this rev,
+    /// ascending by rev.
+    changed_after_rev: Option<i64>,
     /// Page size (default 50, at most 200).
     limit: Option<u32>,
 }
 
-/// A page of history, always ascending by seq.
+/// A page of history, always ascending by seq (by rev with `changed_after_rev`).
 #[utoipa::path(get, path = "/v1/conversations/{id}/messages", tag = "conversations", security(("bearer" = [])),
     params(("id" = String, Path, description = "conversation id"), HistoryQuery),
     responses((status = 200, body = MessagePage), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn messages(State(hub): State<Arc<Hub>>, caller: Caller, PathId(id, _): PathId<ConversationId>, Params(query): Params<HistoryQuery>) -> ApiResult<Json<MessagePage>> {
-    let page = match (query.after_seq, query.before_seq) {
-        (Some(_), Some(_)) => return Err(ApiError::invalid("give after_seq or before_seq, not both")),
-        (Some(seq), None) if seq >= 0 => Page::After(seq),
-        (None, Some(seq)) if seq >= 0 => Page::Before(seq),
-        (None, None) => Page::Latest,
-        _ => return Err(ApiError::invalid("after_seq and before_seq must be 0 or more")),
+    let page = match (query.after_seq, query.before_seq, query.changed_after_rev) {
+        (Some(seq), None, None) if seq >= 0 => Page::After(seq),
+        (None, Some(seq), None) if seq >= 0 => Page::Before(seq),
+        (None, None, Some(rev)) if rev >= 0 => Page::ChangedAfter(rev),
+        (None, None, None) => Page::Latest,
+        (after, before, changed) if [after, before, changed].iter().flatten().count() > 1 => {
+            return Err(ApiError::invalid("give one of after_seq, before_seq and changed_after_rev"))
+        }
+        _ => return Err(ApiError::invalid("after_seq, before_seq and changed_after_rev must be 0 or more")),
     };
     let limit = match query.limit {
         None => HISTORY_PAGE_DEFAULT,

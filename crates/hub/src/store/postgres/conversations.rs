@@ -98,6 +98,8 @@ impl PostgresStore {
                 last_seq: row.last_seq,
                 unread_count: row.unread,
                 created_at: rfc3339(row.created_at),
+                last_rev: 0,
+                application: None,
                 id: row.id,
             })
             .collect())

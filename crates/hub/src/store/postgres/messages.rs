@@ -13,7 +13,7 @@ use sqlx::{Connection as _, FromRow};
 
 use super::{lost_a_race, PostgresStore};
 use crate::clock::{new_id, now_ms, rfc3339};
-use crate::store::batch::{self, Members, Plan};
+use crate::store::batch::{self, Found, Members, Plan};
 use crate::store::{MessageStore, NewMessage, Page, StoreError, StoreResult};
 
 #[derive(FromRow)]
@@ -37,6 +37,7 @@ impl From<MessageRow> for Message {
             body: row.body,
             client_msg_id: row.client_msg_id,
             created_at: rfc3339(row.created_at),
+            ..Message::default()
         }
     }
 }
@@ -132,6 +133,7 @@ impl PostgresStore {
                 body: msg.body.to_owned(),
                 client_msg_id: msg.client_msg_id.to_owned(),
                 created_at: rfc3339(now),
+                ..Message::default()
             },
             true,
         ))
@@ -183,17 +185,17 @@ impl PostgresStore {
             .await?;
             earlier = rows.into_iter().map(Into::into).collect();
         }
-        let plan = Plan::decide(batch, &members, earlier);
+        let plan = Plan::decide(batch, &members, Found { earlier, ..Found::default() });
 
-        let mut last_seqs: Vec<(String, i64)> = Vec::new();
-        let increments = plan.seq_increments();
+        let mut last_seqs: Vec<(String, i64, i64)> = Vec::new();
+        let increments = plan.increments();
         if !increments.is_empty() {
             let (ids, counts): (Vec<&str>, Vec<i64>) = increments.iter().copied().unzip();
             last_seqs = sqlx::query_as(
                 "UPDATE conversations c SET last_seq = c.last_seq + v.n, last_activity_at = $3
                    FROM UNNEST($1::text[], $2::bigint[]) AS v(id, n)
                   WHERE c.id = v.id
-                 RETURNING c.id, c.last_seq",
+                 RETURNING c.id, c.last_seq, c.last_seq",
             )
             .bind(&ids)
             .bind(&counts)
@@ -302,6 +304,7 @@ impl MessageStore for PostgresStore {
             Page::Latest => ("", true, None),
             Page::After(seq) => ("AND seq > $3", false, Some(seq)),
             Page::Before(seq) => ("AND seq < $3", true, Some(seq)),
+            Page::ChangedAfter(_) => return Err(super::without_1_1()),
         };
         let order = if descending { "DESC" } else { "ASC" };
         let sql = format!(
@@ -331,7 +334,7 @@ mod tests {
     use prometheus_client::metrics::histogram::Histogram;
 
     fn msg<'a>(conversation_id: &'a str, sender_id: &'a str, client_msg_id: &'a str) -> NewMessage<'a> {
-        NewMessage { conversation_id, sender_id, client_msg_id, body: client_msg_id }
+        NewMessage::text(conversation_id, sender_id, client_msg_id, client_msg_id)
     }
 
     /// Two stores on one database are two hubs: their batches cross the same conversations in
