@@ -1,12 +1,15 @@
 //! PostgreSQL, for several hubs sharing one database: one file per concept of the store's
-//! contract (`users`, `logins`, `conversations`, `messages`, `receipts`, `notifications`), as
-//! in `sqlite/`.
+//! contract (`users`, `logins`, `conversations`, `messages`, `changes`, `attachments`,
+//! `receipts`, `notifications`), as in `sqlite/`.
 //!
 //! Nothing here assumes one hub process. Every invariant is the database's: a conversation's
-//! `seq` is taken under that conversation's row lock inside the inserting transaction, so
-//! writers on different hubs queue on the row and never leave a gap; a resend is found by its
-//! unique key whichever hub stored it first. Transactions run at READ COMMITTED, so a statement
-//! that waited for a lock sees what the lock's holder committed.
+//! `seq` and `rev` are taken under that conversation's row lock inside the transaction that
+//! makes the change, so writers on different hubs — a batch of new messages, an edit, a
+//! deletion, a reaction — queue on the row and never leave a gap; a resend is found by its
+//! unique key whichever hub stored it first; an upload being attached is locked, so no other
+//! hub attaches or expires it meanwhile. Locks are always taken conversations first (in id
+//! order), uploads after. Transactions run at READ COMMITTED, so a statement that waited for a
+//! lock sees what the lock's holder committed.
 //!
 //! One bounded pool serves reads and writes (MVCC lets them run side by side). A connection is
 //! checked before it is handed out, so the connections a restart of the server killed are
@@ -14,6 +17,8 @@
 //! server is away, a call waits up to `--database-timeout` for it, then fails with
 //! [`StoreError::Unavailable`](super::StoreError::Unavailable).
 
+mod attachments;
+mod changes;
 mod conversations;
 mod logins;
 mod messages;
@@ -31,9 +36,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgDatabaseError, PgPoolOptions};
 use sqlx::{PgPool, Postgres};
 
-use rapport_protocol::Attachment;
-
-use super::{AttachmentStore, Change, ChangeStore, NewUpload, Store, StoreError, StoreResult};
+use super::{Store, StoreError, StoreResult};
 use crate::config::Config;
 
 /// How long `/readyz` waits for the database at most: a probe must answer quickly, and a
@@ -61,10 +64,7 @@ impl PostgresStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        // Until migration 0003 (the next step of this branch).
-        pool.close().await;
-        let _ = pool_wait;
-        anyhow::bail!("{}", without_1_1())
+        Ok(PostgresStore { pool, pool_wait })
     }
 
     /// A connection of the pool, its wait observed.
@@ -90,52 +90,16 @@ impl Store for PostgresStore {
         }
     }
 
+    /// Nothing to do on demand: a deletion's old row version is invisible to every query at
+    /// once and leaves the table's file when (auto)VACUUM prunes it and its space is reused —
+    /// what that means for an operator is in docs/operations.md. A VACUUM from every hub after
+    /// every deletion would cost far more than it hides.
     async fn purge_removed(&self) -> StoreResult<()> {
         Ok(())
     }
 
     async fn close(&self) {
         self.pool.close().await;
-    }
-}
-
-/// The store's answer while PostgreSQL lacks protocol 1.1's schema (migration 0003, the next
-/// step of this branch): the hub refuses to start on PostgreSQL rather than serve half of 1.1.
-pub(super) fn without_1_1() -> StoreError {
-    StoreError::Database(sqlx::Error::Configuration("the PostgreSQL store does not serve protocol 1.1 yet".into()))
-}
-
-#[async_trait]
-impl ChangeStore for PostgresStore {
-    async fn edit_message(&self, _: &str, _: &str, _: &str, _: &str) -> StoreResult<Change> {
-        Err(without_1_1())
-    }
-
-    async fn delete_message(&self, _: &str, _: &str, _: &str) -> StoreResult<Change> {
-        Err(without_1_1())
-    }
-
-    async fn react(&self, _: &str, _: &str, _: &str, _: &str, _: bool) -> StoreResult<Change> {
-        Err(without_1_1())
-    }
-}
-
-#[async_trait]
-impl AttachmentStore for PostgresStore {
-    async fn create_upload(&self, _: NewUpload<'_>) -> StoreResult<Attachment> {
-        Err(without_1_1())
-    }
-
-    async fn attachment_for(&self, _: &str, _: &str) -> StoreResult<Option<Attachment>> {
-        Err(without_1_1())
-    }
-
-    async fn remove_unsent_uploads(&self, _: i64) -> StoreResult<Vec<String>> {
-        Err(without_1_1())
-    }
-
-    async fn known_attachments(&self, _: &[String]) -> StoreResult<Vec<String>> {
-        Err(without_1_1())
     }
 }
 
