@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use database::{on_postgres_or_skip, PostgresCluster, TestDatabase, POSTGRES_CLUSTER_ENV, POSTGRES_ENV};
+pub use database::{on_postgres_or_skip, query_integers, PostgresCluster, TestDatabase, POSTGRES_CLUSTER_ENV, POSTGRES_ENV};
 pub use gateway::{Closed, Gw};
 pub use process::{HubProcess, Launch};
 pub use proxy::Proxy;
@@ -81,6 +81,18 @@ impl TestHub {
     /// The data directory.
     pub fn dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// Whether it runs on PostgreSQL (else on SQLite in its data directory).
+    pub fn on_postgres(&self) -> bool {
+        self.config.database_url.starts_with("postgres")
+    }
+
+    /// One integer (a `COUNT(*)`, say) that `sql` reads from the hub's own database.
+    pub async fn query_integer(&self, sql: &str) -> i64 {
+        let values = query_integers(&self.config.database_url, sql).await;
+        assert_eq!(values.len(), 1, "{sql} gives one row");
+        values[0]
     }
 
     /// A REST client for this hub.

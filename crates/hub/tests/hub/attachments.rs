@@ -27,9 +27,7 @@ fn blob_files(hub: &TestHub) -> Vec<String> {
 }
 
 async fn attachment_rows(hub: &TestHub) -> i64 {
-    let url = format!("sqlite://{}?mode=ro", hub.dir().join("hub.db").display());
-    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url).await.unwrap();
-    sqlx::query_scalar("SELECT COUNT(*) FROM attachments").fetch_one(&mut conn).await.unwrap()
+    hub.query_integer("SELECT COUNT(*) FROM attachments").await
 }
 
 fn png(width: u32, height: u32) -> Vec<u8> {

@@ -139,6 +139,13 @@ async fn a_deleted_message_is_a_tombstone_that_keeps_its_seq_and_is_announced_on
 #[tokio::test]
 async fn a_deleted_body_is_gone_from_the_database_files() {
     let hub = TestHub::start_with(|c| c.housekeeping_interval = Duration::from_millis(100)).await;
+    if hub.on_postgres() {
+        // PostgreSQL's files belong to its server, not to the hub; its old row versions leave
+        // them through VACUUM (docs/operations.md), and what every query sees is tested by
+        // the tombstone tests.
+        eprintln!("SKIPPED a_deleted_body_is_gone_from_the_database_files: it reads SQLite's database file and WAL");
+        return;
+    }
     let p = pair(&hub).await;
     let c = p.conversation.id.as_str();
     let (mut alice, _) = Gw::ready(&hub.gateway_url(), &p.alice_session.access_token).await;

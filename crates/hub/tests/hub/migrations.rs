@@ -1,56 +1,100 @@
-//! A database made by the v1 hub opens with this hub and is upgraded in place: its users log
-//! in, its messages keep their seqs and become the changes that created them, and the 1.1
-//! operations work on them.
+//! A database made by the v1 hub opens with this hub and is upgraded in place — SQLite's file
+//! and PostgreSQL's database alike: its users log in, its messages keep their seqs and become
+//! the changes that created them, and the 1.1 operations work on them.
 
 use std::path::Path;
 
 use argon2::password_hash::{PasswordHasher as _, SaltString};
-use rapport_testkit::{Gw, TestHub};
+use rapport_testkit::{on_postgres_or_skip, query_integers, Gw, TestDatabase, TestHub, POSTGRES_ENV};
 use serde_json::json;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{ConnectOptions as _, Connection as _};
+use sqlx::{ConnectOptions as _, Connection as _, Executor as _};
 
 use crate::support::{send, target};
 
-/// A database exactly as the v1 hub left it: only migration 0001 applied (by sqlx, so its
-/// bookkeeping is the real one), with two users, a conversation and three messages.
-async fn v1_database(dir: &Path) -> String {
-    let migrations = dir.join("v1-migrations");
-    std::fs::create_dir_all(&migrations).unwrap();
-    let v1 = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite/0001_init.sql");
-    std::fs::copy(v1, migrations.join("0001_init.sql")).unwrap();
-    let path = dir.join("v1.db");
-    let mut conn = SqliteConnectOptions::new().filename(&path).create_if_missing(true).connect().await.unwrap();
-    Migrator::new(migrations.as_path()).await.unwrap().run(&mut conn).await.unwrap();
-
+/// What the v1 hub had stored: two users, a conversation and three messages, as statements
+/// both databases take.
+fn v1_rows() -> Vec<String> {
     let salt = SaltString::encode_b64(b"a fixed test salt").unwrap();
     let hash = argon2::Argon2::default().hash_password(b"correct horse", &salt).unwrap().to_string();
+    let mut rows = Vec::new();
     for (id, email, name, role) in [("u-ada", "ada@v1.test", "Ada", "recruiter"), ("u-bob", "bob@v1.test", "Bob", "candidate")] {
-        sqlx::query("INSERT INTO users (id, email, password_hash, display_name, display_name_folded, role, created_at) VALUES (?, ?, ?, ?, ?, ?, 1700000000000)")
-            .bind(id).bind(email).bind(&hash).bind(name).bind(name.to_lowercase()).bind(role)
-            .execute(&mut conn).await.unwrap();
+        rows.push(format!(
+            "INSERT INTO users (id, email, password_hash, display_name, display_name_folded, role, created_at) VALUES ('{id}', '{email}', '{hash}', '{name}', '{}', '{role}', 1700000000000)",
+            name.to_lowercase()
+        ));
     }
-    sqlx::query("INSERT INTO conversations (id, kind, title, direct_key, last_seq, created_at, last_activity_at) VALUES ('c-v1', 'direct', NULL, 'u-ada:u-bob', 3, 1700000000000, 1700000300000)")
-        .execute(&mut conn).await.unwrap();
+    rows.push("INSERT INTO conversations (id, kind, title, direct_key, last_seq, created_at, last_activity_at) VALUES ('c-v1', 'direct', NULL, 'u-ada:u-bob', 3, 1700000000000, 1700000300000)".to_owned());
     for (user, read) in [("u-ada", 3), ("u-bob", 1)] {
-        sqlx::query("INSERT INTO members (conversation_id, user_id, read_seq, delivered_seq, joined_at) VALUES ('c-v1', ?, ?, ?, 1700000000000)")
-            .bind(user).bind(read).bind(read).execute(&mut conn).await.unwrap();
+        rows.push(format!("INSERT INTO members (conversation_id, user_id, read_seq, delivered_seq, joined_at) VALUES ('c-v1', '{user}', {read}, {read}, 1700000000000)"));
     }
     for (seq, sender, body) in [(1, "u-ada", "Hello Bob"), (2, "u-bob", "Hi Ada"), (3, "u-ada", "Are you free on Monday?")] {
-        sqlx::query("INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, body, created_at) VALUES (?, 'c-v1', ?, ?, ?, ?, ?)")
-            .bind(format!("m-v1-{seq}")).bind(seq).bind(sender).bind(format!("k{seq}")).bind(body).bind(1700000000000i64 + seq * 1000)
-            .execute(&mut conn).await.unwrap();
+        rows.push(format!(
+            "INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, body, created_at) VALUES ('m-v1-{seq}', 'c-v1', {seq}, '{sender}', 'k{seq}', '{body}', {})",
+            1700000000000i64 + seq * 1000
+        ));
+    }
+    rows
+}
+
+/// A migrator that knows only the v1 migration of `backend` (`sqlite` or `postgres`), as the
+/// v1 hub shipped it, so that its bookkeeping is the real one.
+async fn v1_migrator(dir: &Path, backend: &str) -> Migrator {
+    let migrations = dir.join(format!("v1-migrations-{backend}"));
+    std::fs::create_dir_all(&migrations).unwrap();
+    let v1 = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(backend).join("0001_init.sql");
+    std::fs::copy(v1, migrations.join("0001_init.sql")).unwrap();
+    Migrator::new(migrations.as_path()).await.unwrap()
+}
+
+/// A SQLite file exactly as the v1 hub left it; its URL.
+async fn v1_sqlite(dir: &Path) -> String {
+    let path = dir.join("v1.db");
+    let mut conn = SqliteConnectOptions::new().filename(&path).create_if_missing(true).connect().await.unwrap();
+    v1_migrator(dir, "sqlite").await.run(&mut conn).await.unwrap();
+    for row in v1_rows() {
+        conn.execute(row.as_str()).await.unwrap();
     }
     conn.close().await.unwrap();
     format!("sqlite://{}", path.display())
 }
 
+/// A PostgreSQL database exactly as the v1 hub left it.
+async fn v1_postgres(dir: &Path, database: &TestDatabase) {
+    let mut conn = sqlx::PgConnection::connect(database.url()).await.unwrap();
+    v1_migrator(dir, "postgres").await.run(&mut conn).await.unwrap();
+    for row in v1_rows() {
+        conn.execute(row.as_str()).await.unwrap();
+    }
+    conn.close().await.unwrap();
+}
+
 #[tokio::test]
-async fn a_v1_database_is_upgraded_in_place_and_keeps_everything() {
+async fn a_v1_sqlite_file_is_upgraded_in_place_and_keeps_everything() {
+    if std::env::var(POSTGRES_ENV).is_ok_and(|url| !url.is_empty()) {
+        eprintln!("SKIPPED a_v1_sqlite_file_is_upgraded_in_place_and_keeps_everything: it upgrades a SQLite file; the PostgreSQL run has its own upgrade test");
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
-    let url = v1_database(dir.path()).await;
-    let hub = TestHub::start_with(|c| c.database_url = url.clone()).await;
+    let url = v1_sqlite(dir.path()).await;
+    upgraded_in_place(&url).await;
+}
+
+#[tokio::test]
+async fn a_v1_postgres_database_is_upgraded_in_place_and_keeps_everything() {
+    if !on_postgres_or_skip("a_v1_postgres_database_is_upgraded_in_place_and_keeps_everything") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let database = TestDatabase::postgres().await.expect("a server");
+    v1_postgres(dir.path(), &database).await;
+    upgraded_in_place(database.url()).await;
+}
+
+/// Opens a hub on the v1 database at `url` and checks that nothing was lost and 1.1 works.
+async fn upgraded_in_place(url: &str) {
+    let hub = TestHub::start_with(|c| c.database_url = url.to_owned()).await;
     let api = hub.api();
 
     let login = api.post("/v1/auth/login", json!({"email": "ada@v1.test", "password": "correct horse"})).await;
@@ -83,10 +127,8 @@ async fn a_v1_database_is_upgraded_in_place_and_keeps_everything() {
     assert_eq!(revs, vec![4, 5, 6]);
 
     // The schema is the new one, recorded as such: a restart does not migrate again.
-    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    let versions: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version").fetch_all(&mut conn).await.unwrap();
-    assert!(versions.contains(&1) && versions.contains(&3), "{versions:?}");
-    drop(conn);
+    let versions = query_integers(url, "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version").await;
+    assert_eq!(versions, vec![1, 2, 3], "every migration since v1 ran, once");
     let mut hub = hub;
     hub.stop().await.unwrap();
     hub.restart().await;
