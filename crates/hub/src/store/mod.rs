@@ -6,7 +6,8 @@
 //! the same for every database: `batch` plans a group commit, `change` decides an edit, a
 //! deletion or a reaction from the rows a backend read, `parts` assembles a message's
 //! attachments and reactions. `sqlite/` (the embedded default) and `postgres/` (several hubs
-//! sharing one database) implement the contract with one file per concept each.
+//! sharing one database) implement the contract with one file per concept each. PostgreSQL also
+//! implements [`ClusterStore`]: what hubs that share it read to catch up on events they missed.
 //!
 //! The invariants that must hold under concurrency live in the database, not in the hub's
 //! memory, so that they hold just as well when several hub processes share one database:
@@ -360,16 +361,56 @@ pub trait NotificationStore: Send + Sync {
     async fn unread_notifications(&self, user_id: &str) -> StoreResult<i64>;
 }
 
+/// Where a conversation stands in the database, for a hub that may have missed its events.
+#[derive(Debug, Clone)]
+pub struct ConversationPositions {
+    /// Which conversation.
+    pub conversation_id: String,
+    /// Its newest seq.
+    pub last_seq: i64,
+    /// Its newest rev.
+    pub last_rev: i64,
+    /// Each member's `(user_id, read_seq, delivered_seq)`.
+    pub receipts: Vec<(String, i64, i64)>,
+}
+
+/// What hubs sharing one database read to catch up on the events they may have missed while
+/// Redis was away (PostgreSQL only: a SQLite database belongs to one hub).
+#[async_trait]
+pub trait ClusterStore: Send + Sync {
+    /// Where these conversations stand (those that exist).
+    async fn positions(&self, conversation_ids: &[String]) -> StoreResult<Vec<ConversationPositions>>;
+    /// Every `(user_id, conversation_id)` membership of these users.
+    async fn memberships(&self, user_ids: &[String]) -> StoreResult<Vec<(String, String)>>;
+    /// These users' notifications created at or after `since_ms`, oldest first, each with its
+    /// user's id.
+    async fn notifications_since(&self, user_ids: &[String], since_ms: i64) -> StoreResult<Vec<(String, Notification)>>;
+}
+
+/// An opened database.
+pub struct Opened {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// The same database as several hubs share it; `None` for SQLite.
+    pub shared: Option<Arc<dyn ClusterStore>>,
+}
+
 /// Opens the database named by the configuration and migrates it. `pool_wait` observes how
 /// long each call waited for a pooled connection (PostgreSQL, whose pool is bounded by
 /// `--database-pool`; SQLite's pools are internal and observe nothing).
-pub async fn open(config: &Config, pool_wait: Histogram) -> anyhow::Result<Arc<dyn Store>> {
+pub async fn open(config: &Config, pool_wait: Histogram) -> anyhow::Result<Opened> {
     let url = config.database_url.as_str();
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
-    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Ok(Arc::new(postgres::PostgresStore::open(config, pool_wait).await?))
+        Ok(Opened { store: Arc::new(sqlite::SqliteStore::open(url).await?), shared: None })
+    } else if is_postgres(url) {
+        let store = Arc::new(postgres::PostgresStore::open(config, pool_wait).await?);
+        Ok(Opened { store: store.clone(), shared: Some(store) })
     } else {
         anyhow::bail!("unsupported database URL (expected sqlite://PATH or postgres://...)")
     }
+}
+
+/// Whether the URL names a PostgreSQL database.
+pub fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres:") || url.starts_with("postgresql:")
 }
