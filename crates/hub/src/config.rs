@@ -23,9 +23,14 @@ pub struct Args {
     /// `unavailable` (it rides out a restart shorter than this).
     #[arg(long, env = "RAPPORT_DATABASE_TIMEOUT", default_value_t = 5.0)]
     pub database_timeout: f64,
-    /// Redis URL: several hubs sharing one PostgreSQL and one Redis act as one.
-    #[arg(long, env = "RAPPORT_REDIS_URL")]
+    /// Redis URL (`redis://[:PASSWORD@]HOST:PORT[/DB]`): several hubs sharing one PostgreSQL
+    /// and one Redis act as one.
+    #[arg(long, env = "RAPPORT_REDIS_URL", hide_env_values = true)]
     pub redis: Option<String>,
+    /// Prefix of every Redis channel and key of this deployment, so that several can share a
+    /// Redis; the hubs of one deployment must agree on it.
+    #[arg(long, env = "RAPPORT_REDIS_PREFIX", default_value = "rapport")]
+    pub redis_prefix: String,
     /// Enables `POST /v1/notifications` for callers presenting this key in `X-Api-Key`.
     #[arg(long, env = "RAPPORT_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
@@ -105,6 +110,8 @@ pub struct Config {
     pub database_timeout: Duration,
     /// Redis URL, when several hubs share the load.
     pub redis_url: Option<String>,
+    /// Prefix of this deployment's Redis channels and keys.
+    pub redis_prefix: String,
     /// Key for the integration route; `None` disables it.
     pub api_key: Option<String>,
     /// Access-token lifetime.
@@ -161,6 +168,7 @@ impl Config {
             database_pool: 10,
             database_timeout: Duration::from_secs(5),
             redis_url: None,
+            redis_prefix: "rapport".to_owned(),
             api_key: None,
             access_ttl: Duration::from_secs(900),
             refresh_ttl: Duration::from_secs(30 * 24 * 3600),
@@ -205,7 +213,15 @@ impl Config {
         }
         config.database_pool = args.database_pool;
         config.database_timeout = Duration::from_secs_f64(args.database_timeout);
-        config.redis_url = args.redis.clone();
+        config.redis_url = args.redis.clone().filter(|url| !url.is_empty());
+        if config.redis_url.is_some() && !crate::store::is_postgres(&config.database_url) {
+            anyhow::bail!("--redis needs --database postgres://…: hubs act as one only on a database they share, and a SQLite file belongs to one hub");
+        }
+        let prefix = args.redis_prefix.trim();
+        if prefix.is_empty() || prefix.contains(char::is_whitespace) {
+            anyhow::bail!("--redis-prefix must be a word without spaces");
+        }
+        config.redis_prefix = prefix.to_owned();
         config.api_key = args.api_key.clone().filter(|k| !k.is_empty());
         config.access_ttl = Duration::from_secs(args.access_ttl);
         config.presence_grace = Duration::from_secs_f64(args.presence_grace);

@@ -20,6 +20,10 @@
 //!   is at once its outgoing queue and its resume buffer; fan-out serialises an event once and
 //!   shares the bytes with every recipient.
 //! - `presence`: who is shown online, with the reconnect grace period.
+//! - `cluster` (`--redis`): several hubs on one PostgreSQL and one Redis acting as one: each
+//!   event reaches the sessions on every hub, presence counts every hub's connections, a
+//!   revocation applies everywhere at once; Redis only wakes hubs up, what a hub may have
+//!   missed it reads from the database.
 //! - `server`: the accept loop over hyper: header, idle and request timeouts, and a cap on
 //!   HTTP connections that evicts idle ones rather than locking anyone out.
 //!
@@ -30,6 +34,7 @@
 mod auth;
 mod blobs;
 mod clock;
+mod cluster;
 pub mod config;
 mod error;
 mod gateway;
@@ -64,6 +69,8 @@ pub(crate) struct Hub {
     /// Failed logins by account and by client address.
     pub login_throttle: login_throttle::LoginThrottle,
     pub gateway: gateway::Gateway,
+    /// The other hubs, with `--redis`.
+    pub cluster: Option<Arc<cluster::Cluster>>,
     /// Uploaded files.
     pub blobs: Arc<blobs::Blobs>,
     /// Thumbnails being made at once at most (decoding an image takes a core).
@@ -91,13 +98,21 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let metrics = metrics::Metrics::new();
-    let store = store::open(&config, metrics.db_pool_wait.clone()).await.context("opening the database")?;
+    let store::Opened { store, shared } = store::open(&config, metrics.db_pool_wait.clone()).await.context("opening the database")?;
+    let cluster = match (&config.redis_url, shared) {
+        (Some(url), Some(shared)) => {
+            Some(Arc::new(cluster::Cluster::open(url, &config.redis_prefix, shared, &metrics).await.context("opening Redis")?))
+        }
+        (Some(_), None) => anyhow::bail!("--redis needs a PostgreSQL database"),
+        (None, _) => None,
+    };
     let auth = auth::Auth::new(&config).context("loading the token secret")?;
     let blobs = blobs::Blobs::open(&config.blobs_dir)
         .with_context(|| format!("opening the blob directory {}", config.blobs_dir.display()))?;
-    let (gateway, send_queue) = gateway::Gateway::new(metrics.events_dispatched.clone());
+    let (gateway, send_queue) = gateway::Gateway::new(metrics.events_dispatched.clone(), cluster.clone());
     let hub = Arc::new(Hub {
         gateway,
+        cluster,
         blobs: Arc::new(blobs),
         thumbnails: tokio::sync::Semaphore::new(1),
         purge_due: std::sync::atomic::AtomicBool::new(false),
@@ -115,6 +130,12 @@ pub async fn run(
     let housekeeping = tokio::spawn(housekeeping::run(hub.clone()));
     let stop_committing = CancellationToken::new();
     let committer = tokio::spawn(gateway::commit_sends(hub.clone(), send_queue, stop_committing.clone()));
+
+    let stop_cluster = CancellationToken::new();
+    let cluster_tasks = match &hub.cluster {
+        Some(cluster) => cluster.start(&hub, stop_cluster.clone()),
+        None => Vec::new(),
+    };
 
     let app = http::router(hub.clone());
     let token = hub.shutdown.clone();
@@ -136,6 +157,13 @@ pub async fn run(
     stop_committing.cancel();
     if tokio::time::timeout(SHUTDOWN_DRAIN, committer).await.is_err() {
         tracing::warn!("the last group commit did not finish in time");
+    }
+    // Last, so that what the last sessions and commits caused still reaches the other hubs.
+    stop_cluster.cancel();
+    for task in cluster_tasks {
+        if tokio::time::timeout(SHUTDOWN_DRAIN, task).await.is_err() {
+            tracing::warn!("the link to the other hubs did not stop in time");
+        }
     }
     hub.store.close().await;
     tracing::info!("hub stopped");

@@ -97,7 +97,7 @@ pub async fn apply(hub: &Hub, change: &QueuedChange) -> StoreResult<Message> {
                 rev: m.rev,
             },
         };
-        hub.gateway.dispatch(change.members.iter().map(String::as_str), Skip::Nobody, &event);
+        super::announce::in_conversation(hub, &change.conversation_id, &change.members, Skip::Nobody, &event).await;
         hub.metrics.dispatch_latency.observe(change.received_at.elapsed().as_secs_f64());
         if matches!(change.kind, ChangeKind::Delete) {
             // The body is gone from the tables; the housekeeping task truncates the WAL soon.

@@ -28,7 +28,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::changes::{self, QueuedChange};
-use super::Skip;
+use super::{announce, Skip};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{NewMessage, StoreResult};
 use crate::Hub;
@@ -178,17 +178,15 @@ async fn commit_sends(hub: &Hub, sends: &mut Vec<(QueuedSend, oneshot::Sender<St
     drop(messages);
     hub.metrics.commit_batch.observe(sends.len() as f64);
     for ((send, reply), result) in sends.drain(..).zip(results) {
-        let answer = result.map(|(message, inserted)| {
-            // `inserted` is false for a resend after a lost ack: the database answered with
-            // the first message, and nothing is announced again.
-            if inserted {
-                hub.metrics.messages_stored.inc();
-                let event = Event::MessageCreated { message: message.clone() };
-                hub.gateway.dispatch(send.members.iter().map(String::as_str), Skip::Nobody, &event);
-                hub.metrics.dispatch_latency.observe(send.received_at.elapsed().as_secs_f64());
-            }
-            message
-        });
+        // `inserted` is false for a resend after a lost ack: the database answered with the
+        // first message, and nothing is announced again.
+        if let Ok((message, true)) = &result {
+            hub.metrics.messages_stored.inc();
+            let event = Event::MessageCreated { message: message.clone() };
+            announce::in_conversation(hub, &send.conversation_id, &send.members, Skip::Nobody, &event).await;
+            hub.metrics.dispatch_latency.observe(send.received_at.elapsed().as_secs_f64());
+        }
+        let answer = result.map(|(message, _)| message);
         // The sender may have gone meanwhile; the message is stored and announced anyway.
         let _ = reply.send(answer);
     }

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::changes::{self, ChangeKind};
 use super::group_commit::{PendingAck, QueuedSend, Work};
 use super::session::Session;
-use super::Skip;
+use super::{announce, Skip};
 use crate::error::{ApiError, ApiResult};
 use crate::Hub;
 
@@ -118,13 +118,18 @@ async fn send_message(hub: &Hub, user_id: &str, send: SendMessage, received_at: 
 
 async fn typing(hub: &Hub, user_id: &str, target: ConversationTarget, received_at: Instant) -> ApiResult<Value> {
     let members = members_for(hub, user_id, &target.conversation_id).await?;
-    if hub.gateway.typing_allowed(user_id, &target.conversation_id) {
+    let allowed = hub.gateway.typing_allowed(user_id, &target.conversation_id)
+        && match &hub.cluster {
+            Some(cluster) => cluster.typing_allowed(user_id, &target.conversation_id).await,
+            None => true,
+        };
+    if allowed {
         let event = Event::Typing {
-            conversation_id: target.conversation_id,
+            conversation_id: target.conversation_id.clone(),
             user_id: user_id.to_owned(),
             expires_in_ms: TYPING_EXPIRES_MS,
         };
-        hub.gateway.dispatch(members.iter().map(String::as_str), Skip::User(user_id), &event);
+        announce::in_conversation(hub, &target.conversation_id, &members, Skip::User(user_id), &event).await;
         record_latency(hub, received_at);
     }
     Ok(json!({}))
@@ -159,7 +164,7 @@ pub async fn move_receipt(
             ReceiptKind::Delivered => receipts.delivered_seq,
         },
     };
-    hub.gateway.dispatch(members.iter().map(String::as_str), Skip::Nobody, &event);
+    announce::in_conversation(hub, conversation_id, members, Skip::Nobody, &event).await;
     record_latency(hub, received_at);
     Ok(())
 }

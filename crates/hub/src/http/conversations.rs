@@ -5,7 +5,6 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use rapport_protocol::gateway::Event;
 use rapport_protocol::rest::{ConversationList, CreateConversation, MessagePage, ReadRequest};
 use rapport_protocol::{Conversation, ErrorBody, HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX};
 use serde::Deserialize;
@@ -14,7 +13,7 @@ use utoipa::IntoParams;
 use super::extract::{Body, Caller, ConversationId, Params, PathId};
 use super::text::one_line;
 use crate::error::{ApiError, ApiResult};
-use crate::gateway::Skip;
+use crate::gateway::announce;
 use crate::store::{Page, StoreError};
 use crate::Hub;
 
@@ -59,11 +58,7 @@ pub async fn create(State(hub): State<Arc<Hub>>, caller: Caller, Body(req): Body
     if !created {
         return Ok((StatusCode::OK, Json(conversation)));
     }
-    let members: Vec<String> = conversation.members.iter().map(|m| m.user_id.clone()).collect();
-    hub.gateway.remember_members(&conversation.id, members.clone());
-    // A new conversation has no messages, so every member sees the same object.
-    let event = Event::ConversationCreated { conversation: Box::new(conversation.clone()) };
-    hub.gateway.dispatch(members.iter().map(String::as_str), Skip::Nobody, &event);
+    announce::conversation_created(&hub, &conversation).await;
     Ok((StatusCode::CREATED, Json(conversation)))
 }
 
