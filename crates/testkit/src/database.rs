@@ -68,6 +68,11 @@ impl TestDatabase {
         TestDatabase { admin_url, name, url: url.into() }
     }
 
+    /// Its name, unique across the test processes (also the Redis key prefix of the hubs on it).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// The URL a hub is given (`--database`).
     pub fn url(&self) -> &str {
         &self.url

@@ -3,14 +3,19 @@
 //!
 //! Nothing here is a mock: [`TestHub`] runs the real `rapport_hub::run` on a real socket with a
 //! real SQLite file in a temporary directory — or, when `RAPPORT_TEST_POSTGRES` names a server,
-//! a fresh PostgreSQL database of its own ([`TestDatabase`]); [`HubProcess`] runs the real binary
-//! so tests can SIGKILL it.
+//! a fresh PostgreSQL database of its own ([`TestDatabase`]), and when `RAPPORT_TEST_REDIS`
+//! also names a Redis, the hub runs with `--redis` on it (under a key prefix of its own);
+//! [`HubProcess`] runs the real binary so tests can SIGKILL it. For tests of several hubs,
+//! [`TestRedis`] is a redis-server of one test's own and [`LoadBalancer`] the repository's
+//! nginx configuration in front of hubs.
 #![deny(missing_docs)]
 
+mod balancer;
 mod database;
 mod gateway;
 mod process;
 mod proxy;
+mod redis;
 mod rest;
 
 use std::net::SocketAddr;
@@ -20,7 +25,9 @@ use std::sync::Arc;
 pub use database::{on_postgres_or_skip, query_integers, PostgresCluster, TestDatabase, POSTGRES_CLUSTER_ENV, POSTGRES_ENV};
 pub use gateway::{Closed, Gw};
 pub use process::{HubProcess, Launch};
+pub use balancer::LoadBalancer;
 pub use proxy::Proxy;
+pub use redis::{shared_redis, TestRedis, REDIS_ENV};
 pub use rapport_hub::Config;
 pub use rest::{percent_encode, Api, RawReply, Reply};
 use tokio::net::TcpListener;
@@ -62,6 +69,12 @@ impl TestHub {
             config.database_url = database.url().to_owned();
         }
         adjust(&mut config);
+        if let (Some(url), Some(database), None) = (shared_redis(), &database, &config.redis_url) {
+            if rapport_hub::store::is_postgres(&config.database_url) {
+                config.redis_url = Some(url);
+                config.redis_prefix = database.name().to_owned();
+            }
+        }
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let (stop, task) = spawn(listener, config.clone());
