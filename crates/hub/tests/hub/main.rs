@@ -22,6 +22,7 @@ mod reactions;
 mod receipts;
 mod resume;
 mod service;
+mod several_hubs;
 mod shutdown;
 mod support;
 mod text;

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use crate::support::send_data;
 
 /// Every message of a conversation, ascending, read through `api` page by page.
-async fn history(api: &Api, conversation_id: &str) -> Vec<Value> {
+pub async fn history(api: &Api, conversation_id: &str) -> Vec<Value> {
     let mut messages = Vec::new();
     let mut after = 0;
     loop {
@@ -31,7 +31,7 @@ async fn history(api: &Api, conversation_id: &str) -> Vec<Value> {
 }
 
 /// Asserts that the history is gap-free and holds each client id once; returns it by client id.
-fn by_client_id(history: &[Value]) -> HashMap<String, Value> {
+pub fn by_client_id(history: &[Value]) -> HashMap<String, Value> {
     let seqs: Vec<i64> = history.iter().map(|m| m["seq"].as_i64().unwrap()).collect();
     assert_eq!(seqs, (1..=history.len() as i64).collect::<Vec<_>>(), "seqs are gap-free and each used once");
     let mut by_key = HashMap::new();
