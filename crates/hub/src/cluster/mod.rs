@@ -57,6 +57,8 @@ use crate::Hub;
 
 /// How long a Redis command may take before it counts as failed.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long the cross-hub typing throttle may take before this hub's decides alone.
+const TYPING_CHECK: Duration = Duration::from_millis(250);
 /// Notification ids remembered, so that one handed out live is not handed out again by a
 /// catch-up.
 const NOTIFICATION_MEMORY: Duration = Duration::from_secs(600);
@@ -270,17 +272,20 @@ impl Cluster {
     }
 
     /// Whether a `typing` passes the 1 s throttle of every hub together (it already passed this
-    /// hub's). When Redis does not answer, this hub's throttle alone decides.
+    /// hub's). When Redis does not answer at once, this hub's throttle alone decides: a typing
+    /// indicator is not worth holding the session's next op up.
     pub async fn typing_allowed(&self, user_id: &str, conversation_id: &str) -> bool {
-        let set = redis::cmd("SET")
-            .arg(self.names.typing(user_id, conversation_id))
+        let mut set = redis::cmd("SET");
+        set.arg(self.names.typing(user_id, conversation_id))
             .arg(1)
             .arg("PX")
             .arg(crate::gateway::TYPING_THROTTLE.as_millis() as u64)
-            .arg("NX")
-            .query_async::<Option<String>>(&mut self.commands.clone())
-            .await;
-        set.map_or(true, |reply| reply.is_some())
+            .arg("NX");
+        let mut commands = self.commands.clone();
+        match tokio::time::timeout(TYPING_CHECK, set.query_async::<Option<String>>(&mut commands)).await {
+            Ok(Ok(reply)) => reply.is_some(),
+            Ok(Err(_)) | Err(_) => true,
+        }
     }
 
     /// Presence across hubs.
