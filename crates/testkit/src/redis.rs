@@ -91,6 +91,23 @@ impl TestRedis {
         }
     }
 
+    /// SIGSTOP: connections stay open and nothing answers, like a hung server.
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    /// SIGCONT after [`TestRedis::freeze`]: it answers again, what it had kept.
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().and_then(Child::id).expect("redis-server runs");
+        // kill(1) sends the signal without pulling in libc.
+        let status = std::process::Command::new("kill").arg(signal).arg(pid.to_string()).status().expect("kill(1)");
+        assert!(status.success(), "kill {signal} {pid}");
+    }
+
     /// Starts it again on the same address (empty).
     pub async fn start_again(&mut self) {
         assert!(self.child.is_none(), "kill it first");

@@ -31,8 +31,8 @@ use crate::Hub;
 /// Channels per SUBSCRIBE at most.
 const CHUNK: usize = 1000;
 /// How often a quiet connection is pinged, and how long the answer may take.
-const PING_EVERY: Duration = Duration::from_secs(5);
-const PING_TIMEOUT: Duration = Duration::from_secs(3);
+const PING_EVERY: Duration = Duration::from_secs(2);
+const PING_TIMEOUT: Duration = Duration::from_secs(2);
 /// Waits between connection attempts.
 const RETRY_MIN: Duration = Duration::from_millis(100);
 const RETRY_MAX: Duration = Duration::from_secs(2);
