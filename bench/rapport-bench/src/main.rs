@@ -8,10 +8,13 @@
 //!   Engine.IO v4 / Socket.IO v5, both spoken here over tokio-tungstenite with small buffers).
 //! - `runner`: one task per session (heartbeats, paced sends, latency and loss accounting);
 //!   `fleet`: many of them.
-//! - `scenario`: `latency`, `fanout`, `idle`, `storm`, `client`, `desktop`.
+//! - `scenario`: `latency`, `fanout`, `idle`, `storm`, `client`, `desktop`, `scaleout`;
+//!   `deployment`: the SQLite hub, the PostgreSQL hub and the pair of PostgreSQL hubs with Redis
+//!   behind nginx that `scaleout` compares.
 //! - `report`: the table, the JSON summary and the closing comparison lines.
 
 mod api;
+mod deployment;
 mod fleet;
 mod procfs;
 mod report;
@@ -63,7 +66,10 @@ struct Args {
     /// Override: fanout group size.
     #[arg(long)]
     group_size: Option<usize>,
-    /// Override: measured seconds of latency and fanout.
+    /// Override: the scaleout scenario's ladder of rates (msg/s, all senders together).
+    #[arg(long = "rates", value_delimiter = ',')]
+    rates: Vec<f64>,
+    /// Override: measured seconds of latency, fanout and each scaleout step.
     #[arg(long)]
     seconds: Option<f64>,
     /// The desktop app for the desktop scenario (default: `rapport` next to this binary, as
@@ -80,6 +86,7 @@ struct Scales {
     storm: scenario::storm::Scale,
     client: scenario::client::Scale,
     desktop: scenario::desktop::Scale,
+    scaleout: scenario::scaleout::Scale,
 }
 
 fn scales(args: &Args) -> Scales {
@@ -92,6 +99,7 @@ fn scales(args: &Args) -> Scales {
             storm: scenario::storm::Scale { sessions: 1000, users: 20, group_size: 5, rate_per_group: 10.0, before_kill: s(1.0), deadline: s(20.0) },
             client: scenario::client::Scale { messages: 5_000, conversations: 4, missed: 500 },
             desktop: scenario::desktop::Scale { conversations: 50, launches: 1, settle: s(2.0) },
+            scaleout: scenario::scaleout::Scale { rates: vec![200.0, 400.0], warmup: s(0.5), measure: s(1.5), drain: s(0.5) },
         }
     } else {
         Scales {
@@ -101,6 +109,12 @@ fn scales(args: &Args) -> Scales {
             storm: scenario::storm::Scale { sessions: 15_000, users: 150, group_size: 5, rate_per_group: 2.0, before_kill: s(3.0), deadline: s(60.0) },
             client: scenario::client::Scale { messages: 1_000_000, conversations: 20, missed: 10_000 },
             desktop: scenario::desktop::Scale { conversations: 50, launches: 5, settle: s(10.0) },
+            scaleout: scenario::scaleout::Scale {
+                rates: vec![1000.0, 2000.0, 4000.0, 6000.0, 8000.0],
+                warmup: s(2.0),
+                measure: s(8.0),
+                drain: s(2.0),
+            },
         }
     };
     if let Some(n) = args.sessions {
@@ -122,11 +136,15 @@ fn scales(args: &Args) -> Scales {
     if let Some(secs) = args.seconds {
         scales.latency.measure = s(secs);
         scales.fanout.measure = s(secs);
+        scales.scaleout.measure = s(secs);
+    }
+    if !args.rates.is_empty() {
+        scales.scaleout.rates = args.rates.clone();
     }
     scales
 }
 
-const ALL: [&str; 6] = ["latency", "fanout", "idle", "storm", "client", "desktop"];
+const ALL: [&str; 7] = ["latency", "fanout", "idle", "storm", "client", "desktop", "scaleout"];
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -156,6 +174,10 @@ async fn main() -> anyhow::Result<()> {
     let mut outcomes: Vec<Outcome> = Vec::new();
     for scenario in &scenarios {
         let per_target = matches!(*scenario, "latency" | "fanout" | "idle" | "storm");
+        if *scenario == "scaleout" {
+            outcomes.extend(scenario::scaleout::run(&programs, &scales.scaleout).await);
+            continue;
+        }
         if !per_target {
             let outcome = match *scenario {
                 "client" => scenario::client::run(&programs, &scales.client).await,

@@ -80,6 +80,7 @@ pub fn headline(scenario: &str) -> Option<Headline> {
         "storm" => h("recovered_s", "storm recover s", Better::Lower, Some(3.0)),
         "client" => h("fts_p95_ms", "FTS p95 ms", Better::Lower, Some(30.0)),
         "desktop" => h("idle_rss_mib", "idle RSS MiB", Better::Lower, None),
+        "scaleout" => h("ceiling_msg_per_s", "ceiling msg/s", Better::Higher, None),
         _ => None,
     }
 }

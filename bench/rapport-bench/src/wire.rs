@@ -169,7 +169,7 @@ fn encode(op: ClientOp, reference: Option<u64>) -> String {
 
 /// A `message.send` with ack id `reference`.
 pub fn send_frame(target: Target, reference: u64, conversation_id: &str, client_msg_id: &str, body: &str) -> String {
-    let send = SendMessage { conversation_id: conversation_id.into(), client_msg_id: client_msg_id.into(), body: body.into() };
+    let send = SendMessage { conversation_id: conversation_id.into(), client_msg_id: client_msg_id.into(), body: body.into(), ..SendMessage::default() };
     if target.is_rapport() {
         encode(ClientOp::MessageSend(send), Some(reference))
     } else {

@@ -101,6 +101,9 @@ pub(crate) async fn event(shared: &Arc<Shared>, seq: u64, event: Event) -> Resul
                 shared.kick_catch_up.notify_one();
             }
         }
+        // Protocol 1.1 changes: the engine does not apply them yet; they still reach
+        // `emit_wire` below, so `tail` shows them.
+        Event::MessageUpdated { .. } | Event::MessageDeleted { .. } | Event::Reaction { .. } => {}
         Event::Notification { notification } => {
             if shared.cache.upsert_notification(notification).await? {
                 shared.emit(EngineEvent::Notification(notification.clone()));

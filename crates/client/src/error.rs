@@ -67,11 +67,21 @@ pub enum Code {
     Unavailable,
     /// Hub: [`ErrorCode::Internal`].
     Internal,
+    /// Hub (1.1): [`ErrorCode::Forbidden`].
+    Forbidden,
+    /// Hub (1.1): [`ErrorCode::Gone`].
+    Gone,
+    /// Hub (1.1): [`ErrorCode::TooLarge`].
+    TooLarge,
+    /// Hub (1.1): [`ErrorCode::RangeNotSatisfiable`].
+    RangeNotSatisfiable,
+    /// Hub (1.1): [`ErrorCode::Unsupported`].
+    Unsupported,
 }
 
 impl Code {
     /// Every code, for tests and listings.
-    pub const ALL: [Code; 24] = [
+    pub const ALL: [Code; 29] = [
         Code::Offline,
         Code::Unauthorized,
         Code::NotFound,
@@ -96,6 +106,11 @@ impl Code {
         Code::PayloadTooLarge,
         Code::Unavailable,
         Code::Internal,
+        Code::Forbidden,
+        Code::Gone,
+        Code::TooLarge,
+        Code::RangeNotSatisfiable,
+        Code::Unsupported,
     ];
 
     /// The wire name.
@@ -125,6 +140,11 @@ impl Code {
             Code::PayloadTooLarge => "payload_too_large",
             Code::Unavailable => "unavailable",
             Code::Internal => "internal",
+            Code::Forbidden => "forbidden",
+            Code::Gone => "gone",
+            Code::TooLarge => "too_large",
+            Code::RangeNotSatisfiable => "range_not_satisfiable",
+            Code::Unsupported => "unsupported",
         }
     }
 }
@@ -154,6 +174,11 @@ impl From<ErrorCode> for Code {
             ErrorCode::PayloadTooLarge => Code::PayloadTooLarge,
             ErrorCode::Unavailable => Code::Unavailable,
             ErrorCode::Internal => Code::Internal,
+            ErrorCode::Forbidden => Code::Forbidden,
+            ErrorCode::Gone => Code::Gone,
+            ErrorCode::TooLarge => Code::TooLarge,
+            ErrorCode::RangeNotSatisfiable => Code::RangeNotSatisfiable,
+            ErrorCode::Unsupported => Code::Unsupported,
         }
     }
 }
@@ -239,7 +264,13 @@ impl EngineError {
             | ErrorCode::BodyTooLong
             | ErrorCode::PasswordTooShort
             | ErrorCode::PayloadTooLarge
-            | ErrorCode::MethodNotAllowed => EngineError::Invalid { reason: Code::from(code), message },
+            | ErrorCode::MethodNotAllowed
+            // Protocol 1.1: retrying the same request cannot help either.
+            | ErrorCode::Forbidden
+            | ErrorCode::Gone
+            | ErrorCode::TooLarge
+            | ErrorCode::RangeNotSatisfiable
+            | ErrorCode::Unsupported => EngineError::Invalid { reason: Code::from(code), message },
             ErrorCode::RateLimited | ErrorCode::Unavailable | ErrorCode::Internal => EngineError::Hub { code, message },
         }
     }
@@ -316,6 +347,11 @@ mod tests {
             ErrorCode::PayloadTooLarge,
             ErrorCode::Unavailable,
             ErrorCode::Internal,
+            ErrorCode::Forbidden,
+            ErrorCode::Gone,
+            ErrorCode::TooLarge,
+            ErrorCode::RangeNotSatisfiable,
+            ErrorCode::Unsupported,
         ];
         for code in protocol {
             assert_eq!(Code::from(code).as_str(), code.as_str(), "a protocol code keeps its wire name");

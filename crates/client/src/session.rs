@@ -600,7 +600,7 @@ impl Live {
             let r = self.next_ref();
             self.pending.insert(r, Pending::Send(entry.client_msg_id.clone()));
             self.in_flight.insert(entry.client_msg_id.clone());
-            let op = ClientOp::MessageSend(SendMessage { conversation_id, client_msg_id: entry.client_msg_id, body: entry.body });
+            let op = ClientOp::MessageSend(SendMessage { conversation_id, client_msg_id: entry.client_msg_id, body: entry.body, ..SendMessage::default() });
             self.write(&ClientFrame { reference: Some(Ref::from(r)), op }).await?;
         }
         Ok(())

@@ -23,9 +23,14 @@ pub struct Args {
     /// `unavailable` (it rides out a restart shorter than this).
     #[arg(long, env = "RAPPORT_DATABASE_TIMEOUT", default_value_t = 5.0)]
     pub database_timeout: f64,
-    /// Redis URL: several hubs sharing one PostgreSQL and one Redis act as one.
-    #[arg(long, env = "RAPPORT_REDIS_URL")]
+    /// Redis URL (`redis://[:PASSWORD@]HOST:PORT[/DB]`): several hubs sharing one PostgreSQL
+    /// and one Redis act as one.
+    #[arg(long, env = "RAPPORT_REDIS_URL", hide_env_values = true)]
     pub redis: Option<String>,
+    /// Prefix of every Redis channel and key of this deployment, so that several can share a
+    /// Redis; the hubs of one deployment must agree on it.
+    #[arg(long, env = "RAPPORT_REDIS_PREFIX", default_value = "rapport")]
+    pub redis_prefix: String,
     /// Enables `POST /v1/notifications` for callers presenting this key in `X-Api-Key`.
     #[arg(long, env = "RAPPORT_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
@@ -58,7 +63,9 @@ pub struct Args {
     /// Seconds a keep-alive connection may stay silent between requests.
     #[arg(long, env = "RAPPORT_HTTP_IDLE_TIMEOUT", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub http_idle_timeout: u64,
-    /// Seconds a request (body included) may take before it is answered 503.
+    /// Seconds a request (body included) may take before it is answered 503, plus 1 s for
+    /// every 8 KiB of body received (a large upload over a slow link); silence this long
+    /// inside a request ends it regardless.
     #[arg(long, env = "RAPPORT_HTTP_REQUEST_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub http_request_timeout: u64,
     /// Header naming the client's address, set by a reverse proxy in front of the hub (e.g.
@@ -70,6 +77,13 @@ pub struct Args {
     /// `GET /v1/updates/{file}`.
     #[arg(long, env = "RAPPORT_UPDATES_DIR")]
     pub updates_dir: Option<PathBuf>,
+    /// Where uploaded files are kept (default: `blobs` in the data dir).
+    #[arg(long, env = "RAPPORT_BLOBS_DIR")]
+    pub blobs_dir: Option<PathBuf>,
+    /// Largest upload accepted, in MiB; larger ones are answered 413 before they are read.
+    #[arg(long, env = "RAPPORT_MAX_UPLOAD_MB", default_value_t = rapport_protocol::DEFAULT_MAX_UPLOAD_MB,
+          value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub max_upload_mb: u64,
     /// Log format: `pretty` for people, `json` for machines.
     #[arg(long, env = "RAPPORT_LOG_FORMAT", default_value = "pretty")]
     pub log_format: LogFormat,
@@ -96,6 +110,8 @@ pub struct Config {
     pub database_timeout: Duration,
     /// Redis URL, when several hubs share the load.
     pub redis_url: Option<String>,
+    /// Prefix of this deployment's Redis channels and keys.
+    pub redis_prefix: String,
     /// Key for the integration route; `None` disables it.
     pub api_key: Option<String>,
     /// Access-token lifetime.
@@ -132,6 +148,15 @@ pub struct Config {
     pub jwt_secret: Option<String>,
     /// Directory of update manifests and bundles served at `/v1/updates/{file}`.
     pub updates_dir: Option<PathBuf>,
+    /// Where uploaded files are kept.
+    pub blobs_dir: PathBuf,
+    /// Largest upload, in bytes.
+    pub max_upload_bytes: u64,
+    /// How long an upload that no message carries is kept.
+    pub unsent_upload_ttl: Duration,
+    /// How often expired uploads and stray files are looked for. Not a command-line flag
+    /// (tests shorten it).
+    pub housekeeping_interval: Duration,
 }
 
 impl Config {
@@ -143,6 +168,7 @@ impl Config {
             database_pool: 10,
             database_timeout: Duration::from_secs(5),
             redis_url: None,
+            redis_prefix: "rapport".to_owned(),
             api_key: None,
             access_ttl: Duration::from_secs(900),
             refresh_ttl: Duration::from_secs(30 * 24 * 3600),
@@ -157,6 +183,10 @@ impl Config {
             http_idle_timeout: Duration::from_secs(60),
             http_request_timeout: Duration::from_secs(30),
             client_address_header: None,
+            blobs_dir: data_dir.join("blobs"),
+            max_upload_bytes: rapport_protocol::DEFAULT_MAX_UPLOAD_MB * 1024 * 1024,
+            unsent_upload_ttl: Duration::from_secs(24 * 3600),
+            housekeeping_interval: Duration::from_secs(60),
             data_dir,
             jwt_secret: None,
             updates_dir: None,
@@ -183,7 +213,15 @@ impl Config {
         }
         config.database_pool = args.database_pool;
         config.database_timeout = Duration::from_secs_f64(args.database_timeout);
-        config.redis_url = args.redis.clone();
+        config.redis_url = args.redis.clone().filter(|url| !url.is_empty());
+        if config.redis_url.is_some() && !crate::store::is_postgres(&config.database_url) {
+            anyhow::bail!("--redis needs --database postgres://…: hubs act as one only on a database they share, and a SQLite file belongs to one hub");
+        }
+        let prefix = args.redis_prefix.trim();
+        if prefix.is_empty() || prefix.contains(char::is_whitespace) {
+            anyhow::bail!("--redis-prefix must be a word without spaces");
+        }
+        config.redis_prefix = prefix.to_owned();
         config.api_key = args.api_key.clone().filter(|k| !k.is_empty());
         config.access_ttl = Duration::from_secs(args.access_ttl);
         config.presence_grace = Duration::from_secs_f64(args.presence_grace);
@@ -201,6 +239,10 @@ impl Config {
             ),
         };
         config.updates_dir = args.updates_dir.clone();
+        if let Some(dir) = &args.blobs_dir {
+            config.blobs_dir = dir.clone();
+        }
+        config.max_upload_bytes = args.max_upload_mb * 1024 * 1024;
         config.jwt_secret = std::env::var("RAPPORT_JWT_SECRET").ok().filter(|s| !s.is_empty());
         Ok(config)
     }

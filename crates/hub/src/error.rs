@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use rapport_protocol::{ErrorBody, ErrorCode, ErrorInfo};
 
-use crate::store::StoreError;
+use crate::store::{Refusal, StoreError};
 
 /// When a client should try again after the database was unavailable: about the time a
 /// database restart takes.
@@ -55,7 +55,12 @@ impl ApiError {
             | ErrorCode::InvalidPayload
             | ErrorCode::BodyEmpty
             | ErrorCode::BodyTooLong
-            | ErrorCode::PasswordTooShort => StatusCode::BAD_REQUEST,
+            | ErrorCode::PasswordTooShort
+            | ErrorCode::Unsupported => StatusCode::BAD_REQUEST,
+            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::Gone => StatusCode::GONE,
+            ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
             ErrorCode::Unauthorized
             | ErrorCode::InvalidCredentials
             | ErrorCode::InvalidRefreshToken => StatusCode::UNAUTHORIZED,
@@ -96,11 +101,26 @@ impl From<StoreError> for ApiError {
                     ..ApiError::new(ErrorCode::Unavailable, "the database is not available; retry shortly")
                 }
             }
+            StoreError::Refused(refusal) => refusal.into(),
             StoreError::Database(err) => {
                 // Logged with its cause here; the client learns only that the hub is struggling.
                 tracing::error!(error = %err, "database error");
                 ApiError::new(ErrorCode::Internal, "internal error")
             }
+        }
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> ApiError {
+        match refusal {
+            Refusal::NotSender => ApiError::new(ErrorCode::Forbidden, "only its sender may edit or delete a message"),
+            Refusal::Deleted => ApiError::new(ErrorCode::Gone, "the message was deleted"),
+            Refusal::EmptyBody => ApiError::new(ErrorCode::BodyEmpty, "the message is empty"),
+            Refusal::BodyTooLong => ApiError::new(ErrorCode::BodyTooLong, "the message is longer than 4000 characters"),
+            Refusal::ReplyElsewhere => ApiError::invalid("reply_to must name a message of this conversation"),
+            Refusal::AttachmentUnavailable => ApiError::not_found("attachment"),
+            Refusal::TooManyReactions => ApiError::invalid("a message has at most 20 different reactions"),
         }
     }
 }

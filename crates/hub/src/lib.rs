@@ -1,20 +1,29 @@
 //! The Rapport hub: accounts, conversations, messages, presence, typing, receipts and
-//! notifications over REST plus one WebSocket gateway (protocol v1).
+//! notifications over REST plus one WebSocket gateway (protocol v1), with the message lifecycle
+//! of 1.1: edits, tombstones, reactions, replies, attachments and the change counter `rev`.
 //!
 //! Layout:
 //! - [`config`]: the command line and the [`Config`] the hub runs with.
 //! - `store`: the database behind a [`store::Store`] trait: SQLite embedded, or PostgreSQL shared
-//!   by several hubs. Every invariant that must survive concurrency — gap-free `seq`,
-//!   `(sender, conversation, client_msg_id)` idempotency, one direct conversation per pair — is
-//!   enforced by the database inside one transaction, never by one hub's memory.
+//!   by several hubs. Every invariant that must survive concurrency — gap-free `seq` and `rev`,
+//!   `(sender, conversation, client_msg_id)` idempotency, one direct conversation per pair, an
+//!   upload carried once — is enforced by the database inside one transaction, never by one
+//!   hub's memory.
+//! - `blobs`: the directory of uploaded files (streamed in, renamed into place when complete);
+//!   `housekeeping`: the periodic removal of unsent uploads, stray files and deleted pages.
 //! - `auth`: access tokens (JWT, HS256 pinned) and rotating refresh tokens with reuse
 //!   detection; `passwords`: argon2id on a bounded pool of threads that reuse their memory;
 //!   `login_throttle`: failed logins back off per account and per client address.
 //! - `http`: the REST routes, their errors and the generated OpenAPI document.
-//! - `gateway`: the WebSocket sessions. Each session owns a bounded ring of serialised events that
+//! - `gateway`: the WebSocket sessions, and the one committer task that stores messages and
+//!   changes and dispatches their events in order. Each session owns a bounded ring of serialised events that
 //!   is at once its outgoing queue and its resume buffer; fan-out serialises an event once and
 //!   shares the bytes with every recipient.
 //! - `presence`: who is shown online, with the reconnect grace period.
+//! - `cluster` (`--redis`): several hubs on one PostgreSQL and one Redis acting as one: each
+//!   event reaches the sessions on every hub, presence counts every hub's connections, a
+//!   revocation applies everywhere at once; Redis only wakes hubs up, what a hub may have
+//!   missed it reads from the database.
 //! - `server`: the accept loop over hyper: header, idle and request timeouts, and a cap on
 //!   HTTP connections that evicts idle ones rather than locking anyone out.
 //!
@@ -23,10 +32,13 @@
 #![deny(missing_docs)]
 
 mod auth;
+mod blobs;
 mod clock;
+mod cluster;
 pub mod config;
 mod error;
 mod gateway;
+mod housekeeping;
 mod http;
 mod login_throttle;
 mod logins;
@@ -57,6 +69,14 @@ pub(crate) struct Hub {
     /// Failed logins by account and by client address.
     pub login_throttle: login_throttle::LoginThrottle,
     pub gateway: gateway::Gateway,
+    /// The other hubs, with `--redis`.
+    pub cluster: Option<Arc<cluster::Cluster>>,
+    /// Uploaded files.
+    pub blobs: Arc<blobs::Blobs>,
+    /// Thumbnails being made at once at most (decoding an image takes a core).
+    pub thumbnails: tokio::sync::Semaphore,
+    /// A deletion committed since the database's files were last purged of removed data.
+    pub purge_due: std::sync::atomic::AtomicBool,
     pub presence: presence::PresenceBoard,
     pub metrics: metrics::Metrics,
     /// Cancelled when the hub starts shutting down.
@@ -78,11 +98,24 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let metrics = metrics::Metrics::new();
-    let store = store::open(&config, metrics.db_pool_wait.clone()).await.context("opening the database")?;
+    let store::Opened { store, shared } = store::open(&config, metrics.db_pool_wait.clone()).await.context("opening the database")?;
+    let cluster = match (&config.redis_url, shared) {
+        (Some(url), Some(shared)) => {
+            Some(Arc::new(cluster::Cluster::open(url, &config.redis_prefix, shared, &metrics).await.context("opening Redis")?))
+        }
+        (Some(_), None) => anyhow::bail!("--redis needs a PostgreSQL database"),
+        (None, _) => None,
+    };
     let auth = auth::Auth::new(&config).context("loading the token secret")?;
-    let (gateway, send_queue) = gateway::Gateway::new(metrics.events_dispatched.clone());
+    let blobs = blobs::Blobs::open(&config.blobs_dir)
+        .with_context(|| format!("opening the blob directory {}", config.blobs_dir.display()))?;
+    let (gateway, send_queue) = gateway::Gateway::new(metrics.events_dispatched.clone(), cluster.clone());
     let hub = Arc::new(Hub {
         gateway,
+        cluster,
+        blobs: Arc::new(blobs),
+        thumbnails: tokio::sync::Semaphore::new(1),
+        purge_due: std::sync::atomic::AtomicBool::new(false),
         presence: presence::PresenceBoard::default(),
         metrics,
         shutdown: CancellationToken::new(),
@@ -94,8 +127,15 @@ pub async fn run(
         login_throttle: login_throttle::LoginThrottle::default(),
     });
     let janitor = tokio::spawn(gateway::janitor(hub.clone()));
+    let housekeeping = tokio::spawn(housekeeping::run(hub.clone()));
     let stop_committing = CancellationToken::new();
     let committer = tokio::spawn(gateway::commit_sends(hub.clone(), send_queue, stop_committing.clone()));
+
+    let stop_cluster = CancellationToken::new();
+    let cluster_tasks = match &hub.cluster {
+        Some(cluster) => cluster.start(&hub, stop_cluster.clone()),
+        None => Vec::new(),
+    };
 
     let app = http::router(hub.clone());
     let token = hub.shutdown.clone();
@@ -112,10 +152,18 @@ pub async fn run(
         tracing::warn!("some gateway sessions did not close in time");
     }
     janitor.abort();
+    housekeeping.abort();
     // Only now, with every session gone, may the committer stop; it finishes a batch it started.
     stop_committing.cancel();
     if tokio::time::timeout(SHUTDOWN_DRAIN, committer).await.is_err() {
         tracing::warn!("the last group commit did not finish in time");
+    }
+    // Last, so that what the last sessions and commits caused still reaches the other hubs.
+    stop_cluster.cancel();
+    for task in cluster_tasks {
+        if tokio::time::timeout(SHUTDOWN_DRAIN, task).await.is_err() {
+            tracing::warn!("the link to the other hubs did not stop in time");
+        }
     }
     hub.store.close().await;
     tracing::info!("hub stopped");

@@ -4,8 +4,10 @@
 //! Only "active" is remembered, for [`ACTIVE_TTL`]; a revoked login is asked about every time.
 //! Revocations made by this hub take effect at once: [`ActiveLogins::revoked`] forgets the
 //! login, and a check that was already running when it happened is not remembered (the
-//! revocation epoch changed), so it cannot put a stale "active" back. A login revoked
-//! elsewhere (another hub node sharing the database) is refused within [`ACTIVE_TTL`].
+//! revocation epoch changed), so it cannot put a stale "active" back. A login revoked on
+//! another hub (`--redis`) is announced to every hub and forgotten the same way; should that
+//! announcement be lost (Redis away), the hub forgets every login when it reconnects, and
+//! without it a revocation elsewhere takes effect within [`ACTIVE_TTL`].
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -48,5 +50,12 @@ impl ActiveLogins {
     /// Drops expired entries (memory only; they would not be trusted anyway).
     pub fn sweep(&self) {
         self.confirmed.retain(|_, at| at.elapsed() < ACTIVE_TTL);
+    }
+
+    /// Trusts no login any more until the database confirms it again (a revocation may have
+    /// been missed).
+    pub fn forget_all(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.confirmed.clear();
     }
 }

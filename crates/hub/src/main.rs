@@ -13,9 +13,6 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     init_logging(args.log_format);
     let config = Config::from_args(&args)?;
-    if config.redis_url.is_some() {
-        anyhow::bail!("--redis is not supported by this build yet (several hubs cannot share events)");
-    }
     raise_open_file_limit();
     let listener = listen(args.listen).with_context(|| format!("binding {}", args.listen))?;
     rapport_hub::run(listener, config, shutdown_signal()).await

@@ -23,6 +23,14 @@ pub struct Metrics {
     pub commit_batch: Histogram,
     /// Time a database call waited for a connection of the bounded pool (PostgreSQL).
     pub db_pool_wait: Histogram,
+    /// From publishing an event on one hub to its arrival on another (`--redis`).
+    pub redis_pubsub_lag: Histogram,
+    /// Times the Redis subscriber connected again after losing its connection.
+    pub redis_reconnects: Counter,
+    /// Batches of publishes tried again because Redis did not answer.
+    pub redis_publish_retries: Counter,
+    /// Events read from the database and handed out because this hub may have missed them.
+    pub cluster_caught_up: Counter,
 }
 
 impl Metrics {
@@ -54,7 +62,37 @@ impl Metrics {
             "Time a database call waited for a pooled connection (PostgreSQL)",
             db_pool_wait.clone(),
         );
-        Metrics { registry, sessions, connections, messages_stored, events_dispatched, dispatch_latency, commit_batch, db_pool_wait }
+        // 100 µs … ~15 s.
+        let redis_pubsub_lag = Histogram::new(exponential_buckets(0.000_1, 2.5, 14));
+        registry.register(
+            "redis_pubsub_lag_seconds",
+            "From an event published on one hub to its arrival on another (the two hubs' clocks)",
+            redis_pubsub_lag.clone(),
+        );
+        let redis_reconnects = Counter::default();
+        registry.register("redis_reconnects", "Times the Redis subscriber connected again after losing its connection", redis_reconnects.clone());
+        let redis_publish_retries = Counter::default();
+        registry.register("redis_publish_retries", "Batches of publishes tried again because Redis did not answer", redis_publish_retries.clone());
+        let cluster_caught_up = Counter::default();
+        registry.register(
+            "cluster_caught_up_events",
+            "Message events read from the database because this hub may have missed them",
+            cluster_caught_up.clone(),
+        );
+        Metrics {
+            registry,
+            sessions,
+            connections,
+            messages_stored,
+            events_dispatched,
+            dispatch_latency,
+            commit_batch,
+            db_pool_wait,
+            redis_pubsub_lag,
+            redis_reconnects,
+            redis_publish_retries,
+            cluster_caught_up,
+        }
     }
 
     /// The Prometheus text exposition.

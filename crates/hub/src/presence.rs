@@ -5,6 +5,9 @@
 //! user stays as they were for the grace period, so a quick reconnect does not flap. An event
 //! goes out only when the shown status changes, and each user's changes are serialised by that
 //! user's own lock (held while the event is dispatched, so their events keep their order).
+//!
+//! With `--redis` the board is not used: presence counts the connections of every hub, in
+//! Redis (`cluster::presence`), by the same rules.
 
 use std::sync::Arc;
 
@@ -64,6 +67,9 @@ impl PresenceBoard {
     /// A connection of the user became ready (`chosen` from `identify`; `None` for a resume).
     /// `skip` is a session that learns the outcome otherwise (from its `ready`).
     pub async fn connected(&self, hub: &Arc<Hub>, user_id: &str, chosen: Option<ChosenStatus>, skip: Skip<'_>) {
+        if let Some(cluster) = &hub.cluster {
+            return cluster.presences().connected(hub, cluster, user_id, chosen, skip).await;
+        }
         let entry = self.entry(user_id);
         let mut user = entry.lock().await;
         user.connections += 1;
@@ -76,6 +82,9 @@ impl PresenceBoard {
 
     /// A ready connection of the user closed. The last one starts the grace period.
     pub async fn disconnected(&self, hub: &Arc<Hub>, user_id: &str) {
+        if let Some(cluster) = &hub.cluster {
+            return cluster.presences().disconnected(hub, cluster, user_id).await;
+        }
         let entry = self.entry(user_id);
         let mut user = entry.lock().await;
         user.connections = user.connections.saturating_sub(1);
@@ -103,6 +112,9 @@ impl PresenceBoard {
 
     /// The user chose a status.
     pub async fn choose(&self, hub: &Arc<Hub>, user_id: &str, chosen: ChosenStatus) {
+        if let Some(cluster) = &hub.cluster {
+            return cluster.presences().choose(hub, cluster, user_id, chosen).await;
+        }
         let entry = self.entry(user_id);
         let mut user = entry.lock().await;
         user.chosen = chosen;
@@ -110,7 +122,10 @@ impl PresenceBoard {
     }
 
     /// Shown presence of these users, for `ready`.
-    pub async fn snapshot(&self, user_ids: &[&str]) -> Vec<Presence> {
+    pub async fn snapshot(&self, hub: &Hub, user_ids: &[&str]) -> Vec<Presence> {
+        if let Some(cluster) = &hub.cluster {
+            return cluster.presences().snapshot(cluster, user_ids).await;
+        }
         let mut out = Vec::with_capacity(user_ids.len());
         for user_id in user_ids {
             let entry = self.users.get(*user_id).map(|e| e.clone());

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The error codes of protocol v1. Clients branch on these, never on message text.
+/// The error codes of protocol v1 and 1.1. Clients branch on these, never on message text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -39,6 +39,17 @@ pub enum ErrorCode {
     Unavailable,
     /// Something went wrong inside the hub; details are in its log, not here.
     Internal,
+    /// (1.1) A member may see the message but not do this to it (edit or delete someone
+    /// else's message).
+    Forbidden,
+    /// (1.1) The message was deleted: it can no longer be edited or reacted to.
+    Gone,
+    /// (1.1) An upload is larger than the hub accepts (`--max-upload-mb`).
+    TooLarge,
+    /// (1.1) A `Range` header that asks for nothing inside the file.
+    RangeNotSatisfiable,
+    /// (1.1) A feature this hub does not serve yet (it is not in `hello.features`).
+    Unsupported,
 }
 
 impl ErrorCode {
@@ -61,6 +72,11 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::Gone => "gone",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::RangeNotSatisfiable => "range_not_satisfiable",
+            ErrorCode::Unsupported => "unsupported",
         }
     }
 }
@@ -105,7 +121,16 @@ mod tests {
 
     #[test]
     fn as_str_matches_serde_name() {
-        for code in [ErrorCode::BadFrame, ErrorCode::InvalidRefreshToken, ErrorCode::BodyTooLong] {
+        for code in [
+            ErrorCode::BadFrame,
+            ErrorCode::InvalidRefreshToken,
+            ErrorCode::BodyTooLong,
+            ErrorCode::Forbidden,
+            ErrorCode::Gone,
+            ErrorCode::TooLarge,
+            ErrorCode::RangeNotSatisfiable,
+            ErrorCode::Unsupported,
+        ] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str(), "wire name of {code:?}");
         }
     }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::error::{ErrorCode, ErrorInfo};
-use crate::rest::{ChosenStatus, Conversation, Message, Notification, Presence, User};
+use crate::rest::{Card, ChosenStatus, Conversation, Message, Notification, Presence, ScheduledMessage, User};
 
 /// The client's correlation id: a number or a string, echoed as given.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -58,6 +58,15 @@ pub enum ClientOp {
     /// Send a message.
     #[serde(rename = "message.send")]
     MessageSend(SendMessage),
+    /// (1.1) Change the body of one's own message.
+    #[serde(rename = "message.edit")]
+    MessageEdit(EditMessage),
+    /// (1.1) Delete one's own message, leaving a tombstone.
+    #[serde(rename = "message.delete")]
+    MessageDelete(MessageTarget),
+    /// (1.1) Add or take back a reaction.
+    #[serde(rename = "message.react")]
+    MessageReact(ReactMessage),
     /// The user is typing.
     #[serde(rename = "typing")]
     Typing(ConversationTarget),
@@ -80,6 +89,9 @@ impl ClientOp {
             ClientOp::Resume(_) => "resume",
             ClientOp::Ping => "ping",
             ClientOp::MessageSend(_) => "message.send",
+            ClientOp::MessageEdit(_) => "message.edit",
+            ClientOp::MessageDelete(_) => "message.delete",
+            ClientOp::MessageReact(_) => "message.react",
             ClientOp::Typing(_) => "typing",
             ClientOp::Read(_) => "read",
             ClientOp::Delivered(_) => "delivered",
@@ -109,15 +121,62 @@ pub struct Resume {
     pub last_seq: u64,
 }
 
-/// `message.send` data.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `message.send` data. The optional fields are those of 1.1 and are left out of the frame
+/// when unused, so a v1 send is byte for byte what it was.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SendMessage {
     /// Where to.
     pub conversation_id: String,
     /// 1..64 characters, unique per sender: the idempotency key.
     pub client_msg_id: String,
-    /// 1..4000 Unicode scalar values, not only whitespace.
+    /// 1..4000 Unicode scalar values, not only whitespace; may be empty (`""`) when the
+    /// message has attachments or a card.
     pub body: String,
+    /// (1.1) The message of the same conversation this one answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+    /// (1.1) The sender's own uploads to attach, at most 10.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachment_ids: Vec<String>,
+    /// (1.1, §3) A job or application status card.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<Box<Card>>,
+    /// (1.1, §3) Send later, at this time (RFC 3339, 1 min to 90 days ahead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_at: Option<String>,
+}
+
+/// `message.edit` data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EditMessage {
+    /// Where the message is.
+    pub conversation_id: String,
+    /// Which message.
+    pub message_id: String,
+    /// The new body (same rules as for a send).
+    pub body: String,
+}
+
+/// `message.delete` data: one message of one conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageTarget {
+    /// Where the message is.
+    pub conversation_id: String,
+    /// Which message.
+    pub message_id: String,
+}
+
+/// `message.react` data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReactMessage {
+    /// Where the message is.
+    pub conversation_id: String,
+    /// Which message.
+    pub message_id: String,
+    /// One emoji or a `:shortcode:`, 1..32 bytes.
+    pub emoji: String,
+    /// `true` adds the caller's reaction, `false` takes it back.
+    pub on: bool,
 }
 
 /// `typing` data.
@@ -194,6 +253,9 @@ pub fn decode_client_frame(text: &str) -> Result<ClientFrame, DecodeError> {
         "resume" => data(&op, data_raw).map(ClientOp::Resume),
         "ping" => Ok(ClientOp::Ping),
         "message.send" => data(&op, data_raw).map(ClientOp::MessageSend),
+        "message.edit" => data(&op, data_raw).map(ClientOp::MessageEdit),
+        "message.delete" => data(&op, data_raw).map(ClientOp::MessageDelete),
+        "message.react" => data(&op, data_raw).map(ClientOp::MessageReact),
         "typing" => data(&op, data_raw).map(ClientOp::Typing),
         "read" => data(&op, data_raw).map(ClientOp::Read),
         "delivered" => data(&op, data_raw).map(ClientOp::Delivered),
@@ -210,6 +272,10 @@ pub fn decode_client_frame(text: &str) -> Result<ClientFrame, DecodeError> {
 }
 
 /// A frame the hub sends.
+///
+/// An event holds a whole [`Message`], much larger than the other frames; a frame lives only
+/// while it is written or read, one at a time, so boxing it would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum ServerFrame {
@@ -245,7 +311,8 @@ pub enum ServerFrame {
         /// Echoed.
         #[serde(rename = "ref", default)]
         reference: Option<Ref>,
-        /// `{message}` for `message.send`, `{}` otherwise.
+        /// `{message}` for `message.send`, `.edit`, `.delete` and `.react`; `{scheduled}` for
+        /// a scheduled send; `{}` otherwise.
         data: serde_json::Value,
     },
     /// Failure of a client op; the connection stays open.
@@ -279,6 +346,38 @@ pub struct Hello {
     pub protocol: u32,
     /// Send a ping at least this often.
     pub heartbeat_interval_ms: u64,
+    /// (1.1) What this hub serves beyond v1, names from [`feature`]; empty from a v1 hub.
+    #[serde(default)]
+    pub features: Vec<String>,
+}
+
+impl Hello {
+    /// Whether the hub announced this [`feature`].
+    pub fn serves(&self, feature: &str) -> bool {
+        self.features.iter().any(|f| f == feature)
+    }
+}
+
+/// The names of `hello.features` (1.1).
+pub mod feature {
+    /// `message.edit` and its REST route.
+    pub const EDIT: &str = "edit";
+    /// `message.delete` and its REST route.
+    pub const DELETE: &str = "delete";
+    /// `message.react` and its REST routes.
+    pub const REACTIONS: &str = "reactions";
+    /// `reply_to` on `message.send`.
+    pub const REPLIES: &str = "replies";
+    /// Uploads, downloads and `attachment_ids` on `message.send`.
+    pub const ATTACHMENTS: &str = "attachments";
+    /// Job and application status cards.
+    pub const CARDS: &str = "cards";
+    /// Saved replies.
+    pub const TEMPLATES: &str = "templates";
+    /// `send_at` on `message.send`.
+    pub const SCHEDULED: &str = "scheduled";
+    /// The long-polling transport.
+    pub const POLL: &str = "poll";
 }
 
 /// `ready` data.
@@ -303,11 +402,19 @@ pub struct Resumed {
     pub replayed: u64,
 }
 
-/// Ack data of `message.send`.
+/// Ack data of `message.send`, `message.edit`, `message.delete` and `message.react`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MessageAck {
-    /// The stored message (the same one again for a repeated `client_msg_id`).
+    /// The stored message (the same one again for a repeated `client_msg_id`); after an
+    /// edit, delete or reaction the message as it is now.
     pub message: Message,
+}
+
+/// (1.1, §3) Ack data of a `message.send` with `send_at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduledAck {
+    /// What will be sent, and when.
+    pub scheduled: ScheduledMessage,
 }
 
 /// Delivered or read.
@@ -368,6 +475,40 @@ pub enum Event {
         /// The notification.
         notification: Notification,
     },
+    /// (1.1) A message's body was edited.
+    #[serde(rename = "message.updated")]
+    MessageUpdated {
+        /// The message as it is now.
+        message: Message,
+    },
+    /// (1.1) A message was deleted; it is a tombstone now.
+    #[serde(rename = "message.deleted")]
+    MessageDeleted {
+        /// Where.
+        conversation_id: String,
+        /// Which message.
+        message_id: String,
+        /// Its seq (kept: no gap appears).
+        seq: i64,
+        /// The conversation's rev the deletion took.
+        rev: i64,
+    },
+    /// (1.1) Someone added or took back a reaction.
+    #[serde(rename = "reaction")]
+    Reaction {
+        /// Where.
+        conversation_id: String,
+        /// On which message.
+        message_id: String,
+        /// Who.
+        user_id: String,
+        /// Which emoji.
+        emoji: String,
+        /// Added (`true`) or taken back.
+        on: bool,
+        /// The conversation's rev the change took.
+        rev: i64,
+    },
 }
 
 impl Event {
@@ -380,6 +521,9 @@ impl Event {
             Event::Presence(_) => "presence",
             Event::ConversationCreated { .. } => "conversation.created",
             Event::Notification { .. } => "notification",
+            Event::MessageUpdated { .. } => "message.updated",
+            Event::MessageDeleted { .. } => "message.deleted",
+            Event::Reaction { .. } => "reaction",
         }
     }
 }
@@ -399,7 +543,31 @@ mod tests {
                     conversation_id: "c".into(),
                     client_msg_id: "m".into(),
                     body: "hi".into(),
+                    ..SendMessage::default()
                 }),
+            },
+            ClientFrame {
+                reference: Some(2.into()),
+                op: ClientOp::MessageSend(SendMessage {
+                    conversation_id: "c".into(),
+                    client_msg_id: "m2".into(),
+                    body: String::new(),
+                    reply_to: Some("m1".into()),
+                    attachment_ids: vec!["a1".into(), "a2".into()],
+                    ..SendMessage::default()
+                }),
+            },
+            ClientFrame {
+                reference: Some(3.into()),
+                op: ClientOp::MessageEdit(EditMessage { conversation_id: "c".into(), message_id: "m".into(), body: "fixed".into() }),
+            },
+            ClientFrame {
+                reference: Some(4.into()),
+                op: ClientOp::MessageDelete(MessageTarget { conversation_id: "c".into(), message_id: "m".into() }),
+            },
+            ClientFrame {
+                reference: Some(5.into()),
+                op: ClientOp::MessageReact(ReactMessage { conversation_id: "c".into(), message_id: "m".into(), emoji: "👍".into(), on: true }),
             },
             ClientFrame {
                 reference: None,
@@ -410,6 +578,36 @@ mod tests {
             let text = serde_json::to_string(&frame).unwrap();
             assert_eq!(decode_client_frame(&text).unwrap(), frame, "{text}");
         }
+    }
+
+    #[test]
+    fn a_v1_send_is_serialised_as_in_v1_and_v1_frames_still_decode() {
+        let send = SendMessage { conversation_id: "c".into(), client_msg_id: "m".into(), body: "hi".into(), ..SendMessage::default() };
+        assert_eq!(
+            serde_json::to_string(&ClientOp::MessageSend(send)).unwrap(),
+            r#"{"op":"message.send","data":{"conversation_id":"c","client_msg_id":"m","body":"hi"}}"#,
+            "the 1.1 fields stay out of a v1 send"
+        );
+        let hello: ServerFrame = serde_json::from_str(r#"{"op":"hello","data":{"protocol":1,"heartbeat_interval_ms":25000}}"#).unwrap();
+        assert!(matches!(hello, ServerFrame::Hello { data } if data.features.is_empty()), "a v1 hello has no features");
+        let without_body = r#"{"op":"message.send","ref":1,"data":{"conversation_id":"c","client_msg_id":"m"}}"#;
+        assert_eq!(decode_client_frame(without_body).unwrap_err().code, ErrorCode::InvalidPayload, "body stays required");
+        let react = r#"{"op":"message.react","ref":1,"data":{"conversation_id":"c","message_id":"m","emoji":"x","on":"yes"}}"#;
+        assert_eq!(decode_client_frame(react).unwrap_err().code, ErrorCode::InvalidPayload);
+    }
+
+    #[test]
+    fn the_1_1_events_serialise_with_their_wire_names() {
+        let deleted = Event::MessageDeleted { conversation_id: "c".into(), message_id: "m".into(), seq: 4, rev: 9 };
+        let v = serde_json::to_value(&deleted).unwrap();
+        assert_eq!(v, serde_json::json!({"type": "message.deleted", "data": {"conversation_id": "c", "message_id": "m", "seq": 4, "rev": 9}}));
+        assert_eq!(deleted.type_name(), "message.deleted");
+        let reaction = Event::Reaction { conversation_id: "c".into(), message_id: "m".into(), user_id: "u".into(), emoji: "🎉".into(), on: false, rev: 10 };
+        let v = serde_json::to_value(&reaction).unwrap();
+        assert_eq!((v["type"].as_str(), v["data"]["on"].as_bool()), (Some("reaction"), Some(false)));
+        assert_eq!(serde_json::from_value::<Event>(v).unwrap(), reaction);
+        let updated = Event::MessageUpdated { message: Message::default() };
+        assert_eq!(serde_json::to_value(&updated).unwrap()["type"], "message.updated");
     }
 
     #[test]

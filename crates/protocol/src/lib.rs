@@ -1,4 +1,4 @@
-//! Rapport protocol, version 1, as plain data.
+//! Rapport protocol, version 1 with the additions of 1.1, as plain data.
 //!
 //! This crate is the one place where the wire format is defined for both sides: the hub
 //! serialises what the clients deserialise and the other way round. It has no runtime
@@ -9,6 +9,10 @@
 //! - [`error`]: the one error shape (`{code, message}`) and the codes clients branch on.
 //!
 //! Timestamps are RFC 3339 UTC strings and ids are opaque strings, exactly as on the wire.
+//!
+//! 1.1 only adds: every new field has a default, so a v1 frame decodes unchanged, and the
+//! optional fields of client frames are left out when unused, so a v1 client's frames are
+//! byte for byte those of v1.
 #![deny(missing_docs)]
 
 pub mod error;
@@ -17,8 +21,8 @@ pub mod rest;
 
 pub use error::{ErrorBody, ErrorCode, ErrorInfo};
 pub use rest::{
-    Conversation, ConversationKind, Member, Message, Notification, NotificationKind, Presence,
-    PresenceStatus, Role, Session, User,
+    Application, ApplicationStatus, Attachment, Card, Conversation, ConversationKind, Member, Message,
+    MessageKind, Notification, NotificationKind, Presence, PresenceStatus, Reaction, Role, Session, User,
 };
 
 /// The protocol version the hub announces in `hello`.
@@ -41,6 +45,21 @@ pub const HISTORY_PAGE_DEFAULT: u32 = 50;
 /// Largest page size of the message history route.
 pub const HISTORY_PAGE_MAX: u32 = 200;
 
+/// Attachments one message carries at most (1.1).
+pub const MAX_ATTACHMENTS: usize = 10;
+
+/// Distinct emoji on one message at most (1.1).
+pub const MAX_REACTIONS: usize = 20;
+
+/// Longest reaction emoji or `:shortcode:`, in bytes (1.1).
+pub const MAX_EMOJI_BYTES: usize = 32;
+
+/// Default largest upload, in MiB (1.1; the hub's `--max-upload-mb`).
+pub const DEFAULT_MAX_UPLOAD_MB: u64 = 25;
+
+/// Longest side of a thumbnail, in pixels (1.1).
+pub const THUMBNAIL_MAX_PX: u32 = 320;
+
 /// Why a message body is not acceptable, if it is not.
 pub fn check_body(body: &str) -> Result<(), ErrorCode> {
     if body.trim().is_empty() {
@@ -59,6 +78,79 @@ pub fn check_body(body: &str) -> Result<(), ErrorCode> {
 /// them escaped.
 pub fn is_display_control(c: char) -> bool {
     c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// [`check_body`] for a message that carries attachments or a card (`has_content`): then the
+/// body may be empty (or only whitespace), but never too long.
+pub fn check_body_with(body: &str, has_content: bool) -> Result<(), ErrorCode> {
+    match check_body(body) {
+        Err(ErrorCode::BodyEmpty) if has_content => Ok(()),
+        other => other,
+    }
+}
+
+/// Whether `emoji` is acceptable as a reaction: 1..32 bytes that are either a `:shortcode:`
+/// (lower-case ASCII letters, digits, `_`, `+`, `-`) or one emoji — a single pictograph with
+/// its modifiers (variation selector, skin tone, keycap, tags), a ZWJ sequence of those, or a
+/// flag (two regional indicators).
+pub fn check_emoji(emoji: &str) -> bool {
+    if emoji.is_empty() || emoji.len() > MAX_EMOJI_BYTES {
+        return false;
+    }
+    if let Some(name) = emoji.strip_prefix(':').and_then(|rest| rest.strip_suffix(':')) {
+        return !name.is_empty()
+            && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'+' | b'-'));
+    }
+    emoji::is_one(emoji)
+}
+
+/// The shape of one emoji, without a Unicode table: close enough to refuse text, several
+/// emoji and stray modifiers, which is what a reaction must not be.
+mod emoji {
+    const ZWJ: char = '\u{200D}';
+
+    fn is_regional_indicator(c: char) -> bool {
+        ('\u{1F1E6}'..='\u{1F1FF}').contains(&c)
+    }
+
+    /// Characters that may follow a base: variation selectors, skin tones, the keycap, tags.
+    fn is_modifier(c: char) -> bool {
+        matches!(c, '\u{FE0E}' | '\u{FE0F}' | '\u{20E3}')
+            || ('\u{1F3FB}'..='\u{1F3FF}').contains(&c)
+            || ('\u{E0020}'..='\u{E007F}').contains(&c)
+    }
+
+    /// Pictographs: the emoji blocks, and the older symbols that are emoji.
+    fn is_pictograph(c: char) -> bool {
+        matches!(c as u32,
+            0x00A9 | 0x00AE | 0x203C | 0x2049 | 0x2122 | 0x2139
+            | 0x2194..=0x21AA | 0x231A..=0x23FF | 0x24C2 | 0x25AA..=0x25FE
+            | 0x2600..=0x27BF | 0x2934 | 0x2935 | 0x2B05..=0x2B55 | 0x3030 | 0x303D | 0x3297 | 0x3299
+            | 0x1F000..=0x1F0FF | 0x1F10D..=0x1F1E5 | 0x1F200..=0x1F3FA | 0x1F400..=0x1FAFF)
+    }
+
+    /// One component of a ZWJ sequence: a base and its modifiers.
+    fn is_component(part: &str) -> bool {
+        let mut chars = part.chars();
+        let Some(base) = chars.next() else { return false };
+        let keycap_base = base.is_ascii_digit() || matches!(base, '#' | '*');
+        if !(is_pictograph(base) || keycap_base) {
+            return false;
+        }
+        let modifiers: Vec<char> = chars.collect();
+        if keycap_base && !modifiers.contains(&'\u{20E3}') {
+            return false; // a bare digit is text
+        }
+        modifiers.iter().all(|&c| is_modifier(c))
+    }
+
+    pub fn is_one(s: &str) -> bool {
+        let flags: Vec<char> = s.chars().collect();
+        if flags.iter().all(|&c| is_regional_indicator(c)) {
+            return flags.len() == 2;
+        }
+        s.split(ZWJ).all(is_component)
+    }
 }
 
 /// WebSocket close codes the hub uses.
@@ -103,5 +195,23 @@ mod tests {
         for c in ['a', 'Ö', 'ש', 'ع', '中', ' ', '\u{a0}', '\u{200e}', '\u{200f}', '\u{200d}'] {
             assert!(!is_display_control(c), "{c:?}");
         }
+    }
+
+    #[test]
+    fn a_body_may_be_empty_only_with_attachments_or_a_card() {
+        assert_eq!(check_body_with("", true), Ok(()));
+        assert_eq!(check_body_with(" ", false), Err(ErrorCode::BodyEmpty));
+        assert_eq!(check_body_with(&"a".repeat(MAX_BODY_CHARS + 1), true), Err(ErrorCode::BodyTooLong));
+    }
+
+    #[test]
+    fn a_reaction_is_one_emoji_or_a_shortcode() {
+        for good in ["👍", "❤️", "👍🏽", "👩‍💻", "👨‍👩‍👧‍👦", "🇫🇷", "1️⃣", "☕", ":thumbsup:", ":+1:", ":party-parrot:"] {
+            assert!(check_emoji(good), "{good:?} is one emoji");
+        }
+        for bad in ["", "ok", "👍👍", "🇫", "🇫🇷🇩🇪", "1", "🏽", ":Thumbs:", "::", ":a b:", "👍 ", "\u{200D}", "<script>"] {
+            assert!(!check_emoji(bad), "{bad:?} is not a reaction");
+        }
+        assert!(!check_emoji(&format!(":{}:", "a".repeat(MAX_EMOJI_BYTES))), "over 32 bytes");
     }
 }

@@ -183,6 +183,13 @@ pub struct Conversation {
     pub unread_count: i64,
     /// RFC 3339.
     pub created_at: String,
+    /// The newest change counter of the conversation (1.1, §1.3): every create, edit, delete
+    /// and reaction takes the next one. 0 when nothing happened yet.
+    #[serde(default)]
+    pub last_rev: i64,
+    /// Where the candidate stands: the latest `application_status` card (1.1, §3), or null.
+    #[serde(default)]
+    pub application: Option<Application>,
 }
 
 /// `GET /v1/conversations`.
@@ -194,8 +201,12 @@ pub struct ConversationList {
 }
 
 /// A stored message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// The fields after `created_at` are those of protocol 1.1; each has a default, so a v1
+/// message (without them) still decodes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Message {
     /// Opaque id.
     pub id: String,
@@ -205,19 +216,243 @@ pub struct Message {
     pub seq: i64,
     /// Who sent it.
     pub sender_id: String,
-    /// The text.
+    /// The text; `""` once deleted, and possibly empty when there are attachments or a card.
     pub body: String,
     /// The sender's idempotency key.
     pub client_msg_id: String,
     /// RFC 3339.
     pub created_at: String,
+    /// What sort of message it is.
+    #[serde(default)]
+    pub kind: MessageKind,
+    /// A structured card (§3), validated by `kind`; null for plain text and once deleted.
+    #[serde(default)]
+    pub card: Option<Box<Card>>,
+    /// The message this one answers (same conversation), or null. Kept when that one is deleted.
+    #[serde(default)]
+    pub reply_to: Option<String>,
+    /// Files sent with it, in the order the sender gave them; `[]` once deleted.
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
+    /// Reactions, ordered by the first use of each emoji; `[]` once deleted.
+    #[serde(default)]
+    pub reactions: Vec<Reaction>,
+    /// When the body was last edited (RFC 3339), or null.
+    #[serde(default)]
+    pub edited_at: Option<String>,
+    /// When it was deleted (RFC 3339), or null. A deleted message is a tombstone.
+    #[serde(default)]
+    pub deleted_at: Option<String>,
+    /// The conversation's change counter at the latest change of this message.
+    #[serde(default)]
+    pub rev: i64,
+}
+
+impl Message {
+    /// Whether it is a tombstone.
+    pub fn is_deleted(&self) -> bool {
+        self.deleted_at.is_some()
+    }
+}
+
+/// What sort of message a [`Message`] is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    /// Text written by a person (with attachments, perhaps).
+    #[default]
+    Text,
+    /// A recruiter shares a role (a [`JobCard`]).
+    Job,
+    /// An application moved on (an [`ApplicationStatusCard`]).
+    ApplicationStatus,
+    /// Written by the hub itself.
+    System,
+}
+
+impl MessageKind {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Text => "text",
+            MessageKind::Job => "job",
+            MessageKind::ApplicationStatus => "application_status",
+            MessageKind::System => "system",
+        }
+    }
+
+    /// Parses the wire name.
+    pub fn parse(s: &str) -> Option<MessageKind> {
+        match s {
+            "text" => Some(MessageKind::Text),
+            "job" => Some(MessageKind::Job),
+            "application_status" => Some(MessageKind::ApplicationStatus),
+            "system" => Some(MessageKind::System),
+            _ => None,
+        }
+    }
+}
+
+/// A file sent with a message (1.1, §2): the metadata; the bytes are at
+/// `GET /v1/attachments/{id}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Attachment {
+    /// Opaque id.
+    pub id: String,
+    /// The name the uploader gave it, made safe to show and to save (no path, no control
+    /// characters, at most 255 bytes).
+    pub filename: String,
+    /// The media type the uploader declared (`application/octet-stream` when none).
+    pub content_type: String,
+    /// Bytes.
+    pub size: u64,
+    /// SHA-256 of the bytes, lower-case hex.
+    pub sha256: String,
+    /// Pixels, for images the hub could read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    /// Pixels, for images the hub could read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+}
+
+/// One emoji on a message and who reacted with it, in the order they did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Reaction {
+    /// One emoji or a `:shortcode:`.
+    pub emoji: String,
+    /// Who reacted with it.
+    pub user_ids: Vec<String>,
+}
+
+/// A structured card on a message (1.1, §3); which one is told by the fields, and must
+/// match the message's `kind`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(untagged)]
+pub enum Card {
+    /// Kind `job`.
+    Job(JobCard),
+    /// Kind `application_status`.
+    ApplicationStatus(ApplicationStatusCard),
+}
+
+impl Card {
+    /// The message kind this card belongs to.
+    pub fn kind(&self) -> MessageKind {
+        match self {
+            Card::Job(_) => MessageKind::Job,
+            Card::ApplicationStatus(_) => MessageKind::ApplicationStatus,
+        }
+    }
+}
+
+/// A role a recruiter shares.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct JobCard {
+    /// Job title.
+    pub title: String,
+    /// Hiring company.
+    pub company: String,
+    /// Where.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Pay, as the recruiter writes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salary: Option<String>,
+    /// Link to the posting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Longer text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// Where an application stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum ApplicationStatus {
+    /// Sent.
+    Applied,
+    /// Being looked at.
+    Screening,
+    /// Interviews planned or under way.
+    Interview,
+    /// An offer was made.
+    Offer,
+    /// Hired.
+    Hired,
+    /// Not taken further.
+    Rejected,
+    /// The candidate withdrew.
+    Withdrawn,
+}
+
+/// An application moved on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ApplicationStatusCard {
+    /// The role applied for.
+    pub job_title: String,
+    /// Where it stands now.
+    pub status: ApplicationStatus,
+    /// A word from the recruiter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// `Conversation.application`: the latest application status card of a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Application {
+    /// The role applied for.
+    pub job_title: String,
+    /// Where it stands.
+    pub status: ApplicationStatus,
+    /// RFC 3339: when that card was sent.
+    pub updated_at: String,
+}
+
+/// `PATCH /v1/conversations/{id}/messages/{message_id}`: the new body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct EditMessageRequest {
+    /// Same rules as for a send.
+    pub body: String,
+}
+
+/// A `message.send` with `send_at` (1.1, §3), waiting for its time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ScheduledMessage {
+    /// Opaque id (for `DELETE /v1/scheduled/{id}`).
+    pub id: String,
+    /// Where it will be sent.
+    pub conversation_id: String,
+    /// What will be sent.
+    pub body: String,
+    /// When (RFC 3339).
+    pub send_at: String,
 }
 
 /// `GET /v1/conversations/{id}/messages`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct MessagePage {
-    /// Ascending by seq.
+    /// Ascending by seq (by rev for `changed_after_rev`).
     pub messages: Vec<Message>,
     /// More messages lie beyond this page in the paging direction.
     pub has_more: bool,
@@ -403,6 +638,42 @@ mod tests {
     }
 
     #[test]
+    fn a_v1_message_decodes_with_the_1_1_defaults_and_serialises_every_field() {
+        let v1 = r#"{"id":"m","conversation_id":"c","seq":3,"sender_id":"u","body":"hi","client_msg_id":"k","created_at":"2026-01-01T00:00:00Z"}"#;
+        let m: Message = serde_json::from_str(v1).unwrap();
+        assert_eq!((m.kind, m.rev, m.reply_to.as_deref(), m.is_deleted()), (MessageKind::Text, 0, None, false));
+        assert!(m.attachments.is_empty() && m.reactions.is_empty() && m.card.is_none());
+        let v = serde_json::to_value(&m).unwrap();
+        for field in ["kind", "card", "reply_to", "attachments", "reactions", "edited_at", "deleted_at", "rev"] {
+            assert!(v.as_object().unwrap().contains_key(field), "1.1 clients rely on {field} being present: {v}");
+        }
+        let c: Conversation = serde_json::from_str(
+            r#"{"id":"c","kind":"group","title":"T","members":[],"last_seq":0,"last_message":null,"unread_count":0,"created_at":"2026-01-01T00:00:00Z"}"#,
+        )
+        .unwrap();
+        assert_eq!((c.last_rev, c.application), (0, None), "a v1 conversation decodes too");
+    }
+
+    #[test]
+    fn cards_are_told_apart_by_their_fields() {
+        let job: Card = serde_json::from_str(r#"{"title":"Rust engineer","company":"Acme","salary":"90k"}"#).unwrap();
+        assert_eq!(job.kind(), MessageKind::Job);
+        let status: Card = serde_json::from_str(r#"{"job_title":"Rust engineer","status":"interview"}"#).unwrap();
+        assert_eq!(status.kind(), MessageKind::ApplicationStatus);
+        assert!(serde_json::from_str::<Card>(r#"{"job_title":"x","status":"promoted"}"#).is_err(), "unknown status");
+        let v = serde_json::to_value(&job).unwrap();
+        assert!(v.get("location").is_none() && v.get("url").is_none(), "absent optional card fields stay absent: {v}");
+    }
+
+    #[test]
+    fn attachment_dimensions_are_only_sent_for_images() {
+        let a = Attachment { id: "a".into(), filename: "cv.pdf".into(), content_type: "application/pdf".into(), size: 3, sha256: "00".into(), width: None, height: None };
+        let v = serde_json::to_value(&a).unwrap();
+        assert!(v.get("width").is_none() && v.get("height").is_none(), "{v}");
+        assert_eq!(serde_json::from_value::<Attachment>(v).unwrap(), a);
+    }
+
+    #[test]
     fn conversation_title_serialises_null_for_direct() {
         let c = Conversation {
             id: "c".into(),
@@ -413,8 +684,33 @@ mod tests {
             last_message: None,
             unread_count: 0,
             created_at: "2026-01-01T00:00:00Z".into(),
+            last_rev: 0,
+            application: None,
         };
         let v = serde_json::to_value(&c).unwrap();
         assert!(v["title"].is_null() && v["last_message"].is_null(), "nulls must be present: {v}");
+    }
+
+    /// The 1.1 types come out as TypeScript the UI can use as it is: optional fields that may
+    /// be absent are `?:`, nullable ones `| null`, sizes plain numbers, a card one of its shapes.
+    #[cfg(feature = "ts")]
+    #[test]
+    fn the_1_1_types_derive_typescript() {
+        use ts_rs::{Config, TS};
+        let cfg = Config::new().with_large_int("number");
+        let attachment = Attachment::decl(&cfg);
+        assert!(attachment.contains("size: number") && attachment.contains("width?: number"), "{attachment}");
+        let message = Message::decl(&cfg);
+        for field in ["kind: MessageKind", "card: Card | null", "reply_to: string | null", "attachments: Array<Attachment>", "reactions: Array<Reaction>", "deleted_at: string | null", "rev: number"] {
+            assert!(message.contains(field), "{field} in {message}");
+        }
+        let card = Card::decl(&cfg);
+        assert!(card.contains("JobCard | ApplicationStatusCard"), "{card}");
+        let status = ApplicationStatus::decl(&cfg);
+        assert!(status.contains(r#""interview""#) && status.contains(r#""withdrawn""#), "{status}");
+        assert!(MessageKind::decl(&cfg).contains(r#""application_status""#));
+        assert!(Reaction::decl(&cfg).contains("user_ids: Array<string>"));
+        assert!(Application::decl(&cfg).contains("status: ApplicationStatus"));
+        assert!(ApplicationStatusCard::decl(&cfg).contains("note?: string"));
     }
 }

@@ -11,7 +11,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use sqlx::{Connection as _, Executor as _, PgConnection};
+use sqlx::{Connection as _, Executor as _, PgConnection, SqliteConnection};
 
 /// Names the PostgreSQL server the tests run against.
 pub const POSTGRES_ENV: &str = "RAPPORT_TEST_POSTGRES";
@@ -66,6 +66,11 @@ impl TestDatabase {
             .unwrap_or_else(|e| panic!("creating the test database {name} (the role of {POSTGRES_ENV} needs CREATEDB): {e}"));
         let _ = admin.close().await;
         TestDatabase { admin_url, name, url: url.into() }
+    }
+
+    /// Its name, unique across the test processes (also the Redis key prefix of the hubs on it).
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// The URL a hub is given (`--database`).
@@ -166,5 +171,22 @@ impl PostgresCluster {
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
+    }
+}
+
+/// The integers one query returns, read from the database at `url` — a hub's `sqlite://PATH`
+/// (opened read-only) or `postgres://…` — for tests that look at what the hub stored.
+pub async fn query_integers(url: &str, sql: &str) -> Vec<i64> {
+    if url.starts_with("sqlite:") {
+        let separator = if url.contains('?') { '&' } else { '?' };
+        let mut conn = SqliteConnection::connect(&format!("{url}{separator}mode=ro")).await.unwrap_or_else(|e| panic!("opening {url}: {e}"));
+        let values = sqlx::query_scalar(sql).fetch_all(&mut conn).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let _ = conn.close().await;
+        values
+    } else {
+        let mut conn = PgConnection::connect(url).await.unwrap_or_else(|e| panic!("connecting to the test database: {e}"));
+        let values = sqlx::query_scalar(sql).fetch_all(&mut conn).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let _ = conn.close().await;
+        values
     }
 }

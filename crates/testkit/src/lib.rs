@@ -3,26 +3,33 @@
 //!
 //! Nothing here is a mock: [`TestHub`] runs the real `rapport_hub::run` on a real socket with a
 //! real SQLite file in a temporary directory — or, when `RAPPORT_TEST_POSTGRES` names a server,
-//! a fresh PostgreSQL database of its own ([`TestDatabase`]); [`HubProcess`] runs the real binary
-//! so tests can SIGKILL it.
+//! a fresh PostgreSQL database of its own ([`TestDatabase`]), and when `RAPPORT_TEST_REDIS`
+//! also names a Redis, the hub runs with `--redis` on it (under a key prefix of its own);
+//! [`HubProcess`] runs the real binary so tests can SIGKILL it. For tests of several hubs,
+//! [`TestRedis`] is a redis-server of one test's own and [`LoadBalancer`] the repository's
+//! nginx configuration in front of hubs.
 #![deny(missing_docs)]
 
+mod balancer;
 mod database;
 mod gateway;
 mod process;
 mod proxy;
+mod redis;
 mod rest;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use database::{on_postgres_or_skip, PostgresCluster, TestDatabase, POSTGRES_CLUSTER_ENV, POSTGRES_ENV};
+pub use database::{on_postgres_or_skip, query_integers, PostgresCluster, TestDatabase, POSTGRES_CLUSTER_ENV, POSTGRES_ENV};
 pub use gateway::{Closed, Gw};
 pub use process::{HubProcess, Launch};
+pub use balancer::LoadBalancer;
 pub use proxy::Proxy;
+pub use redis::{shared_redis, TestRedis, REDIS_ENV};
 pub use rapport_hub::Config;
-pub use rest::{Api, Reply};
+pub use rest::{percent_encode, Api, RawReply, Reply};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -62,6 +69,12 @@ impl TestHub {
             config.database_url = database.url().to_owned();
         }
         adjust(&mut config);
+        if let (Some(url), Some(database), None) = (shared_redis(), &database, &config.redis_url) {
+            if rapport_hub::store::is_postgres(&config.database_url) {
+                config.redis_url = Some(url);
+                config.redis_prefix = database.name().to_owned();
+            }
+        }
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let (stop, task) = spawn(listener, config.clone());
@@ -81,6 +94,18 @@ impl TestHub {
     /// The data directory.
     pub fn dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// Whether it runs on PostgreSQL (else on SQLite in its data directory).
+    pub fn on_postgres(&self) -> bool {
+        self.config.database_url.starts_with("postgres")
+    }
+
+    /// One integer (a `COUNT(*)`, say) that `sql` reads from the hub's own database.
+    pub async fn query_integer(&self, sql: &str) -> i64 {
+        let values = query_integers(&self.config.database_url, sql).await;
+        assert_eq!(values.len(), 1, "{sql} gives one row");
+        values[0]
     }
 
     /// A REST client for this hub.

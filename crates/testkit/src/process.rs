@@ -97,6 +97,10 @@ impl HubProcess {
         };
         if let Some(database) = &self.database {
             command.arg("--database").arg(database.url());
+            // The hub suite's run on PostgreSQL + Redis: every group of hubs under its own prefix.
+            if let Some(url) = crate::shared_redis().filter(|_| !self.args.iter().any(|a| a == "--redis")) {
+                command.arg("--redis").arg(url).arg("--redis-prefix").arg(database.name());
+            }
         }
         if let Some(secret) = &self.jwt_secret {
             command.env("RAPPORT_JWT_SECRET", secret);
@@ -197,7 +201,8 @@ impl HubProcess {
     }
 }
 
-fn free_addr() -> SocketAddr {
+/// A loopback address with a port that was free a moment ago.
+pub(crate) fn free_addr() -> SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("addr")
 }

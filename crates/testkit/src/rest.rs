@@ -19,6 +19,24 @@ impl Reply {
     }
 }
 
+/// A status, the headers and the raw body: for downloads.
+#[derive(Debug, Clone)]
+pub struct RawReply {
+    /// HTTP status.
+    pub status: u16,
+    /// Response headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// The body as sent.
+    pub body: Vec<u8>,
+}
+
+impl RawReply {
+    /// A header's value as text ("" when absent).
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+}
+
 /// REST client bound to one hub and, optionally, one access token.
 #[derive(Clone)]
 pub struct Api {
@@ -57,6 +75,33 @@ impl Api {
         Reply { status, body: serde_json::from_str(&text).unwrap_or(Value::Null) }
     }
 
+    /// Sends a request with a raw body and returns the raw answer.
+    pub async fn raw(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<Vec<u8>>) -> RawReply {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut request = self.http.request(method, format!("{}{}", self.base, path));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        let response = request.send().await.expect("the hub answers");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.expect("body").to_vec();
+        RawReply { status, headers, body }
+    }
+
+    /// `POST /v1/attachments` with this file; the JSON answer.
+    pub async fn upload(&self, filename: &str, content_type: &str, bytes: Vec<u8>) -> Reply {
+        let name = percent_encode(filename);
+        let reply = self.raw("POST", "/v1/attachments", &[("content-type", content_type), ("x-filename", &name)], Some(bytes)).await;
+        Reply { status: reply.status, body: serde_json::from_slice(&reply.body).unwrap_or(Value::Null) }
+    }
+
     /// `GET path`.
     pub async fn get(&self, path: &str) -> Reply {
         self.call("GET", path, None, &[]).await
@@ -92,4 +137,12 @@ impl Api {
         assert!(reply.status == 201 || reply.status == 200, "direct conversation: {:?}", reply.body);
         serde_json::from_value(reply.body).expect("a Conversation")
     }
+}
+
+/// Percent-encodes everything but ASCII letters, digits and `-._~` (what `X-Filename` and a
+/// path segment need).
+pub fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
 }

@@ -1,7 +1,7 @@
 // Generated from the Rust types by src-tauri/src/bindings.rs (ts-rs); do not edit.
 // RAPPORT_WRITE_BINDINGS=1 cargo test -p rapport-desktop bindings rewrites it.
 
-export type Code = "offline" | "unauthorized" | "not_found" | "invalid" | "conflict" | "hub" | "timeout" | "io" | "signed_out" | "update" | "bad_frame" | "unknown_op" | "invalid_payload" | "body_empty" | "body_too_long" | "rate_limited" | "invalid_credentials" | "invalid_refresh_token" | "email_taken" | "password_too_short" | "method_not_allowed" | "payload_too_large" | "unavailable" | "internal";
+export type Code = "offline" | "unauthorized" | "not_found" | "invalid" | "conflict" | "hub" | "timeout" | "io" | "signed_out" | "update" | "bad_frame" | "unknown_op" | "invalid_payload" | "body_empty" | "body_too_long" | "rate_limited" | "invalid_credentials" | "invalid_refresh_token" | "email_taken" | "password_too_short" | "method_not_allowed" | "payload_too_large" | "unavailable" | "internal" | "forbidden" | "gone" | "too_large" | "range_not_satisfiable" | "unsupported";
 
 export type CommandError = { code: Code, message: string, };
 

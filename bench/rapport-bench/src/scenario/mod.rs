@@ -6,6 +6,7 @@ pub mod desktop;
 pub mod fanout;
 pub mod idle;
 pub mod latency;
+pub mod scaleout;
 pub mod storm;
 
 use std::time::Duration;

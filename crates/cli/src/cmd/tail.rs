@@ -53,6 +53,11 @@ async fn wire_human(engine: &Engine, w: &WireEvent) -> String {
         Event::Presence(p) => format!("{} is {}", name(p.user_id.clone()).await, p.status.as_str()),
         Event::ConversationCreated { conversation } => format!("new conversation {}", conversation.id),
         Event::Notification { notification } => format!("notification: {} — {}", notification.title, notification.body),
+        Event::MessageUpdated { message } => format!("[{}] #{} edited", message.conversation_id, message.seq),
+        Event::MessageDeleted { conversation_id, seq, .. } => format!("[{conversation_id}] #{seq} deleted"),
+        Event::Reaction { conversation_id, user_id, emoji, on, .. } => {
+            format!("[{conversation_id}] {} {} {emoji}", name(user_id.clone()).await, if *on { "reacted" } else { "took back" })
+        }
     }
 }
 

@@ -166,6 +166,8 @@ mod order {
             last_message: None,
             unread_count: 0,
             created_at: "2026-01-01T00:00:00Z".into(),
+            last_rev: 0,
+            application: None,
         }
     }
 
@@ -178,6 +180,7 @@ mod order {
             body: format!("salary {conversation} {seq}"),
             client_msg_id: format!("k-{conversation}-{seq}"),
             created_at: format!("2026-01-01T10:{minute:02}:00Z"),
+            ..Message::default()
         }
     }
 
@@ -234,6 +237,8 @@ mod measure {
             last_message: None,
             unread_count: 0,
             created_at: "2026-01-01T00:00:00Z".into(),
+            last_rev: 0,
+            application: None,
         };
         cache.upsert_conversation(&conversation).await.unwrap();
         let t = std::time::Instant::now();
@@ -249,6 +254,7 @@ mod measure {
                         body: format!("message {n} about the {} and the {} of the {}", words[(n % 10) as usize], words[(n / 10 % 10) as usize], words[(n / 100 % 10) as usize]),
                         client_msg_id: format!("k{n}"),
                         created_at: "2026-01-01T00:00:00Z".into(),
+                        ..Message::default()
                     }
                 })
                 .collect();

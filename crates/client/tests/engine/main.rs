@@ -11,5 +11,6 @@ mod presence;
 mod property;
 mod resume;
 mod search;
+mod several_hubs;
 mod tokens;
 mod scale;

@@ -44,6 +44,12 @@ use crate::error::ApiError;
 use crate::store::ReadySnapshot;
 use crate::Hub;
 
+/// What this hub serves of protocol 1.1, announced in `hello`.
+const FEATURES: &[&str] = {
+    use rapport_protocol::gateway::feature::*;
+    &[EDIT, DELETE, REACTIONS, REPLIES, ATTACHMENTS]
+};
+
 /// Socket read chunk. Small on purpose: thousands of idle connections are the normal load, the
 /// buffer is allocated per connection and zeroed before each read, and client frames are small
 /// (larger ones just take more reads).
@@ -214,6 +220,7 @@ impl Connection {
             data: Hello {
                 protocol: PROTOCOL_VERSION,
                 heartbeat_interval_ms: self.hub.config.heartbeat.as_millis() as u64,
+                features: FEATURES.iter().map(|f| (*f).to_owned()).collect(),
             },
         };
         let ending = match self.feed(WsMessage::Text(serialise(&hello))).await {
@@ -574,6 +581,10 @@ async fn identify_op(hub: Arc<Hub>, conn: u64, reference: Option<Ref>, identify:
     // Subscribe before taking the snapshot, so nothing happens in between unseen: events
     // wait in the ring until `ready` is written.
     hub.gateway.register(session.clone());
+    if let Some(cluster) = &hub.cluster {
+        // The same for what other hubs announce to the user: heard from now on.
+        cluster.join(&claims.user_id).await;
+    }
     let snapshot = match hub.gateway.snapshots.take(hub.store.as_ref(), &claims.user_id).await {
         Ok(Some(snapshot)) => snapshot,
         Ok(None) => {
@@ -586,6 +597,11 @@ async fn identify_op(hub: Arc<Hub>, conn: u64, reference: Option<Ref>, identify:
         }
     };
     let ReadySnapshot { user, conversations, notifications_unread } = ReadySnapshot::clone(&snapshot);
+    if let Some(cluster) = &hub.cluster {
+        // Follows the user's conversations from the snapshot on: what other hubs did in them
+        // from its reading on reaches this session, from Redis or from the database.
+        cluster.follow(&hub, &user.id, &conversations).await;
+    }
     hub.metrics.sessions.inc();
     // Its own `ready` tells this session the outcome; other sessions get the event.
     hub.presence.connected(&hub, &user.id, Some(identify.presence), Skip::Session(&session.id)).await;
@@ -595,7 +611,7 @@ async fn identify_op(hub: Arc<Hub>, conn: u64, reference: Option<Ref>, identify:
             people.push(&member.user_id);
         }
     }
-    let presence = hub.presence.snapshot(&people).await;
+    let presence = hub.presence.snapshot(&hub, &people).await;
     let ready = Ready { session_id: session.id.clone(), user, conversations, presence, notifications_unread };
     Ok(Done::Ready { ready: serialise(&ServerFrame::Ready { reference, data: Box::new(ready) }), session })
 }

@@ -1,13 +1,17 @@
-//! Group commit of `message.send`: one task stores every queued message in one transaction.
+//! Group commit of `message.send`: one task stores every queued message in one transaction,
+//! and makes every other change to messages (edits, deletions, reactions) too.
 //!
-//! A send is queued (the queue is bounded, so a flood waits instead of growing memory) to the
-//! committer task, which takes everything waiting, up to [`MAX_BATCH`], stores it with
-//! [`Store::insert_messages`](crate::store::Store::insert_messages) and only then, in batch
-//! order, dispatches `message.created` for each new message and answers each sender. Hence:
-//! - an ack always follows the commit of its message;
+//! A send or a change is queued (the queue is bounded, so a flood waits instead of growing
+//! memory) to the committer task, which takes everything waiting, up to [`MAX_BATCH`]. It
+//! stores each run of consecutive sends with
+//! [`Store::insert_messages`](crate::store::Store::insert_messages), makes each change in a
+//! transaction of its own ([`super::changes`]), in queue order, and after each commit
+//! dispatches the events and answers. Hence:
+//! - an ack always follows the commit of its message or change;
 //! - under load one commit serves many messages, where one commit per message was the limit;
-//! - only this task dispatches `message.created`, in the order of the seqs the transaction
-//!   assigned, so the events of a conversation leave in seq order without any lock;
+//! - only this task dispatches `message.created`, `message.updated`, `message.deleted` and
+//!   `reaction`, in the order of the seqs and revs the transactions assigned, so the events of
+//!   a conversation leave in seq and rev order without any lock;
 //! - at low load a message is committed as soon as it arrives: batches form only while the
 //!   previous commit is running, so nothing waits for a batch to fill.
 
@@ -23,7 +27,8 @@ use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use super::Skip;
+use super::changes::{self, QueuedChange};
+use super::{announce, Skip};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{NewMessage, StoreResult};
 use crate::Hub;
@@ -43,15 +48,27 @@ pub struct QueuedSend {
     pub client_msg_id: String,
     /// Text.
     pub body: String,
+    /// The message it answers.
+    pub reply_to: Option<String>,
+    /// The sender's uploads it carries.
+    pub attachment_ids: Vec<String>,
     /// Who gets the event.
     pub members: Arc<[String]>,
     /// When the frame was read, for the dispatch latency metric.
     pub received_at: Instant,
 }
 
-/// A send waiting for the committer, and where its outcome goes.
+/// What the committer is asked to do.
+pub enum Work {
+    /// Store a message.
+    Send(QueuedSend),
+    /// Edit, delete or react.
+    Change(QueuedChange),
+}
+
+/// Work waiting for the committer, and where its outcome goes.
 struct PendingSend {
-    send: QueuedSend,
+    work: Work,
     reply: oneshot::Sender<StoreResult<Message>>,
 }
 
@@ -70,11 +87,11 @@ pub fn queue() -> (SendQueue, SendQueueReceiver) {
 }
 
 impl SendQueue {
-    /// Queues a send (waiting for room when the queue is full); the returned future completes
-    /// with the ack's data once the message is committed (or found to be a resend).
-    pub async fn enqueue(&self, send: QueuedSend) -> ApiResult<PendingAck> {
+    /// Queues a send or a change (waiting for room when the queue is full); the returned future
+    /// completes with the ack's data once it is committed (or found to be a repeat).
+    pub async fn enqueue(&self, work: Work) -> ApiResult<PendingAck> {
         let (reply, answer) = oneshot::channel();
-        self.queue.send(PendingSend { send, reply }).await.map_err(|_| shutting_down())?;
+        self.queue.send(PendingSend { work, reply }).await.map_err(|_| shutting_down())?;
         Ok(PendingAck(answer))
     }
 }
@@ -83,8 +100,15 @@ fn shutting_down() -> ApiError {
     ApiError::new(rapport_protocol::ErrorCode::Unavailable, "the hub is shutting down")
 }
 
-/// The ack of a queued send: `{message}` once it is stored.
+/// The ack of a queued send or change: `{message}` once it is stored.
 pub struct PendingAck(oneshot::Receiver<StoreResult<Message>>);
+
+impl PendingAck {
+    /// The message itself, for a REST route.
+    pub async fn message(self) -> ApiResult<Message> {
+        Ok(self.0.await.map_err(|_| shutting_down())??)
+    }
+}
 
 impl Future for PendingAck {
     type Output = ApiResult<Value>;
@@ -119,33 +143,51 @@ pub async fn run(hub: Arc<Hub>, SendQueueReceiver(mut receiver): SendQueueReceiv
     }
 }
 
-/// Stores the batch, then dispatches and answers in batch order; leaves `batch` empty.
+/// Does the batch's work in queue order — each run of sends in one transaction, each change
+/// in its own — dispatching and answering after each commit; leaves `batch` empty.
 async fn commit(hub: &Hub, batch: &mut Vec<PendingSend>) {
-    let messages: Vec<NewMessage<'_>> = batch
+    let mut sends: Vec<(QueuedSend, oneshot::Sender<StoreResult<Message>>)> = Vec::new();
+    for pending in batch.drain(..) {
+        match pending.work {
+            Work::Send(send) => sends.push((send, pending.reply)),
+            Work::Change(change) => {
+                // Sends queued before it take their seqs and revs first.
+                commit_sends(hub, &mut sends).await;
+                let _ = pending.reply.send(changes::apply(hub, &change).await);
+            }
+        }
+    }
+    commit_sends(hub, &mut sends).await;
+}
+
+/// Stores a run of sends in one transaction, then dispatches and answers in order; leaves
+/// `sends` empty.
+async fn commit_sends(hub: &Hub, sends: &mut Vec<(QueuedSend, oneshot::Sender<StoreResult<Message>>)>) {
+    if sends.is_empty() {
+        return;
+    }
+    let messages: Vec<NewMessage<'_>> = sends
         .iter()
-        .map(|p| NewMessage {
-            conversation_id: &p.send.conversation_id,
-            sender_id: &p.send.sender_id,
-            client_msg_id: &p.send.client_msg_id,
-            body: &p.send.body,
+        .map(|(send, _)| NewMessage {
+            reply_to: send.reply_to.as_deref(),
+            attachment_ids: &send.attachment_ids,
+            ..NewMessage::text(&send.conversation_id, &send.sender_id, &send.client_msg_id, &send.body)
         })
         .collect();
     let results = hub.store.insert_messages(&messages).await;
     drop(messages);
-    hub.metrics.commit_batch.observe(batch.len() as f64);
-    for (pending, result) in batch.drain(..).zip(results) {
-        let answer = result.map(|(message, inserted)| {
-            // `inserted` is false for a resend after a lost ack: the database answered with
-            // the first message, and nothing is announced again.
-            if inserted {
-                hub.metrics.messages_stored.inc();
-                let event = Event::MessageCreated { message: message.clone() };
-                hub.gateway.dispatch(pending.send.members.iter().map(String::as_str), Skip::Nobody, &event);
-                hub.metrics.dispatch_latency.observe(pending.send.received_at.elapsed().as_secs_f64());
-            }
-            message
-        });
+    hub.metrics.commit_batch.observe(sends.len() as f64);
+    for ((send, reply), result) in sends.drain(..).zip(results) {
+        // `inserted` is false for a resend after a lost ack: the database answered with the
+        // first message, and nothing is announced again.
+        if let Ok((message, true)) = &result {
+            hub.metrics.messages_stored.inc();
+            let event = Event::MessageCreated { message: message.clone() };
+            announce::in_conversation(hub, &send.conversation_id, &send.members, Skip::Nobody, &event).await;
+            hub.metrics.dispatch_latency.observe(send.received_at.elapsed().as_secs_f64());
+        }
+        let answer = result.map(|(message, _)| message);
         // The sender may have gone meanwhile; the message is stored and announced anyway.
-        let _ = pending.reply.send(answer);
+        let _ = reply.send(answer);
     }
 }

@@ -2,14 +2,18 @@
 //!
 //! - `connection`: one task per socket (reader and writer futures), from `hello` to close.
 //! - `ops`: what each client op does once the session is ready.
-//! - `group_commit`: the one task that stores queued `message.send`s together and dispatches
-//!   their `message.created` events, in `seq` order per conversation.
+//! - `group_commit`: the one task that stores queued `message.send`s together and makes the
+//!   queued edits, deletions and reactions (`changes`), dispatching their events in `seq` and
+//!   `rev` order per conversation.
 //! - `session`: a session's event ring (outgoing queue and resume buffer at once).
 //! - `snapshots`: `ready` snapshots shared by the sessions of a user that identify together.
+//! - `announce`: where an event goes: the sessions here and, with `--redis`, every other hub's.
 //!
 //! Fan-out ([`Gateway::dispatch`]) serialises an event once and appends the shared bytes to the
 //! ring of every recipient session. It never awaits while holding a lock.
 
+pub mod announce;
+mod changes;
 mod connection;
 mod group_commit;
 mod ops;
@@ -24,6 +28,7 @@ use std::time::{Duration, Instant};
 use dashmap::DashMap;
 use rapport_protocol::gateway::Event;
 
+pub use changes::{enqueue as enqueue_change, ChangeKind, EMOJI_RULE};
 pub use connection::upgrade;
 pub use group_commit::{run as commit_sends, SendQueueReceiver};
 pub use ops::read_over_rest;
@@ -39,7 +44,7 @@ pub struct Gateway {
     /// Members of each conversation; membership never changes after creation in protocol v1.
     members: DashMap<String, Arc<[String]>>,
     /// The way to the committer task.
-    sends: group_commit::SendQueue,
+    pub(crate) sends: group_commit::SendQueue,
     /// `ready` snapshots being read.
     snapshots: snapshots::ReadySnapshots,
     /// Last accepted `typing` per (user, conversation), for the 1 s throttle.
@@ -48,6 +53,8 @@ pub struct Gateway {
     next_conn: AtomicU64,
     /// Events handed to sessions (the `/metrics` counter).
     dispatched: prometheus_client::metrics::counter::Counter,
+    /// The other hubs, told when a user's last session here is gone.
+    cluster: Option<Arc<crate::cluster::Cluster>>,
 }
 
 /// Whose sessions a dispatch leaves out.
@@ -76,7 +83,10 @@ impl Drop for Admission {
 impl Gateway {
     /// An empty gateway that counts dispatched events in `dispatched`, and the receiver its
     /// committer task ([`commit_sends`]) must drain.
-    pub fn new(dispatched: prometheus_client::metrics::counter::Counter) -> (Gateway, SendQueueReceiver) {
+    pub fn new(
+        dispatched: prometheus_client::metrics::counter::Counter,
+        cluster: Option<Arc<crate::cluster::Cluster>>,
+    ) -> (Gateway, SendQueueReceiver) {
         let (sends, receiver) = group_commit::queue();
         let gateway = Gateway {
             sessions: DashMap::new(),
@@ -88,6 +98,7 @@ impl Gateway {
             connections: AtomicUsize::new(0),
             next_conn: AtomicU64::new(1),
             dispatched,
+            cluster,
         };
         (gateway, receiver)
     }
@@ -115,7 +126,12 @@ impl Gateway {
     }
 
     fn forget(&self, session: &Session) {
-        self.sessions.remove(&session.id);
+        if self.sessions.remove(&session.id).is_none() {
+            return; // forgotten already (a revocation and the janitor may meet)
+        }
+        if let Some(cluster) = &self.cluster {
+            cluster.leave(&session.user_id);
+        }
         if let dashmap::mapref::entry::Entry::Occupied(mut entry) = self.by_user.entry(session.user_id.clone()) {
             entry.get_mut().retain(|s| s.id != session.id);
             if entry.get().is_empty() {
@@ -197,7 +213,7 @@ impl Gateway {
 }
 
 /// Repeats of `typing` within this window are dropped.
-const TYPING_THROTTLE: Duration = Duration::from_secs(1);
+pub(crate) const TYPING_THROTTLE: Duration = Duration::from_secs(1);
 /// How often detached sessions and stale throttle entries are swept.
 const JANITOR_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -218,6 +234,9 @@ pub async fn janitor(hub: Arc<Hub>) {
             hub.gateway.forget(&session);
         }
         hub.logins.sweep();
+        if let Some(cluster) = &hub.cluster {
+            cluster.sweep();
+        }
         hub.login_throttle.sweep();
         let now = Instant::now();
         hub.gateway.typing.retain(|_, last| now.duration_since(*last) < TYPING_THROTTLE);

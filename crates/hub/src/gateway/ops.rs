@@ -3,14 +3,16 @@
 use std::time::Instant;
 
 use rapport_protocol::gateway::{
-    ClientOp, ConversationTarget, Event, PresenceSet, ReceiptKind, SeqTarget, SendMessage,
+    ClientOp, ConversationTarget, EditMessage, Event, MessageTarget, PresenceSet, ReactMessage, ReceiptKind, SeqTarget,
+    SendMessage,
 };
-use rapport_protocol::{check_body, ErrorCode, MAX_CLIENT_MSG_ID_CHARS};
+use rapport_protocol::{check_body_with, ErrorCode, MAX_ATTACHMENTS, MAX_CLIENT_MSG_ID_CHARS};
 use serde_json::{json, Value};
 
-use super::group_commit::{PendingAck, QueuedSend};
+use super::changes::{self, ChangeKind};
+use super::group_commit::{PendingAck, QueuedSend, Work};
 use super::session::Session;
-use super::Skip;
+use super::{announce, Skip};
 use crate::error::{ApiError, ApiResult};
 use crate::Hub;
 
@@ -30,6 +32,18 @@ pub async fn handle(hub: &std::sync::Arc<Hub>, session: &Session, op: ClientOp, 
     let user_id = session.user_id.as_str();
     let done = match op {
         ClientOp::MessageSend(send) => return send_message(hub, user_id, send, received_at).await.map(Outcome::Committing),
+        ClientOp::MessageEdit(EditMessage { conversation_id, message_id, body }) => {
+            let kind = ChangeKind::Edit { body };
+            return changes::enqueue(hub, user_id, conversation_id, message_id, kind, received_at).await.map(Outcome::Committing);
+        }
+        ClientOp::MessageDelete(MessageTarget { conversation_id, message_id }) => {
+            let kind = ChangeKind::Delete;
+            return changes::enqueue(hub, user_id, conversation_id, message_id, kind, received_at).await.map(Outcome::Committing);
+        }
+        ClientOp::MessageReact(ReactMessage { conversation_id, message_id, emoji, on }) => {
+            let kind = ChangeKind::React { emoji, on };
+            return changes::enqueue(hub, user_id, conversation_id, message_id, kind, received_at).await.map(Outcome::Committing);
+        }
         ClientOp::Typing(target) => typing(hub, user_id, target, received_at).await,
         ClientOp::Read(target) => receipt(hub, user_id, target, ReceiptKind::Read, received_at).await,
         ClientOp::Delivered(target) => receipt(hub, user_id, target, ReceiptKind::Delivered, received_at).await,
@@ -50,7 +64,7 @@ fn record_latency(hub: &Hub, received_at: Instant) {
 }
 
 /// Members of a conversation the user belongs to; `not_found` otherwise.
-async fn members_for(hub: &Hub, user_id: &str, conversation_id: &str) -> ApiResult<std::sync::Arc<[String]>> {
+pub(super) async fn members_for(hub: &Hub, user_id: &str, conversation_id: &str) -> ApiResult<std::sync::Arc<[String]>> {
     let members = hub.gateway.members(hub, conversation_id).await?;
     if !members.iter().any(|m| m == user_id) {
         return Err(ApiError::not_found("conversation"));
@@ -63,7 +77,24 @@ async fn send_message(hub: &Hub, user_id: &str, send: SendMessage, received_at: 
     if id_len == 0 || id_len > MAX_CLIENT_MSG_ID_CHARS {
         return Err(ApiError::invalid("client_msg_id must be 1 to 64 characters"));
     }
-    check_body(&send.body).map_err(|code| match code {
+    // Cards and scheduled sends come with a later part of 1.1; until then they are refused
+    // whole rather than sent without what made them what they are.
+    if send.card.is_some() {
+        return Err(ApiError::new(ErrorCode::Unsupported, "this hub does not serve cards yet"));
+    }
+    if send.send_at.is_some() {
+        return Err(ApiError::new(ErrorCode::Unsupported, "this hub does not serve scheduled messages yet"));
+    }
+    if send.attachment_ids.len() > MAX_ATTACHMENTS {
+        return Err(ApiError::invalid("a message carries at most 10 attachments"));
+    }
+    let mut distinct = send.attachment_ids.clone();
+    distinct.sort();
+    distinct.dedup();
+    if distinct.len() != send.attachment_ids.len() {
+        return Err(ApiError::invalid("attachment_ids must not repeat an id"));
+    }
+    check_body_with(&send.body, !send.attachment_ids.is_empty()).map_err(|code| match code {
         ErrorCode::BodyEmpty => ApiError::new(code, "the message is empty"),
         _ => ApiError::new(code, "the message is longer than 4000 characters"),
     })?;
@@ -72,26 +103,33 @@ async fn send_message(hub: &Hub, user_id: &str, send: SendMessage, received_at: 
     // in seq order; a resend comes back as the stored message, announced once only.
     hub.gateway
         .sends
-        .enqueue(QueuedSend {
+        .enqueue(Work::Send(QueuedSend {
             conversation_id: send.conversation_id,
             sender_id: user_id.to_owned(),
             client_msg_id: send.client_msg_id,
             body: send.body,
+            reply_to: send.reply_to,
+            attachment_ids: send.attachment_ids,
             members,
             received_at,
-        })
+        }))
         .await
 }
 
 async fn typing(hub: &Hub, user_id: &str, target: ConversationTarget, received_at: Instant) -> ApiResult<Value> {
     let members = members_for(hub, user_id, &target.conversation_id).await?;
-    if hub.gateway.typing_allowed(user_id, &target.conversation_id) {
+    let allowed = hub.gateway.typing_allowed(user_id, &target.conversation_id)
+        && match &hub.cluster {
+            Some(cluster) => cluster.typing_allowed(user_id, &target.conversation_id).await,
+            None => true,
+        };
+    if allowed {
         let event = Event::Typing {
-            conversation_id: target.conversation_id,
+            conversation_id: target.conversation_id.clone(),
             user_id: user_id.to_owned(),
             expires_in_ms: TYPING_EXPIRES_MS,
         };
-        hub.gateway.dispatch(members.iter().map(String::as_str), Skip::User(user_id), &event);
+        announce::in_conversation(hub, &target.conversation_id, &members, Skip::User(user_id), &event).await;
         record_latency(hub, received_at);
     }
     Ok(json!({}))
@@ -126,7 +164,7 @@ pub async fn move_receipt(
             ReceiptKind::Delivered => receipts.delivered_seq,
         },
     };
-    hub.gateway.dispatch(members.iter().map(String::as_str), Skip::Nobody, &event);
+    announce::in_conversation(hub, conversation_id, members, Skip::Nobody, &event).await;
     record_latency(hub, received_at);
     Ok(())
 }

@@ -15,6 +15,7 @@ use super::text::one_line;
 use crate::auth::{hash_refresh_token, new_refresh_token};
 use crate::clock::now_ms;
 use crate::error::{ApiError, ApiResult};
+use crate::gateway::announce;
 use crate::passwords::Busy;
 use crate::store::{NewUser, RefreshUse};
 use crate::Hub;
@@ -142,8 +143,7 @@ pub async fn refresh(State(hub): State<Arc<Hub>>, Body(req): Body<RefreshRequest
         RefreshUse::Fresh { login_id, user } => Ok(Json(session(&hub, user, &login_id, next))),
         RefreshUse::Reused { login_id } => {
             tracing::warn!(login_id = %login_id, "refresh token reused; login revoked");
-            hub.logins.revoked(&login_id);
-            hub.gateway.end_login(&login_id);
+            announce::login_revoked(&hub, &login_id);
             Err(ApiError::new(ErrorCode::InvalidRefreshToken, "refresh token already used; please log in again"))
         }
         RefreshUse::Invalid => Err(ApiError::new(ErrorCode::InvalidRefreshToken, "invalid or expired refresh token")),
@@ -155,8 +155,7 @@ pub async fn refresh(State(hub): State<Arc<Hub>>, Body(req): Body<RefreshRequest
     responses((status = 204), (status = 400, body = ErrorBody)))]
 pub async fn logout(State(hub): State<Arc<Hub>>, Body(req): Body<RefreshRequest>) -> ApiResult<StatusCode> {
     if let Some(login_id) = hub.store.revoke_by_refresh_token(&hash_refresh_token(&req.refresh_token)).await? {
-        hub.logins.revoked(&login_id);
-        hub.gateway.end_login(&login_id);
+        announce::login_revoked(&hub, &login_id);
     }
     Ok(StatusCode::NO_CONTENT)
 }

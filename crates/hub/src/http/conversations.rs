@@ -5,7 +5,6 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use rapport_protocol::gateway::Event;
 use rapport_protocol::rest::{ConversationList, CreateConversation, MessagePage, ReadRequest};
 use rapport_protocol::{Conversation, ErrorBody, HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX};
 use serde::Deserialize;
@@ -14,7 +13,7 @@ use utoipa::IntoParams;
 use super::extract::{Body, Caller, ConversationId, Params, PathId};
 use super::text::one_line;
 use crate::error::{ApiError, ApiResult};
-use crate::gateway::Skip;
+use crate::gateway::announce;
 use crate::store::{Page, StoreError};
 use crate::Hub;
 
@@ -59,11 +58,7 @@ pub async fn create(State(hub): State<Arc<Hub>>, caller: Caller, Body(req): Body
     if !created {
         return Ok((StatusCode::OK, Json(conversation)));
     }
-    let members: Vec<String> = conversation.members.iter().map(|m| m.user_id.clone()).collect();
-    hub.gateway.remember_members(&conversation.id, members.clone());
-    // A new conversation has no messages, so every member sees the same object.
-    let event = Event::ConversationCreated { conversation: Box::new(conversation.clone()) };
-    hub.gateway.dispatch(members.iter().map(String::as_str), Skip::Nobody, &event);
+    announce::conversation_created(&hub, &conversation).await;
     Ok((StatusCode::CREATED, Json(conversation)))
 }
 
@@ -90,21 +85,27 @@ pub struct HistoryQuery {
     after_seq: Option<i64>,
     /// The messages right before this seq.
     before_seq: Option<i64>,
+    /// (1.1) The messages changed (created, edited, deleted, reacted to) after this rev,
+    /// ascending by rev.
+    changed_after_rev: Option<i64>,
     /// Page size (default 50, at most 200).
     limit: Option<u32>,
 }
 
-/// A page of history, always ascending by seq.
+/// A page of history, always ascending by seq (by rev with `changed_after_rev`).
 #[utoipa::path(get, path = "/v1/conversations/{id}/messages", tag = "conversations", security(("bearer" = [])),
     params(("id" = String, Path, description = "conversation id"), HistoryQuery),
     responses((status = 200, body = MessagePage), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn messages(State(hub): State<Arc<Hub>>, caller: Caller, PathId(id, _): PathId<ConversationId>, Params(query): Params<HistoryQuery>) -> ApiResult<Json<MessagePage>> {
-    let page = match (query.after_seq, query.before_seq) {
-        (Some(_), Some(_)) => return Err(ApiError::invalid("give after_seq or before_seq, not both")),
-        (Some(seq), None) if seq >= 0 => Page::After(seq),
-        (None, Some(seq)) if seq >= 0 => Page::Before(seq),
-        (None, None) => Page::Latest,
-        _ => return Err(ApiError::invalid("after_seq and before_seq must be 0 or more")),
+    let page = match (query.after_seq, query.before_seq, query.changed_after_rev) {
+        (Some(seq), None, None) if seq >= 0 => Page::After(seq),
+        (None, Some(seq), None) if seq >= 0 => Page::Before(seq),
+        (None, None, Some(rev)) if rev >= 0 => Page::ChangedAfter(rev),
+        (None, None, None) => Page::Latest,
+        (after, before, changed) if [after, before, changed].iter().flatten().count() > 1 => {
+            return Err(ApiError::invalid("give one of after_seq, before_seq and changed_after_rev"))
+        }
+        _ => return Err(ApiError::invalid("after_seq, before_seq and changed_after_rev must be 0 or more")),
     };
     let limit = match query.limit {
         None => HISTORY_PAGE_DEFAULT,

@@ -4,7 +4,8 @@ use std::marker::PhantomData;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::path::ErrorKind;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -77,10 +78,16 @@ impl FromRequestParts<Arc<Hub>> for ApiKey {
     }
 }
 
-/// What a path parameter names, for its `not_found` message.
+/// What a route's path parameters name, for the error an undecodable one gets.
 pub trait Named {
-    /// "conversation", "notification", …
+    /// "conversation", "notification", …: the `not_found` message of an undecodable id.
     const WHAT: &'static str;
+
+    /// The error for the path parameter `key` that does not decode: by default the id names
+    /// nothing, worded as for any unknown id.
+    fn undecodable(_key: &str) -> ApiError {
+        ApiError::not_found(Self::WHAT)
+    }
 }
 
 /// A conversation id in the path.
@@ -89,10 +96,32 @@ impl Named for ConversationId {
     const WHAT: &'static str = "conversation";
 }
 
+/// A conversation id and a message id in the path (`{id}/messages/{message_id}`), perhaps
+/// with an `{emoji}`: an undecodable message id names no message, an undecodable emoji is no
+/// emoji (`invalid_payload`, as for any other text that is not one).
+pub struct MessageIds;
+impl Named for MessageIds {
+    const WHAT: &'static str = "conversation";
+
+    fn undecodable(key: &str) -> ApiError {
+        match key {
+            "message_id" => ApiError::not_found("message"),
+            "emoji" => ApiError::invalid(crate::gateway::EMOJI_RULE),
+            _ => ApiError::not_found(Self::WHAT),
+        }
+    }
+}
+
 /// A notification id in the path.
 pub struct NotificationId;
 impl Named for NotificationId {
     const WHAT: &'static str = "notification";
+}
+
+/// An attachment id in the path.
+pub struct AttachmentId;
+impl Named for AttachmentId {
+    const WHAT: &'static str = "attachment";
 }
 
 /// An update file name in the path.
@@ -101,17 +130,22 @@ impl Named for UpdateFile {
     const WHAT: &'static str = "update";
 }
 
-/// The one path parameter of a route. One that does not even decode (invalid UTF-8 such as
-/// `%ff`, a broken escape) names nothing, so it is `not_found` like any unknown id — with the
-/// same message, in the protocol's error shape.
-pub struct PathId<T>(pub String, pub PhantomData<T>);
+/// The path parameters of a route (`V`: one `String`, or a tuple of them). One that does not
+/// even decode (invalid UTF-8 such as `%ff`, a broken escape) names nothing, so it is
+/// `not_found` like any unknown id — with the same message, in the protocol's error shape —
+/// unless [`Named::undecodable`] says otherwise for it.
+pub struct PathId<T, V = String>(pub V, pub PhantomData<T>);
 
-impl<T: Named, S: Send + Sync> FromRequestParts<S> for PathId<T> {
+impl<T: Named, V: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathId<T, V> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<PathId<T>, ApiError> {
-        match Path::<String>::from_request_parts(parts, state).await {
-            Ok(Path(id)) => Ok(PathId(id, PhantomData)),
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<PathId<T, V>, ApiError> {
+        match Path::<V>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(PathId(value, PhantomData)),
+            Err(PathRejection::FailedToDeserializePathParams(failed)) => match failed.kind() {
+                ErrorKind::InvalidUtf8InPathParam { key } => Err(T::undecodable(key)),
+                _ => Err(ApiError::not_found(T::WHAT)),
+            },
             Err(_) => Err(ApiError::not_found(T::WHAT)),
         }
     }

@@ -4,8 +4,10 @@
 //! answers `{"error": {code, message}}` with a fitting 4xx status.
 
 mod account;
+mod attachments;
 mod conversations;
 mod extract;
+mod messages;
 mod notifications;
 mod openapi;
 mod service;
@@ -15,7 +17,7 @@ mod updates;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post, put};
 use axum::Router;
 use tower_http::trace::TraceLayer;
 
@@ -25,7 +27,8 @@ use crate::{gateway, Hub};
 /// Largest REST request body.
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// All routes of protocol v1.
+/// All routes of protocol v1 and 1.1. `POST /v1/attachments` reads its body as a stream with
+/// its own limit (`--max-upload-mb`); the 64 KiB limit is that of the JSON bodies.
 pub fn router(hub: Arc<Hub>) -> Router {
     Router::new()
         .route("/v1/auth/register", post(account::register))
@@ -38,6 +41,11 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/v1/conversations/{id}", get(conversations::get))
         .route("/v1/conversations/{id}/messages", get(conversations::messages))
         .route("/v1/conversations/{id}/read", post(conversations::read))
+        .route("/v1/conversations/{id}/messages/{message_id}", patch(messages::edit).delete(messages::delete))
+        .route("/v1/conversations/{id}/messages/{message_id}/reactions/{emoji}", put(messages::react).delete(messages::unreact))
+        .route("/v1/attachments", post(attachments::upload))
+        .route("/v1/attachments/{id}", get(attachments::download))
+        .route("/v1/attachments/{id}/thumbnail", get(attachments::thumbnail))
         .route("/v1/notifications", post(notifications::create).get(notifications::list))
         .route("/v1/notifications/{id}/read", post(notifications::read))
         .route("/v1/openapi.json", get(openapi::document))

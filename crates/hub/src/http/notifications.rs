@@ -14,7 +14,7 @@ use utoipa::IntoParams;
 use super::extract::{ApiKey, Body, Caller, NotificationId, Params, PathId};
 use super::text::one_line;
 use crate::error::{ApiError, ApiResult};
-use crate::gateway::Skip;
+use crate::gateway::announce;
 use crate::store::StoreError;
 use crate::Hub;
 
@@ -39,7 +39,7 @@ pub async fn create(State(hub): State<Arc<Hub>>, _key: ApiKey, Body(req): Body<C
     let data = req.data.unwrap_or(serde_json::Value::Null);
     let notification = hub.store.create_notification(&user.id, req.kind, title, &req.body, &data).await?;
     let event = Event::Notification { notification: notification.clone() };
-    hub.gateway.dispatch([user.id.as_str()], Skip::Nobody, &event);
+    announce::to_user(&hub, &user.id, &event);
     Ok((StatusCode::CREATED, Json(notification)))
 }
 

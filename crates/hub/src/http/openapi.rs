@@ -4,14 +4,16 @@ use axum::Json;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{account, conversations, notifications, service};
+use super::{account, attachments, conversations, messages, notifications, service};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Rapport hub", description = "Protocol v1: REST routes. The realtime gateway is at GET /v1/gateway (WebSocket)."),
+    info(title = "Rapport hub", description = "Protocol v1 and 1.1: REST routes. The realtime gateway is at GET /v1/gateway (WebSocket)."),
     paths(
         account::register, account::login, account::refresh, account::logout, account::me, account::users,
         conversations::create, conversations::list, conversations::get, conversations::messages, conversations::read,
+        messages::edit, messages::delete, messages::react, messages::unreact,
+        attachments::upload, attachments::download, attachments::thumbnail,
         notifications::create, notifications::list, notifications::read,
         document, service::healthz, service::readyz, service::metrics,
     ),

@@ -16,16 +16,21 @@ pub async fn healthz() -> impl IntoResponse {
     Json(json!({"status": "ok"}))
 }
 
-/// 200 when the database answers, 503 otherwise.
+/// 200 when the database answers (and, with `--redis`, Redis does and the subscriber
+/// listens), 503 otherwise.
 #[utoipa::path(get, path = "/readyz", tag = "service", responses((status = 200), (status = 503)))]
 pub async fn readyz(State(hub): State<Arc<Hub>>) -> impl IntoResponse {
-    match hub.store.ping().await {
-        Ok(()) => (StatusCode::OK, Json(json!({"status": "ready"}))),
-        Err(err) => {
-            tracing::warn!(error = %err, "not ready: database does not answer");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "database unavailable"})))
+    if let Err(err) = hub.store.ping().await {
+        tracing::warn!(error = %err, "not ready: database does not answer");
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "database unavailable"})));
+    }
+    if let Some(cluster) = &hub.cluster {
+        if let Err(err) = cluster.ready().await {
+            tracing::warn!(error = %err, "not ready: Redis does not answer");
+            return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "redis unavailable"})));
         }
     }
+    (StatusCode::OK, Json(json!({"status": "ready"})))
 }
 
 /// Prometheus text exposition.

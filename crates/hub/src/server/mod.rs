@@ -6,7 +6,10 @@
 //!   first request: of the accept, so a silent TCP connection is closed too);
 //! - between requests a keep-alive connection may stay silent for `http_idle_timeout`;
 //! - a request not answered within `http_request_timeout` (a body that never arrives, a handler
-//!   stuck on the database) is answered 503 `unavailable`, and the connection closes.
+//!   stuck on the database) is answered 503 `unavailable`, and the connection closes. A body
+//!   buys its request more time as it arrives (1 s per [`watch::MIN_BODY_RATE`] bytes), so an
+//!   upload of 25 MiB over a slow link is served, while silence of `http_request_timeout` in a
+//!   body, or a body that drips in slower than that rate, still ends it.
 //!
 //! At most `max_http_connections` such connections are open, and never more sockets (WebSockets
 //! included) than the open-file limit leaves room for. At the cap a new connection evicts the
@@ -205,7 +208,7 @@ async fn connection(
 ) {
     let service = {
         let activity = activity.clone();
-        hyper::service::service_fn(move |request| handle(request, app.clone(), peer, activity.clone(), limits.request))
+        hyper::service::service_fn(move |request| handle(request, app.clone(), peer, activity.clone(), limits))
     };
     let mut conn = pin!(hyper::server::conn::http1::Builder::new()
         // Our watchdog times heads, not hyper's (which would also need a timer).
@@ -245,19 +248,30 @@ async fn connection(
     activity.end_http();
 }
 
-/// Serves one request within the request timeout.
-async fn handle(mut request: Request<Incoming>, app: Router, peer: SocketAddr, activity: Arc<Activity>, limit: Duration) -> Result<Response, Infallible> {
+/// Serves one request within the request timeout, and what its body bought
+/// ([`Activity::request_time_left`]).
+async fn handle(mut request: Request<Incoming>, app: Router, peer: SocketAddr, activity: Arc<Activity>, limits: Limits) -> Result<Response, Infallible> {
     let _in_request = activity.request();
     request.extensions_mut().insert(PeerAddr(peer));
     let request = request.map(axum::body::Body::new);
-    match tokio::time::timeout(limit, app.oneshot(request)).await {
-        Ok(response) => response,
-        Err(_) => {
-            let message = format!("the request was not complete within {} s", limit.as_secs_f64());
-            let mut response = ApiError { retry_after_ms: Some(1000), ..ApiError::new(ErrorCode::Unavailable, message) }.into_response();
-            // Its body may be half read: this connection cannot carry another request.
-            response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
-            Ok(response)
+    let mut response = pin!(app.oneshot(request));
+    loop {
+        let left = activity.request_time_left(&limits);
+        if left.is_zero() {
+            break;
+        }
+        tokio::select! {
+            response = response.as_mut() => return response,
+            () = tokio::time::sleep(left) => {}
         }
     }
+    let message = format!(
+        "the request was not complete in time ({} s, and more while its body arrives at {} KiB/s or faster)",
+        limits.request.as_secs_f64(),
+        watch::MIN_BODY_RATE / 1024
+    );
+    let mut response = ApiError { retry_after_ms: Some(1000), ..ApiError::new(ErrorCode::Unavailable, message) }.into_response();
+    // Its body may be half read: this connection cannot carry another request.
+    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    Ok(response)
 }

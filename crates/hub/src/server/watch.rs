@@ -12,6 +12,13 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Notify;
 
+/// The slowest a request body may arrive on average: each byte received buys this much more
+/// time for the request, so that a large upload over a slow link (25 MiB at 1 Mbit/s takes
+/// three and a half minutes) is served while a body that drips in — a few bytes now and then,
+/// to hold the connection — is still cut off after about the request timeout. 8 KiB/s is a
+/// 64 kbit/s link: a 25 MiB file may take up to 53 minutes.
+pub const MIN_BODY_RATE: u64 = 8 * 1024;
+
 /// The three stall limits of an HTTP connection.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -19,7 +26,8 @@ pub struct Limits {
     pub header: Duration,
     /// Silence between requests.
     pub idle: Duration,
-    /// From a complete head to the response.
+    /// From a complete head to the response, plus what the body's bytes buy
+    /// ([`MIN_BODY_RATE`]); and the longest silence while a request is served.
     pub request: Duration,
 }
 
@@ -33,6 +41,10 @@ pub struct Activity {
     /// 1 + when the head of the next request began; 0 while none is being received.
     head_since: AtomicU64,
     last_io: AtomicU64,
+    /// When the request in service had its head complete.
+    request_since: AtomicU64,
+    /// Bytes read since then: its body, as far as it has come.
+    request_bytes: AtomicU64,
     /// Told when a request ends, so the watchdog starts timing the silence at once.
     request_ended: Notify,
 }
@@ -46,6 +58,8 @@ impl Activity {
             in_request: AtomicBool::new(false),
             head_since: AtomicU64::new(1),
             last_io: AtomicU64::new(0),
+            request_since: AtomicU64::new(0),
+            request_bytes: AtomicU64::new(0),
             request_ended: Notify::new(),
         })
     }
@@ -54,12 +68,15 @@ impl Activity {
         u64::try_from(self.accepted.elapsed().as_millis()).unwrap_or(u64::MAX - 1)
     }
 
-    fn read(&self) {
+    fn read(&self, bytes: usize) {
         if !self.http.load(Ordering::Relaxed) {
             return;
         }
         let now = self.now();
         self.last_io.store(now, Ordering::Relaxed);
+        if self.in_request.load(Ordering::Relaxed) {
+            self.request_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+        }
         // Bytes between requests are the start of the next head; its clock starts here.
         if !self.in_request.load(Ordering::Relaxed) && self.head_since.load(Ordering::Relaxed) == 0 {
             self.head_since.store(now + 1, Ordering::Relaxed);
@@ -74,9 +91,28 @@ impl Activity {
 
     /// A complete head was read; the request is being served until the guard is dropped.
     pub fn request(self: &Arc<Activity>) -> InRequest {
+        let now = self.now();
+        self.request_since.store(now, Ordering::Relaxed);
+        self.request_bytes.store(0, Ordering::Relaxed);
+        // The head's arrival is the request's first sign of life.
+        self.last_io.store(now, Ordering::Relaxed);
         self.in_request.store(true, Ordering::Relaxed);
         self.head_since.store(0, Ordering::Relaxed);
         InRequest(self.clone())
+    }
+
+    /// How long the request in service may still take: the request timeout from its head,
+    /// plus 1 s for every [`MIN_BODY_RATE`] bytes of body received so far — but never more than
+    /// the request timeout after the last byte in or out, so that a body that stops half-way
+    /// (or a handler that stops answering) is not carried by the time it banked. Zero once
+    /// it is over.
+    pub fn request_time_left(&self, limits: &Limits) -> Duration {
+        let now = Duration::from_millis(self.now());
+        let since = Duration::from_millis(self.request_since.load(Ordering::Relaxed));
+        let bought = Duration::from_secs_f64(self.request_bytes.load(Ordering::Relaxed) as f64 / MIN_BODY_RATE as f64);
+        let last_io = Duration::from_millis(self.last_io.load(Ordering::Relaxed));
+        let deadline = (since + limits.request + bought).min(last_io + limits.request);
+        deadline.saturating_sub(now)
     }
 
     /// Completes when a request has ended (at once when one ended since the last call).
@@ -160,8 +196,9 @@ impl<T: AsyncRead + Unpin> AsyncRead for WatchedIo<T> {
         let this = self.get_mut();
         let before = buf.filled().len();
         let poll = Pin::new(&mut this.inner).poll_read(cx, buf);
-        if matches!(poll, Poll::Ready(Ok(()))) && buf.filled().len() > before {
-            this.activity.read();
+        let read = buf.filled().len() - before;
+        if matches!(poll, Poll::Ready(Ok(()))) && read > 0 {
+            this.activity.read(read);
         }
         poll
     }
@@ -216,7 +253,36 @@ mod tests {
         drop(request);
         let left = activity.time_left(&LIMITS).unwrap();
         assert!(left > LIMITS.header, "between requests the idle timeout applies: {left:?}");
-        activity.read();
+        activity.read(1);
         assert!(activity.time_left(&LIMITS).unwrap() <= LIMITS.header, "a first byte starts the next head's clock");
+    }
+
+    /// An activity whose connection was accepted `secs` ago, its request head complete then.
+    fn in_request_since(secs: u64) -> (Arc<Activity>, InRequest) {
+        let fresh = Arc::into_inner(Activity::new()).expect("not shared yet");
+        let aged = Arc::new(Activity { accepted: Instant::now() - Duration::from_secs(secs), ..fresh });
+        let request = aged.request();
+        aged.request_since.store(0, Ordering::Relaxed);
+        (aged, request)
+    }
+
+    #[test]
+    fn a_body_buys_time_as_it_arrives_but_never_carries_a_stall() {
+        let fresh = Activity::new();
+        let _request = fresh.request();
+        let left = fresh.request_time_left(&LIMITS);
+        assert!(left <= LIMITS.request && left > LIMITS.request - Duration::from_secs(1), "without a body: the request timeout: {left:?}");
+
+        // 100 s into a request, the last byte 1 s ago.
+        let body = |bytes: u64, last_io_ms: u64| {
+            let (activity, _request) = in_request_since(100);
+            activity.request_bytes.store(bytes, Ordering::Relaxed);
+            activity.last_io.store(last_io_ms, Ordering::Relaxed);
+            activity.request_time_left(&LIMITS).as_secs()
+        };
+        assert!((28..=29).contains(&body(25 << 20, 99_000)), "a fast 25 MiB body is served on: 30 s after its last byte");
+        assert!((28..=29).contains(&body(100 * MIN_BODY_RATE, 99_000)), "exactly the slowest rate for 100 s is still served");
+        assert_eq!(body(1000, 99_000), 0, "1000 bytes in 100 s is a drip: they bought 0.12 s, not 70 s");
+        assert_eq!(body(25 << 20, 50_000), 0, "silent for 50 s: the time the body banked does not carry a stall");
     }
 }

@@ -1,19 +1,25 @@
 //! Persistence behind one trait, so a second database is a second implementation.
 //!
 //! Layout: this file holds the contract (one trait per concept: users, logins,
-//! conversations, messages, receipts, notifications; [`Store`] is all of them); `batch` plans
-//! a group commit the same way for every database; `sqlite/` (the embedded default) and
-//! `postgres/` (several hubs sharing one database) implement the contract with one file per
-//! concept each.
+//! conversations, messages, changes to messages, attachments, receipts, notifications;
+//! [`Store`] is all of them). What does not depend on the dialect is decided in shared code,
+//! the same for every database: `batch` plans a group commit, `change` decides an edit, a
+//! deletion or a reaction from the rows a backend read, `parts` assembles a message's
+//! attachments and reactions. `sqlite/` (the embedded default) and `postgres/` (several hubs
+//! sharing one database) implement the contract with one file per concept each. PostgreSQL also
+//! implements [`ClusterStore`]: what hubs that share it read to catch up on events they missed.
 //!
 //! The invariants that must hold under concurrency live in the database, not in the hub's
 //! memory, so that they hold just as well when several hub processes share one database:
-//! `seq` is assigned in the same transaction as the insert (gap-free),
-//! `(sender, conversation, client_msg_id)` is unique, a pair of users has at most one direct
-//! conversation, and a refresh token is spent by one atomic update. Everything returned here is already in
-//! protocol shape for the caller it was asked for.
+//! `seq` and `rev` are assigned in the same transaction as the change that takes them
+//! (gap-free), `(sender, conversation, client_msg_id)` is unique, a pair of users has at most
+//! one direct conversation, an upload is attached to one message at most, and a refresh token
+//! is spent by one atomic update. Everything returned here is already in protocol shape for
+//! the caller it was asked for.
 
 mod batch;
+mod change;
+mod parts;
 mod postgres;
 mod sqlite;
 
@@ -22,7 +28,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use prometheus_client::metrics::histogram::Histogram;
 use rapport_protocol::gateway::ReceiptKind;
-use rapport_protocol::{Conversation, Message, Notification, NotificationKind, Role, User};
+use rapport_protocol::{Attachment, Card, Conversation, Message, MessageKind, Notification, NotificationKind, Role, User};
 
 use crate::config::Config;
 
@@ -45,6 +51,9 @@ pub enum StoreError {
     /// The text holds a character this database cannot store (U+0000 on PostgreSQL).
     #[error("text the database cannot store")]
     InvalidText,
+    /// The caller may see the thing but the change breaks a rule of the protocol.
+    #[error("refused: {0:?}")]
+    Refused(Refusal),
     /// The database failed.
     #[error(transparent)]
     Database(sqlx::Error),
@@ -77,6 +86,25 @@ fn is_transient(err: &sqlx::Error) -> bool {
 /// Result of a store call.
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Why a change that names things the caller may see is refused (1.1, §1–§2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Only the sender edits or deletes a message (`forbidden`).
+    NotSender,
+    /// The message is deleted (`gone`).
+    Deleted,
+    /// The body is empty and there is nothing else in the message (`body_empty`).
+    EmptyBody,
+    /// The body is longer than a send allows (`body_too_long`).
+    BodyTooLong,
+    /// `reply_to` names no message of this conversation (`invalid_payload`).
+    ReplyElsewhere,
+    /// An attachment id that is not an unsent upload of the sender (`not_found`).
+    AttachmentUnavailable,
+    /// A new emoji on a message that has [`rapport_protocol::MAX_REACTIONS`] (`invalid_payload`).
+    TooManyReactions,
+}
+
 /// A user about to be created.
 pub struct NewUser<'a> {
     /// Lower-cased email.
@@ -99,6 +127,59 @@ pub struct NewMessage<'a> {
     pub client_msg_id: &'a str,
     /// Text.
     pub body: &'a str,
+    /// Text, or the kind of its card.
+    pub kind: MessageKind,
+    /// The card, checked by the caller against `kind`.
+    pub card: Option<&'a Card>,
+    /// A message of the same conversation it answers.
+    pub reply_to: Option<&'a str>,
+    /// Unsent uploads of the sender, distinct, at most [`rapport_protocol::MAX_ATTACHMENTS`].
+    pub attachment_ids: &'a [String],
+}
+
+impl<'a> NewMessage<'a> {
+    /// A plain text message.
+    pub fn text(conversation_id: &'a str, sender_id: &'a str, client_msg_id: &'a str, body: &'a str) -> NewMessage<'a> {
+        NewMessage {
+            conversation_id,
+            sender_id,
+            client_msg_id,
+            body,
+            kind: MessageKind::Text,
+            card: None,
+            reply_to: None,
+            attachment_ids: &[],
+        }
+    }
+}
+
+/// An upload about to be recorded; its bytes are already in the blob directory.
+pub struct NewUpload<'a> {
+    /// Its id (also its blob's name).
+    pub id: &'a str,
+    /// Who uploaded it.
+    pub uploader_id: &'a str,
+    /// Safe file name.
+    pub filename: &'a str,
+    /// Media type.
+    pub content_type: &'a str,
+    /// Bytes.
+    pub size: u64,
+    /// Lower-case hex SHA-256.
+    pub sha256: &'a str,
+    /// Image dimensions, when it is an image the hub could read.
+    pub dimensions: Option<(u32, u32)>,
+}
+
+/// What an edit, a deletion or a reaction did.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// The message as it is now.
+    pub message: Message,
+    /// Whether anything changed (a repeat changes nothing, takes no rev and is not announced).
+    pub changed: bool,
+    /// Attachments whose rows the change removed (a deletion): their blobs go next.
+    pub removed_attachments: Vec<String>,
 }
 
 /// Which page of history.
@@ -110,6 +191,8 @@ pub enum Page {
     After(i64),
     /// The `limit` messages right before this seq.
     Before(i64),
+    /// (1.1) The `limit` messages whose `rev` is above this one, ascending by `rev`.
+    ChangedAfter(i64),
 }
 
 /// What presenting a refresh token found.
@@ -154,9 +237,14 @@ pub struct Receipts {
 /// implement one of them (see `sqlite/`), and the planning of a group commit that does not
 /// depend on the dialect lives in `batch`.
 #[async_trait]
-pub trait Store: UserStore + LoginStore + ConversationStore + MessageStore + ReceiptStore + NotificationStore {
+pub trait Store:
+    UserStore + LoginStore + ConversationStore + MessageStore + ChangeStore + AttachmentStore + ReceiptStore + NotificationStore
+{
     /// Answers when the database is reachable.
     async fn ping(&self) -> StoreResult<()>;
+    /// Makes what deletions removed unrecoverable from the database's own files too (SQLite:
+    /// a truncating checkpoint of the write-ahead log, which still holds the old pages).
+    async fn purge_removed(&self) -> StoreResult<()>;
     /// Closes the pool.
     async fn close(&self);
 }
@@ -212,14 +300,44 @@ pub trait ConversationStore: Send + Sync {
 #[async_trait]
 pub trait MessageStore: Send + Sync {
     /// Stores messages together (group commit: one transaction for many), each with the next
-    /// seq of its conversation in batch order, assigned in the transaction that inserts it.
-    /// One result per message, in order: `(message, true)` when stored; `(earlier message,
-    /// false)` when the sender already used that client id in that conversation, earlier in
-    /// this batch included;
-    /// `NotFound` for non-members. A message that fails does not fail the others.
+    /// seq and the next rev of its conversation in batch order, assigned in the transaction
+    /// that inserts it, and attaches their uploads. One result per message, in order:
+    /// `(message, true)` when stored; `(earlier message, false)` — as it is now — when the
+    /// sender already used that client id in that conversation, earlier in this batch
+    /// included; `NotFound` for non-members; `Refused` for a bad `reply_to` or attachment. A
+    /// message that fails does not fail the others.
     async fn insert_messages(&self, batch: &[NewMessage<'_>]) -> Vec<StoreResult<(Message, bool)>>;
     /// A page of history, ascending, and whether more lies beyond it. `NotFound` for non-members.
     async fn messages(&self, user_id: &str, conversation_id: &str, page: Page, limit: u32) -> StoreResult<(Vec<Message>, bool)>;
+}
+
+/// (1.1) Changes to stored messages. Each takes the next rev of the conversation in the
+/// transaction that makes it; a repeat changes nothing and takes none. `NotFound` when the
+/// caller is not a member or the message is not in that conversation.
+#[async_trait]
+pub trait ChangeStore: Send + Sync {
+    /// Replaces the body and sets `edited_at`, as [`change::edit`] decides (the caller checked
+    /// the length).
+    async fn edit_message(&self, user_id: &str, conversation_id: &str, message_id: &str, body: &str) -> StoreResult<Change>;
+    /// Turns the message into a tombstone: body, card, reactions and attachment rows removed.
+    async fn delete_message(&self, user_id: &str, conversation_id: &str, message_id: &str) -> StoreResult<Change>;
+    /// Adds (`on`) or takes back the caller's reaction (the caller checked the emoji).
+    async fn react(&self, user_id: &str, conversation_id: &str, message_id: &str, emoji: &str, on: bool) -> StoreResult<Change>;
+}
+
+/// (1.1) Uploads and the attachments they become.
+#[async_trait]
+pub trait AttachmentStore: Send + Sync {
+    /// Records an upload (not yet attached to anything).
+    async fn create_upload(&self, upload: NewUpload<'_>) -> StoreResult<Attachment>;
+    /// The attachment, if this user may download it: its uploader, or a member of the
+    /// conversation of the message that carries it.
+    async fn attachment_for(&self, user_id: &str, attachment_id: &str) -> StoreResult<Option<Attachment>>;
+    /// Removes the uploads that no message carries and that were made before `cutoff_ms`;
+    /// returns their ids (their blobs go next).
+    async fn remove_unsent_uploads(&self, cutoff_ms: i64) -> StoreResult<Vec<String>>;
+    /// Of these ids, those that have a row (the others' blobs are left-overs).
+    async fn known_attachments(&self, ids: &[String]) -> StoreResult<Vec<String>>;
 }
 
 /// Read and delivered positions.
@@ -243,16 +361,56 @@ pub trait NotificationStore: Send + Sync {
     async fn unread_notifications(&self, user_id: &str) -> StoreResult<i64>;
 }
 
+/// Where a conversation stands in the database, for a hub that may have missed its events.
+#[derive(Debug, Clone)]
+pub struct ConversationPositions {
+    /// Which conversation.
+    pub conversation_id: String,
+    /// Its newest seq.
+    pub last_seq: i64,
+    /// Its newest rev.
+    pub last_rev: i64,
+    /// Each member's `(user_id, read_seq, delivered_seq)`.
+    pub receipts: Vec<(String, i64, i64)>,
+}
+
+/// What hubs sharing one database read to catch up on the events they may have missed while
+/// Redis was away (PostgreSQL only: a SQLite database belongs to one hub).
+#[async_trait]
+pub trait ClusterStore: Send + Sync {
+    /// Where these conversations stand (those that exist).
+    async fn positions(&self, conversation_ids: &[String]) -> StoreResult<Vec<ConversationPositions>>;
+    /// Every `(user_id, conversation_id)` membership of these users.
+    async fn memberships(&self, user_ids: &[String]) -> StoreResult<Vec<(String, String)>>;
+    /// These users' notifications created at or after `since_ms`, oldest first, each with its
+    /// user's id.
+    async fn notifications_since(&self, user_ids: &[String], since_ms: i64) -> StoreResult<Vec<(String, Notification)>>;
+}
+
+/// An opened database.
+pub struct Opened {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// The same database as several hubs share it; `None` for SQLite.
+    pub shared: Option<Arc<dyn ClusterStore>>,
+}
+
 /// Opens the database named by the configuration and migrates it. `pool_wait` observes how
 /// long each call waited for a pooled connection (PostgreSQL, whose pool is bounded by
 /// `--database-pool`; SQLite's pools are internal and observe nothing).
-pub async fn open(config: &Config, pool_wait: Histogram) -> anyhow::Result<Arc<dyn Store>> {
+pub async fn open(config: &Config, pool_wait: Histogram) -> anyhow::Result<Opened> {
     let url = config.database_url.as_str();
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
-    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Ok(Arc::new(postgres::PostgresStore::open(config, pool_wait).await?))
+        Ok(Opened { store: Arc::new(sqlite::SqliteStore::open(url).await?), shared: None })
+    } else if is_postgres(url) {
+        let store = Arc::new(postgres::PostgresStore::open(config, pool_wait).await?);
+        Ok(Opened { store: store.clone(), shared: Some(store) })
     } else {
         anyhow::bail!("unsupported database URL (expected sqlite://PATH or postgres://...)")
     }
+}
+
+/// Whether the URL names a PostgreSQL database.
+pub fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres:") || url.starts_with("postgresql:")
 }

@@ -10,7 +10,9 @@ async fn hello_then_ready_with_a_snapshot_of_the_users_world() {
     let hub = TestHub::start().await;
     let p = pair(&hub).await;
     let mut gw = Gw::connect(&hub.gateway_url()).await;
-    assert_eq!(gw.hello["data"], json!({"protocol": 1, "heartbeat_interval_ms": 25000}));
+    // Protocol 1.1 adds `features` to the v1 hello and changes nothing else.
+    assert_eq!((gw.hello["data"]["protocol"].clone(), gw.hello["data"]["heartbeat_interval_ms"].clone()), (json!(1), json!(25000)));
+    assert!(gw.hello["data"]["features"].is_array(), "{}", gw.hello);
     let ready = gw.identify(&p.bob_session.access_token, "online").await;
     assert!(ready["session_id"].as_str().is_some_and(|s| !s.is_empty()));
     assert_eq!(ready["user"]["id"], p.bob_session.user.id.as_str());

@@ -184,3 +184,97 @@ async fn a_low_open_file_limit_never_stops_healthz() {
     eprintln!("open-file limit 256, 300 idle sockets: slowest of 10 /healthz {slowest:?}");
     assert!(slowest < Duration::from_millis(50), "healthz answers within 50 ms (slowest {slowest:?})");
 }
+
+/// Starts `POST /v1/attachments` by hand with `Content-Length: length`, so that the body can be
+/// paced.
+async fn upload_head(hub: &TestHub, length: usize) -> TcpStream {
+    let (_, session) = hub.api().user("Uploader", "recruiter").await;
+    let mut socket = TcpStream::connect(hub.addr).await.unwrap();
+    let head = format!(
+        "POST /v1/attachments HTTP/1.1\r\nhost: hub\r\nauthorization: Bearer {}\r\ncontent-type: application/octet-stream\r\nx-filename: cv.pdf\r\ncontent-length: {length}\r\n\r\n",
+        session.access_token
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    socket
+}
+
+/// Writes `body` in `chunk`-byte pieces, one every `every`.
+async fn paced(socket: &mut TcpStream, body: &[u8], chunk: usize, every: Duration) {
+    for piece in body.chunks(chunk) {
+        socket.write_all(piece).await.unwrap();
+        tokio::time::sleep(every).await;
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tokio::test]
+async fn a_25_mib_upload_that_takes_many_request_timeouts_is_served() {
+    let hub = TestHub::start_with(short_timeouts).await;
+    let file: Vec<u8> = (0..25 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let mut socket = upload_head(&hub, file.len()).await;
+    let started = Instant::now();
+    // 256 KiB every 50 ms: about 5 MiB/s, so the body takes some 5 s — five request timeouts.
+    paced(&mut socket, &file, 256 * 1024, Duration::from_millis(50)).await;
+    let response = read_response(&mut socket).await;
+    let took = started.elapsed();
+    assert!(took > Duration::from_secs(4), "the body really outlasted the 1 s request timeout: {took:?}");
+    assert!(response.starts_with("HTTP/1.1 201"), "a large upload that keeps coming is served: {}", &response[..response.len().min(400)]);
+    let body = response.split_once("\r\n\r\n").unwrap().1;
+    let attachment: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!((attachment["size"].as_u64(), attachment["sha256"].as_str()), (Some(file.len() as u64), Some(sha256_hex(&file).as_str())), "every byte arrived");
+}
+
+#[tokio::test]
+async fn an_upload_at_a_slow_but_steady_rate_is_served() {
+    let hub = TestHub::start_with(short_timeouts).await;
+    let file: Vec<u8> = (0..96 * 1024u32).map(|i| (i % 13) as u8).collect();
+    let mut socket = upload_head(&hub, file.len()).await;
+    let started = Instant::now();
+    // 4 KiB every 250 ms: 16 KiB/s (a 128 kbit/s link), twice the slowest rate the hub serves;
+    // the body takes 6 s, six request timeouts.
+    paced(&mut socket, &file, 4 * 1024, Duration::from_millis(250)).await;
+    let response = read_response(&mut socket).await;
+    assert!(started.elapsed() > Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+}
+
+#[tokio::test]
+async fn an_upload_that_drips_or_stops_is_cut_off_after_about_the_request_timeout() {
+    let hub = TestHub::start_with(short_timeouts).await;
+    // A drip: 100 bytes every 100 ms (1 KB/s) of a declared 1 MiB, to hold the connection.
+    let mut socket = upload_head(&hub, 1 << 20).await;
+    let (mut reader, mut writer) = socket.into_split();
+    let drip = tokio::spawn(async move { while writer.write_all(&[1u8; 100]).await.is_ok() { tokio::time::sleep(Duration::from_millis(100)).await; } });
+    let started = Instant::now();
+    let mut received = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while let Ok(Ok(n @ 1..)) = tokio::time::timeout(Duration::from_secs(10), reader.read(&mut chunk)).await {
+        received.extend_from_slice(&chunk[..n]);
+    }
+    drip.abort();
+    let text = String::from_utf8_lossy(&received);
+    assert!(text.starts_with("HTTP/1.1 503") && text.contains(r#""code":"unavailable""#), "a drip is answered 503 unavailable: {text:?}");
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(3), "after about the 1 s request timeout: {took:?}");
+
+    // A stop: 4 MiB at once (which bought minutes), then silence.
+    socket = upload_head(&hub, 8 << 20).await;
+    socket.write_all(&vec![2u8; 4 << 20]).await.unwrap();
+    let (sent, closed) = read_until_closed(&mut socket, Duration::from_secs(10)).await;
+    let text = String::from_utf8_lossy(&sent);
+    assert!(text.starts_with("HTTP/1.1 503"), "a body that stops half-way is answered 503: {text:?}");
+    let closed = closed.expect("and the connection closes");
+    assert!(closed < Duration::from_secs(3), "about 1 s after its last byte, not the minutes it banked: {closed:?}");
+
+    // Neither left a part file behind.
+    let incoming = hub.config.blobs_dir.join("incoming");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::fs::read_dir(&incoming).map(|d| d.count()).unwrap_or(0) > 0 {
+        assert!(Instant::now() < deadline, "cut-off uploads leave no part file");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -1,22 +1,28 @@
 //! Integration tests of the hub: a real hub on 127.0.0.1:0, real HTTP, real WebSockets.
-//! One module per area of protocol v1.
+//! One module per area of protocol v1 and 1.1.
 
+mod attachments;
 mod auth;
+mod changes;
 mod conversations;
 mod display_text;
+mod edits;
 mod gateway;
 mod http_limits;
 mod limits;
 mod login_flood;
 mod logs;
 mod messaging;
+mod migrations;
 mod notifications;
 mod path_ids;
 mod postgres;
 mod presence;
+mod reactions;
 mod receipts;
 mod resume;
 mod service;
+mod several_hubs;
 mod shutdown;
 mod support;
 mod text;

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use crate::support::send_data;
 
 /// Every message of a conversation, ascending, read through `api` page by page.
-async fn history(api: &Api, conversation_id: &str) -> Vec<Value> {
+pub async fn history(api: &Api, conversation_id: &str) -> Vec<Value> {
     let mut messages = Vec::new();
     let mut after = 0;
     loop {
@@ -31,7 +31,7 @@ async fn history(api: &Api, conversation_id: &str) -> Vec<Value> {
 }
 
 /// Asserts that the history is gap-free and holds each client id once; returns it by client id.
-fn by_client_id(history: &[Value]) -> HashMap<String, Value> {
+pub fn by_client_id(history: &[Value]) -> HashMap<String, Value> {
     let seqs: Vec<i64> = history.iter().map(|m| m["seq"].as_i64().unwrap()).collect();
     assert_eq!(seqs, (1..=history.len() as i64).collect::<Vec<_>>(), "seqs are gap-free and each used once");
     let mut by_key = HashMap::new();
@@ -228,4 +228,200 @@ async fn restart_of_postgres_mid_traffic_loses_no_acked_message_and_the_hub_reco
     for (key, message) in &acked {
         assert_eq!(stored.get(key), Some(message), "{key} was acked, so it is stored as acked (resent: {})", resent.contains(key));
     }
+}
+
+/// The rev an event carries: the message's for `message.created` and `message.updated`, the
+/// event's own for `message.deleted` and `reaction`.
+fn rev_of(event: &Value) -> Option<i64> {
+    match event["type"].as_str()? {
+        "message.created" | "message.updated" => event["data"]["message"]["rev"].as_i64(),
+        "message.deleted" | "reaction" => event["data"]["rev"].as_i64(),
+        _ => None,
+    }
+}
+
+/// Every change a hub makes is announced by that hub only (there is no Redis between them), so
+/// a member watching on both hubs sees each change exactly once: the revs of both watchers
+/// together must be 1..=last_rev, each once — gap-free, no repeat — while two hubs edit, delete,
+/// react and send in one conversation at once.
+#[tokio::test]
+async fn two_hubs_changing_one_conversation_at_once_keep_rev_gap_free() {
+    if !on_postgres_or_skip("two_hubs_changing_one_conversation_at_once_keep_rev_gap_free") {
+        return;
+    }
+    let hub_a = HubProcess::start(&[]).await;
+    let hub_b = HubProcess::start_beside(&hub_a, &[]).await;
+    let api = Api::new(&hub_a.url());
+    let (alice, a) = api.user("Alice", "recruiter").await;
+    let (_, b) = api.user("Bob", "candidate").await;
+    let (_, c) = api.user("Carol", "candidate").await;
+    let (_, w) = api.user("Watcher", "candidate").await;
+    let group = alice.post("/v1/conversations", json!({"kind": "group", "title": "Revs", "member_ids": [&b.user.id, &c.user.id, &w.user.id]})).await;
+    let group_id = group.body["id"].as_str().unwrap().to_owned();
+    let (url_a, url_b) = (hub_a.gateway_url(), hub_b.gateway_url());
+    let ((mut watch_a, _), (mut watch_b, _)) = tokio::join!(Gw::ready(&url_a, &w.access_token), Gw::ready(&url_b, &w.access_token));
+    let (mut seed, _) = Gw::ready(&hub_a.gateway_url(), &a.access_token).await;
+    let mut targets = Vec::new();
+    for i in 0..5 {
+        let ack = seed.request("message.send", send_data(&group_id, &format!("seed{i}"), "first words")).await;
+        targets.push(ack["data"]["message"]["id"].as_str().unwrap().to_owned());
+    }
+    let doomed = targets[4].clone();
+
+    // Every user on both hubs at once, each op pipelined: Alice edits every message from both
+    // hubs (each body new, so each edit that is not refused is a change), sends more and
+    // deletes one in the middle; Bob and Carol react and take reactions back from both hubs.
+    let mut tasks = Vec::new();
+    for (who, token) in [("alice", &a.access_token), ("bob", &b.access_token), ("carol", &c.access_token)] {
+        for (hub, url) in [("A", hub_a.gateway_url()), ("B", hub_b.gateway_url())] {
+            let (token, group_id, targets, doomed) = (token.clone(), group_id.clone(), targets.clone(), doomed.clone());
+            tasks.push(tokio::spawn(async move {
+                let (mut gw, _) = Gw::ready(&url, &token).await;
+                let mut refs = Vec::new();
+                for round in 0..6 {
+                    for (i, message) in targets.iter().enumerate() {
+                        let target = json!({"conversation_id": group_id, "message_id": message});
+                        let (op, mut data) = if who == "alice" {
+                            ("message.edit", json!({"body": format!("{hub} round {round} of {i}")}))
+                        } else {
+                            let emoji = ["👍", "🎉", "❤️"][(round + i) % 3];
+                            ("message.react", json!({"emoji": emoji, "on": round % 2 == 0}))
+                        };
+                        data.as_object_mut().unwrap().extend(target.as_object().unwrap().clone());
+                        refs.push(gw.send_op(op, data).await);
+                    }
+                    if who == "alice" {
+                        refs.push(gw.send_op("message.send", send_data(&group_id, &format!("{hub}-new-{round}"), "more")).await);
+                        if round == 3 && hub == "A" {
+                            refs.push(gw.send_op("message.delete", json!({"conversation_id": group_id, "message_id": doomed})).await);
+                        }
+                    }
+                }
+                let mut refused = Vec::new();
+                for r in refs {
+                    let reply = gw.reply_to(&r).await;
+                    if reply["op"] != "ack" {
+                        refused.push(reply);
+                    }
+                }
+                refused
+            }));
+        }
+    }
+    // And the hardest case: one user toggling one reaction on one message from both hubs at
+    // once, so that the two hubs' transactions meet on the same row again and again.
+    let hot = targets[0].clone();
+    for hub in [hub_a.gateway_url(), hub_b.gateway_url()] {
+        let (token, group_id, hot) = (c.access_token.clone(), group_id.clone(), hot.clone());
+        tasks.push(tokio::spawn(async move {
+            let (mut gw, _) = Gw::ready(&hub, &token).await;
+            let mut refs = Vec::new();
+            for round in 0..40 {
+                refs.push(gw.send_op("message.react", json!({"conversation_id": group_id, "message_id": hot, "emoji": "🔥", "on": round % 3 != 2})).await);
+            }
+            let mut refused = Vec::new();
+            for r in refs {
+                let reply = gw.reply_to(&r).await;
+                if reply["op"] != "ack" {
+                    refused.push(reply);
+                }
+            }
+            refused
+        }));
+    }
+    for task in tasks {
+        for reply in task.await.unwrap() {
+            assert_eq!(reply["error"]["code"], "gone", "only changes to the deleted message may be refused: {reply}");
+        }
+    }
+
+    let last_rev = alice.get(&format!("/v1/conversations/{group_id}")).await.body["last_rev"].as_i64().unwrap();
+    let mut seen: HashMap<i64, Value> = HashMap::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while (seen.len() as i64) < last_rev && tokio::time::Instant::now() < deadline {
+        for watcher in [&mut watch_a, &mut watch_b] {
+            let mut previous = 0;
+            for event in watcher.drain_for(Duration::from_millis(200)).await {
+                let Some(rev) = rev_of(&event) else { continue };
+                assert!(rev > previous, "one hub announces a conversation's changes in rev order: {rev} after {previous}");
+                previous = rev;
+                if let Some(twice) = seen.insert(rev, event.clone()) {
+                    panic!("rev {rev} was taken twice: {twice} and {event}");
+                }
+            }
+        }
+    }
+    let mut revs: Vec<i64> = seen.keys().copied().collect();
+    revs.sort();
+    assert_eq!(revs, (1..=last_rev).collect::<Vec<_>>(), "every rev up to last_rev taken once, none skipped ({} changes)", last_rev);
+    assert!(last_rev > 5 + 2 * 6 + 40, "the hubs really changed the messages concurrently: {last_rev} revs");
+
+    // The database agrees with the events: each message's rev is that of its latest change.
+    let mut changed = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = alice.get(&format!("/v1/conversations/{group_id}/messages?changed_after_rev={after}&limit=200")).await.body;
+        for m in page["messages"].as_array().unwrap() {
+            after = m["rev"].as_i64().unwrap();
+            changed.push(m.clone());
+        }
+        if !page["has_more"].as_bool().unwrap() {
+            break;
+        }
+    }
+    assert_eq!(changed.len(), 5 + 2 * 6, "every message once, at its latest rev");
+    for m in &changed {
+        let id = m["id"].as_str().unwrap();
+        let latest = seen.iter().filter(|(_, e)| e["data"]["message"]["id"] == id || e["data"]["message_id"] == id).map(|(rev, _)| *rev).max();
+        assert_eq!(m["rev"].as_i64(), latest, "message {id}: {m}");
+    }
+    // Replaying the 🔥 events in rev order gives the state the database holds.
+    let mut fire = false;
+    for rev in &revs {
+        let event = &seen[rev];
+        if event["type"] == "reaction" && event["data"]["emoji"] == "🔥" {
+            assert_ne!(event["data"]["on"].as_bool(), Some(fire), "each announced reaction changed something: {event}");
+            fire = event["data"]["on"].as_bool().unwrap();
+        }
+    }
+    let hot_now = changed.iter().find(|m| m["id"] == hot.as_str()).unwrap();
+    let fire_now = hot_now["reactions"].as_array().unwrap().iter().any(|r| r["emoji"] == "🔥");
+    assert_eq!(fire_now, fire, "the events and the database agree on the contended reaction: {hot_now}");
+    let tombstone = changed.iter().find(|m| m["id"] == doomed.as_str()).unwrap();
+    assert_eq!((tombstone["body"].as_str(), tombstone["reactions"].clone()), (Some(""), json!([])), "the deletion won: {tombstone}");
+}
+
+/// Hubs of one database must share its blob directory too: a file uploaded through one hub is
+/// sent and downloaded through the other, and its deletion through either removes the file.
+#[tokio::test]
+async fn two_hubs_sharing_one_database_and_one_blob_directory_serve_each_others_files() {
+    if !on_postgres_or_skip("two_hubs_sharing_one_database_and_one_blob_directory_serve_each_others_files") {
+        return;
+    }
+    let blobs = tempfile::tempdir().unwrap();
+    let dir = blobs.path().to_str().unwrap().to_owned();
+    let hub_a = HubProcess::start(&["--blobs-dir", &dir]).await;
+    let hub_b = HubProcess::start_beside(&hub_a, &["--blobs-dir", &dir]).await;
+    let (alice, a) = Api::new(&hub_a.url()).user("Alice", "recruiter").await;
+    let (_, b) = Api::new(&hub_a.url()).user("Bob", "candidate").await;
+    let conversation_id = alice.direct(&b.user.id).await.id;
+    let cv: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
+    let uploaded = alice.upload("cv.pdf", "application/pdf", cv.clone()).await;
+    assert_eq!(uploaded.status, 201, "{:?}", uploaded.body);
+    let file_id = uploaded.body["id"].as_str().unwrap().to_owned();
+
+    let (mut gw_b, _) = Gw::ready(&hub_b.gateway_url(), &a.access_token).await;
+    let sent = gw_b
+        .request("message.send", json!({"conversation_id": conversation_id, "client_msg_id": "cv", "body": "", "attachment_ids": [&file_id]}))
+        .await;
+    assert_eq!(sent["data"]["message"]["attachments"][0]["id"], file_id.as_str(), "hub B attaches hub A's upload: {sent}");
+    let bob_on_b = Api::new(&hub_b.url()).with_token(&b.access_token);
+    let download = bob_on_b.raw("GET", &format!("/v1/attachments/{file_id}"), &[], None).await;
+    assert_eq!((download.status, download.body == cv), (200, true), "hub B serves the bytes hub A stored");
+
+    let message_id = sent["data"]["message"]["id"].clone();
+    let deleted = Api::new(&hub_a.url()).with_token(&a.access_token).raw("DELETE", &format!("/v1/conversations/{conversation_id}/messages/{}", message_id.as_str().unwrap()), &[], None).await;
+    assert_eq!(deleted.status, 204);
+    until("the deleted message's file is gone from the shared directory", || !blobs.path().join(&file_id).exists()).await;
+    assert_eq!(bob_on_b.raw("GET", &format!("/v1/attachments/{file_id}"), &[], None).await.status, 404, "and neither hub serves it");
 }

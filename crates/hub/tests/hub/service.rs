@@ -49,12 +49,19 @@ async fn openapi_lists_every_route_with_the_spec_paths() {
         ("/v1/conversations/{id}", "get"), ("/v1/conversations/{id}/messages", "get"), ("/v1/conversations/{id}/read", "post"),
         ("/v1/notifications", "post"), ("/v1/notifications", "get"), ("/v1/notifications/{id}/read", "post"),
         ("/v1/openapi.json", "get"), ("/healthz", "get"), ("/readyz", "get"), ("/metrics", "get"),
+        // Protocol 1.1.
+        ("/v1/conversations/{id}/messages/{message_id}", "patch"), ("/v1/conversations/{id}/messages/{message_id}", "delete"),
+        ("/v1/conversations/{id}/messages/{message_id}/reactions/{emoji}", "put"),
+        ("/v1/conversations/{id}/messages/{message_id}/reactions/{emoji}", "delete"),
+        ("/v1/attachments", "post"), ("/v1/attachments/{id}", "get"), ("/v1/attachments/{id}/thumbnail", "get"),
     ];
+    let history_params = doc.body["paths"]["/v1/conversations/{id}/messages"]["get"]["parameters"].to_string();
+    assert!(history_params.contains("changed_after_rev"), "{history_params}");
     for (path, method) in expected {
         assert!(doc.body["paths"][path][method].is_object(), "{method} {path} is documented");
     }
     let schemas = &doc.body["components"]["schemas"];
-    for schema in ["Session", "User", "Conversation", "Message", "Notification", "ErrorBody"] {
+    for schema in ["Session", "User", "Conversation", "Message", "Notification", "ErrorBody", "Attachment", "Reaction", "EditMessageRequest"] {
         assert!(schemas[schema].is_object(), "schema {schema} is generated");
     }
 }

@@ -28,3 +28,24 @@ pub fn send_data(conversation_id: &str, client_msg_id: &str, body: &str) -> Valu
 pub fn events<'a>(frames: &'a [Value], kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
     frames.iter().filter(move |f| f["op"] == "event" && f["type"] == kind)
 }
+
+/// Sends a message over the gateway and returns it as acked.
+pub async fn send(gw: &mut rapport_testkit::Gw, conversation_id: &str, client_msg_id: &str, body: &str) -> Value {
+    let ack = gw.request("message.send", send_data(conversation_id, client_msg_id, body)).await;
+    assert_eq!(ack["op"], "ack", "send {client_msg_id}: {ack}");
+    ack["data"]["message"].clone()
+}
+
+/// `{conversation_id, message_id}` plus the given fields.
+pub fn target(conversation_id: &str, message_id: &Value, extra: Value) -> Value {
+    let mut data = json!({"conversation_id": conversation_id, "message_id": message_id});
+    if let (Some(data), Some(extra)) = (data.as_object_mut(), extra.as_object()) {
+        data.extend(extra.clone());
+    }
+    data
+}
+
+/// The error code of a gateway reply ("" for an ack).
+pub fn code(reply: &Value) -> &str {
+    reply["error"]["code"].as_str().unwrap_or("")
+}

@@ -1,19 +1,23 @@
-//! Messages: the group commit of a batch, its one-by-one fallback, and history pages.
+//! Messages: the group commit of a batch, history pages, and the reading of whole messages
+//! (with their attachments and reactions).
 //!
 //! A batch is one transaction of a fixed number of round trips whatever its size (every list
 //! goes as an array and comes apart in `UNNEST`): lock the batch's conversations and read which
-//! senders are members; read the earlier messages under the batch's client ids; move every
-//! counter; insert every message and move the senders' receipts. Writers on other hubs queue on
-//! the conversations' row locks, which are taken in id order so that two batches never wait for
-//! each other in a circle.
+//! senders are members; read the earlier messages under the batch's client ids, the messages
+//! replied to, and the uploads attached (locked, so that no other hub attaches or expires them
+//! meanwhile); move every counter; insert every message and move the senders' receipts; link
+//! the attachments. Writers on other hubs queue on the conversations' row locks, which are
+//! taken in id order (and before any upload's) so that two batches never wait for each other
+//! in a circle.
 
 use async_trait::async_trait;
-use rapport_protocol::Message;
-use sqlx::{Connection as _, FromRow};
+use rapport_protocol::{Attachment, Card, Message, MessageKind};
+use sqlx::{Connection as _, FromRow, PgConnection};
 
 use super::{lost_a_race, PostgresStore};
-use crate::clock::{new_id, now_ms, rfc3339};
-use crate::store::batch::{self, Members, Plan};
+use crate::clock::{now_ms, rfc3339};
+use crate::store::batch::{self, Found, Members, Plan, Upload};
+use crate::store::parts::{self, AttachmentRow, ReactionRow};
 use crate::store::{MessageStore, NewMessage, Page, StoreError, StoreResult};
 
 #[derive(FromRow)]
@@ -25,6 +29,13 @@ pub(super) struct MessageRow {
     pub client_msg_id: String,
     pub body: String,
     pub created_at: i64,
+    pub kind: String,
+    /// The `jsonb` column as text (`card::text`), parsed here.
+    pub card: Option<String>,
+    pub reply_to: Option<String>,
+    pub edited_at: Option<i64>,
+    pub deleted_at: Option<i64>,
+    pub rev: i64,
 }
 
 impl From<MessageRow> for Message {
@@ -37,12 +48,49 @@ impl From<MessageRow> for Message {
             body: row.body,
             client_msg_id: row.client_msg_id,
             created_at: rfc3339(row.created_at),
+            kind: MessageKind::parse(&row.kind).unwrap_or_default(),
+            card: row.card.and_then(|json| serde_json::from_str::<Card>(&json).ok()).map(Box::new),
+            reply_to: row.reply_to,
+            attachments: Vec::new(),
+            reactions: Vec::new(),
+            edited_at: row.edited_at.map(rfc3339),
+            deleted_at: row.deleted_at.map(rfc3339),
+            rev: row.rev,
         }
     }
 }
 
-/// The columns of a [`MessageRow`], in order.
-const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, sender_id, client_msg_id, body, created_at";
+/// The columns of a [`MessageRow`], in order, of the table aliased `m`.
+pub(super) const MESSAGE_COLUMNS: &str = "m.id, m.conversation_id, m.seq, m.sender_id, m.client_msg_id, m.body, m.created_at, \
+     m.kind, m.card::text AS card, m.reply_to, m.edited_at, m.deleted_at, m.rev";
+
+#[derive(FromRow)]
+pub(super) struct AttachmentColumns {
+    pub id: String,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+}
+
+impl From<AttachmentColumns> for Attachment {
+    fn from(row: AttachmentColumns) -> Attachment {
+        Attachment {
+            id: row.id,
+            filename: row.filename,
+            content_type: row.content_type,
+            size: u64::try_from(row.size).unwrap_or(0),
+            sha256: row.sha256,
+            width: row.width.and_then(|w| u32::try_from(w).ok()),
+            height: row.height.and_then(|h| u32::try_from(h).ok()),
+        }
+    }
+}
+
+/// The columns of an [`AttachmentColumns`], in order, of the table aliased `a`.
+pub(super) const ATTACHMENT_COLUMNS: &str = "a.id, a.filename, a.content_type, a.size, a.sha256, a.width, a.height";
 
 /// Messages stored per transaction at most: bounds how long one transaction holds its locks.
 const MAX_BATCH: usize = 1024;
@@ -51,6 +99,47 @@ const MAX_BATCH: usize = 1024;
 /// resend stored by another hub between our read and our insert) before it falls back to
 /// storing its messages one by one.
 const RACE_ATTEMPTS: usize = 3;
+
+/// Whole messages from their rows: the attachments and the reactions of all of them read in
+/// two queries.
+pub(super) async fn complete(conn: &mut PgConnection, rows: Vec<MessageRow>) -> StoreResult<Vec<Message>> {
+    let mut messages: Vec<Message> = rows.into_iter().map(Into::into).collect();
+    let wanted = parts::wanted(&messages);
+    if wanted.is_empty() {
+        return Ok(messages);
+    }
+    let mut attachments: Vec<AttachmentRow> = Vec::new();
+    let files = sqlx::query(&format!(
+        "SELECT a.message_id AS message_id, {ATTACHMENT_COLUMNS} FROM attachments a
+          WHERE a.message_id = ANY($1) ORDER BY a.message_id, a.position"
+    ))
+    .bind(&wanted)
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in files {
+        use sqlx::Row as _;
+        let message_id: String = row.try_get("message_id")?;
+        attachments.push((message_id, AttachmentColumns::from_row(&row)?.into()));
+    }
+    let reactions: Vec<ReactionRow> =
+        sqlx::query_as("SELECT message_id, emoji, user_id FROM reactions WHERE message_id = ANY($1) ORDER BY added_rev")
+            .bind(&wanted)
+            .fetch_all(&mut *conn)
+            .await?;
+    parts::assemble(&mut messages, attachments, reactions);
+    Ok(messages)
+}
+
+/// One whole message of a conversation, if there is one with this id.
+pub(super) async fn message_in(conn: &mut PgConnection, conversation_id: &str, message_id: &str) -> StoreResult<Option<Message>> {
+    let rows: Vec<MessageRow> =
+        sqlx::query_as(&format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.id = $1 AND m.conversation_id = $2"))
+            .bind(message_id)
+            .bind(conversation_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(complete(conn, rows).await?.pop())
+}
 
 /// What storing a batch came to, short of a database failure.
 enum Outcome {
@@ -62,83 +151,8 @@ enum Outcome {
 }
 
 impl PostgresStore {
-    /// Stores one message in its own transaction: the fallback when a batch failed.
-    async fn insert_one(&self, msg: &NewMessage<'_>) -> StoreResult<(Message, bool)> {
-        let now = now_ms();
-        let id = new_id();
-        let mut conn = self.conn().await?;
-        let mut tx = conn.begin().await?;
-        // The seq is taken under the conversation's row lock by the transaction that inserts
-        // the message: if the insert does not commit, neither does the seq.
-        let seq: Option<i64> = sqlx::query_scalar(
-            "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $3
-              WHERE id = $1
-                AND EXISTS (SELECT 1 FROM members WHERE conversation_id = $1 AND user_id = $2)
-             RETURNING last_seq",
-        )
-        .bind(msg.conversation_id)
-        .bind(msg.sender_id)
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(seq) = seq else { return Err(StoreError::NotFound) };
-        let inserted = sqlx::query(
-            "INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, body, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(&id)
-        .bind(msg.conversation_id)
-        .bind(seq)
-        .bind(msg.sender_id)
-        .bind(msg.client_msg_id)
-        .bind(msg.body)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if !inserted {
-            // A resend, stored before (maybe by another hub): give back the seq and answer
-            // with the stored message.
-            tx.rollback().await?;
-            let existing: Option<MessageRow> = sqlx::query_as(&format!(
-                "SELECT {MESSAGE_COLUMNS} FROM messages
-                  WHERE sender_id = $1 AND conversation_id = $2 AND client_msg_id = $3"
-            ))
-            .bind(msg.sender_id)
-            .bind(msg.conversation_id)
-            .bind(msg.client_msg_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-            return existing.map(|m| (m.into(), false)).ok_or(StoreError::NotFound);
-        }
-        sqlx::query(
-            "UPDATE members SET read_seq = GREATEST(read_seq, $3), delivered_seq = GREATEST(delivered_seq, $3)
-              WHERE conversation_id = $1 AND user_id = $2",
-        )
-        .bind(msg.conversation_id)
-        .bind(msg.sender_id)
-        .bind(seq)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok((
-            Message {
-                id,
-                conversation_id: msg.conversation_id.to_owned(),
-                seq,
-                sender_id: msg.sender_id.to_owned(),
-                body: msg.body.to_owned(),
-                client_msg_id: msg.client_msg_id.to_owned(),
-                created_at: rfc3339(now),
-            },
-            true,
-        ))
-    }
-
-    /// Stores a batch in one transaction, as [`batch`] plans it. Any failure other than
-    /// membership and resends fails the whole batch.
+    /// Stores a batch in one transaction, as [`batch`] plans it. Any failure other than the
+    /// plan's refusals fails the whole batch.
     async fn insert_batch(&self, batch: &[NewMessage<'_>]) -> StoreResult<Outcome> {
         let now = now_ms();
         let mut conn = self.conn().await?;
@@ -164,36 +178,66 @@ impl PostgresStore {
         .await?;
         let members = Members::new(&pairs, found);
 
+        let mut found = Found::default();
         let keys = members.resend_keys(batch);
-        let mut earlier: Vec<Message> = Vec::new();
         if !keys.is_empty() {
             let key_senders: Vec<&str> = keys.iter().map(|k| k.0).collect();
             let key_conversations: Vec<&str> = keys.iter().map(|k| k.1).collect();
             let key_ids: Vec<&str> = keys.iter().map(|k| k.2).collect();
-            let rows: Vec<MessageRow> = sqlx::query_as(
-                "SELECT m.id, m.conversation_id, m.seq, m.sender_id, m.client_msg_id, m.body, m.created_at
+            let rows: Vec<MessageRow> = sqlx::query_as(&format!(
+                "SELECT {MESSAGE_COLUMNS}
                    FROM UNNEST($1::text[], $2::text[], $3::text[]) AS v(sender_id, conversation_id, client_msg_id)
                    JOIN messages m ON m.sender_id = v.sender_id AND m.conversation_id = v.conversation_id
-                                  AND m.client_msg_id = v.client_msg_id",
-            )
+                                  AND m.client_msg_id = v.client_msg_id"
+            ))
             .bind(&key_senders)
             .bind(&key_conversations)
             .bind(&key_ids)
             .fetch_all(&mut *tx)
             .await?;
-            earlier = rows.into_iter().map(Into::into).collect();
+            found.earlier = complete(&mut tx, rows).await?;
         }
-        let plan = Plan::decide(batch, &members, earlier);
+        let replies = members.reply_ids(batch);
+        if !replies.is_empty() {
+            found.replies = sqlx::query_as("SELECT id, conversation_id FROM messages WHERE id = ANY($1)")
+                .bind(&replies)
+                .fetch_all(&mut *tx)
+                .await?;
+        }
+        let uploads = members.upload_ids(batch);
+        if !uploads.is_empty() {
+            // Locked (after the conversations, in id order): another hub's batch that attaches
+            // the same upload, or its housekeeping expiring it, waits for this transaction and
+            // then sees what it did.
+            let rows = sqlx::query(&format!(
+                "SELECT a.uploader_id AS uploader_id, a.message_id IS NOT NULL AS sent, {ATTACHMENT_COLUMNS}
+                   FROM attachments a WHERE a.id = ANY($1) ORDER BY a.id FOR UPDATE"
+            ))
+            .bind(&uploads)
+            .fetch_all(&mut *tx)
+            .await?;
+            for row in rows {
+                use sqlx::Row as _;
+                found.uploads.push(Upload {
+                    uploader_id: row.try_get("uploader_id")?,
+                    sent: row.try_get("sent")?,
+                    attachment: AttachmentColumns::from_row(&row)?.into(),
+                });
+            }
+        }
+        let plan = Plan::decide(batch, &members, found);
 
-        let mut last_seqs: Vec<(String, i64)> = Vec::new();
-        let increments = plan.seq_increments();
+        let mut counters: Vec<(String, i64, i64)> = Vec::new();
+        let increments = plan.increments();
         if !increments.is_empty() {
+            // Every conversation's counters move by its number of new messages, under the locks
+            // taken above; they commit or vanish with the inserts.
             let (ids, counts): (Vec<&str>, Vec<i64>) = increments.iter().copied().unzip();
-            last_seqs = sqlx::query_as(
-                "UPDATE conversations c SET last_seq = c.last_seq + v.n, last_activity_at = $3
+            counters = sqlx::query_as(
+                "UPDATE conversations c SET last_seq = c.last_seq + v.n, last_rev = c.last_rev + v.n, last_activity_at = $3
                    FROM UNNEST($1::text[], $2::bigint[]) AS v(id, n)
                   WHERE c.id = v.id
-                 RETURNING c.id, c.last_seq",
+                 RETURNING c.id, c.last_seq, c.last_rev",
             )
             .bind(&ids)
             .bind(&counts)
@@ -201,22 +245,26 @@ impl PostgresStore {
             .fetch_all(&mut *tx)
             .await?;
         }
-        let numbered = plan.number(batch, last_seqs, now)?;
+        let numbered = plan.number(batch, counters, now)?;
 
         let new = numbered.new_messages();
         if !new.is_empty() {
             let receipts = numbered.sender_receipts();
             let (receipt_pairs, receipt_seqs): (Vec<(&str, &str)>, Vec<i64>) = receipts.into_iter().unzip();
             let (receipt_conversations, receipt_users): (Vec<&str>, Vec<&str>) = receipt_pairs.into_iter().unzip();
+            let cards: Vec<Option<String>> =
+                new.iter().map(|m| m.card.as_ref().map(|card| serde_json::to_string(card).expect("cards serialise"))).collect();
             // A resend is looked up under its conversation's lock, so another hub cannot commit
             // one in between; should any unique key conflict all the same, the insert skips it
             // instead of failing the statement, `inserted` falls short and the batch is tried
             // again (it then finds what conflicted).
             let inserted: i64 = sqlx::query_scalar(
                 "WITH inserted AS (
-                     INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, body, created_at)
-                     SELECT v.*, $7 FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[])
-                         AS v(id, conversation_id, seq, sender_id, client_msg_id, body)
+                     INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, body, created_at, kind, card, reply_to, rev)
+                     SELECT v.id, v.conversation_id, v.seq, v.sender_id, v.client_msg_id, v.body, $7, v.kind, v.card::jsonb, v.reply_to, v.rev
+                       FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[],
+                                   $11::text[], $12::text[], $13::text[], $14::bigint[])
+                         AS v(id, conversation_id, seq, sender_id, client_msg_id, body, kind, card, reply_to, rev)
                      ON CONFLICT DO NOTHING
                      RETURNING 1
                  ), receipts AS (
@@ -237,11 +285,30 @@ impl PostgresStore {
             .bind(&receipt_conversations)
             .bind(&receipt_users)
             .bind(&receipt_seqs)
+            .bind(new.iter().map(|m| m.kind.as_str()).collect::<Vec<_>>())
+            .bind(&cards)
+            .bind(new.iter().map(|m| m.reply_to.as_deref()).collect::<Vec<_>>())
+            .bind(new.iter().map(|m| m.rev).collect::<Vec<_>>())
             .fetch_one(&mut *tx)
             .await?;
             if inserted != new.len() as i64 {
                 tx.rollback().await?;
                 return Ok(Outcome::Raced);
+            }
+
+            let links = numbered.attachment_links();
+            if !links.is_empty() {
+                // The uploads are locked by this transaction and were unsent when it read them.
+                sqlx::query(
+                    "UPDATE attachments a SET message_id = l.message_id, position = l.position
+                       FROM UNNEST($1::text[], $2::text[], $3::bigint[]) AS l(id, message_id, position)
+                      WHERE a.id = l.id AND a.message_id IS NULL",
+                )
+                .bind(links.iter().map(|l| l.0).collect::<Vec<_>>())
+                .bind(links.iter().map(|l| l.1).collect::<Vec<_>>())
+                .bind(links.iter().map(|l| l.2).collect::<Vec<_>>())
+                .execute(&mut *tx)
+                .await?;
             }
         }
         tx.commit().await?;
@@ -249,35 +316,49 @@ impl PostgresStore {
     }
 
     /// One chunk: the batch, tried again when it lost a race; when the database is away every
-    /// message gets that answer at once; any other failure falls back to one by one, so that
-    /// only the culprit fails.
+    /// message gets that answer at once; any other failure falls back to one by one (each
+    /// message a batch of its own), so that only the culprit fails.
     async fn insert_chunk(&self, chunk: &[NewMessage<'_>]) -> Vec<StoreResult<(Message, bool)>> {
-        for attempt in 1..=RACE_ATTEMPTS {
-            match self.insert_batch(chunk).await {
-                Ok(Outcome::Committed(results)) => return results,
-                Ok(Outcome::Raced) => tracing::debug!(attempt, "a resend raced another hub; trying the batch again"),
-                Err(err) if lost_a_race(&err) => tracing::debug!(attempt, error = %err, "the batch lost a race; trying it again"),
-                Err(StoreError::Unavailable(err)) => {
-                    // Retrying message by message would wait for the pool once per message.
-                    tracing::warn!(error = %err, size = chunk.len(), "group commit failed: the database is unavailable");
-                    return chunk.iter().map(|_| Err(StoreError::Unavailable(err.clone()))).collect();
-                }
-                Err(err) => {
-                    tracing::warn!(error = %err, size = chunk.len(), "group commit failed; storing its messages one by one");
-                    break;
-                }
+        match self.insert_retrying(chunk).await {
+            Ok(results) => return results,
+            Err(StoreError::Unavailable(err)) => {
+                // Retrying message by message would wait for the pool once per message.
+                tracing::warn!(error = %err, size = chunk.len(), "group commit failed: the database is unavailable");
+                return chunk.iter().map(|_| Err(StoreError::Unavailable(err.clone()))).collect();
             }
+            Err(err) if chunk.len() == 1 => return vec![Err(err)],
+            Err(err) => tracing::warn!(error = %err, size = chunk.len(), "group commit failed; storing its messages one by one"),
         }
-        let mut results = Vec::with_capacity(chunk.len());
+        let mut results: Vec<StoreResult<(Message, bool)>> = Vec::with_capacity(chunk.len());
         for msg in chunk {
             let result = match results.last() {
                 // The database went away meanwhile: the rest would each wait for the pool.
                 Some(Err(StoreError::Unavailable(err))) => Err(StoreError::Unavailable(err.clone())),
-                _ => self.insert_one(msg).await,
+                _ => self
+                    .insert_retrying(std::slice::from_ref(msg))
+                    .await
+                    .and_then(|mut one| one.pop().unwrap_or(Err(StoreError::NotFound))),
             };
             results.push(result);
         }
         results
+    }
+
+    /// [`Self::insert_batch`], tried again at once when it lost a race to another hub.
+    async fn insert_retrying(&self, batch: &[NewMessage<'_>]) -> StoreResult<Vec<StoreResult<(Message, bool)>>> {
+        let mut attempt = 1;
+        loop {
+            match self.insert_batch(batch).await {
+                Ok(Outcome::Committed(results)) => return Ok(results),
+                Ok(Outcome::Raced) if attempt < RACE_ATTEMPTS => tracing::debug!(attempt, "a resend raced another hub; trying the batch again"),
+                Err(err) if attempt < RACE_ATTEMPTS && lost_a_race(&err) => {
+                    tracing::debug!(attempt, error = %err, "the batch lost a race; trying it again")
+                }
+                Ok(Outcome::Raced) => return Err(StoreError::Database(sqlx::Error::Protocol("a resend kept racing another hub".into()))),
+                Err(err) => return Err(err),
+            }
+            attempt += 1;
+        }
     }
 }
 
@@ -296,21 +377,21 @@ impl MessageStore for PostgresStore {
         if !Self::is_member(&mut conn, user_id, conversation_id).await? {
             return Err(StoreError::NotFound);
         }
-        // One row more than asked tells whether more lie beyond the page.
+        // One row more than asked tells whether more lies beyond the page.
         let fetch = i64::from(limit) + 1;
-        let (filter, descending, bound) = match page {
-            Page::Latest => ("", true, None),
-            Page::After(seq) => ("AND seq > $3", false, Some(seq)),
-            Page::Before(seq) => ("AND seq < $3", true, Some(seq)),
+        let (filter, order, descending, bound) = match page {
+            Page::Latest => ("", "m.seq DESC", true, None),
+            Page::After(seq) => ("AND m.seq > $3", "m.seq ASC", false, Some(seq)),
+            Page::Before(seq) => ("AND m.seq < $3", "m.seq DESC", true, Some(seq)),
+            Page::ChangedAfter(rev) => ("AND m.rev > $3", "m.rev ASC", false, Some(rev)),
         };
-        let order = if descending { "DESC" } else { "ASC" };
         let sql = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages
-              WHERE conversation_id = $1 {filter} ORDER BY seq {order} LIMIT $2"
+            "SELECT {MESSAGE_COLUMNS} FROM messages m
+              WHERE m.conversation_id = $1 {filter} ORDER BY {order} LIMIT $2"
         );
         let mut query = sqlx::query_as::<_, MessageRow>(&sql).bind(conversation_id).bind(fetch);
-        if let Some(seq) = bound {
-            query = query.bind(seq);
+        if let Some(bound) = bound {
+            query = query.bind(bound);
         }
         let mut rows = query.fetch_all(&mut *conn).await?;
         let has_more = rows.len() > limit as usize;
@@ -318,7 +399,7 @@ impl MessageStore for PostgresStore {
         if descending {
             rows.reverse();
         }
-        Ok((rows.into_iter().map(Into::into).collect(), has_more))
+        Ok((complete(&mut conn, rows).await?, has_more))
     }
 }
 
@@ -331,7 +412,7 @@ mod tests {
     use prometheus_client::metrics::histogram::Histogram;
 
     fn msg<'a>(conversation_id: &'a str, sender_id: &'a str, client_msg_id: &'a str) -> NewMessage<'a> {
-        NewMessage { conversation_id, sender_id, client_msg_id, body: client_msg_id }
+        NewMessage::text(conversation_id, sender_id, client_msg_id, client_msg_id)
     }
 
     /// Two stores on one database are two hubs: their batches cross the same conversations in
@@ -385,5 +466,67 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(deadlocks, 0, "locks are taken in one order, so PostgreSQL never had to break a deadlock");
+    }
+
+    /// Two hubs attach one upload at once, each in a message of its own, while a third expires
+    /// unsent uploads: the upload ends up carried by exactly one message, or removed and
+    /// carried by none — never both, never two.
+    #[tokio::test]
+    async fn an_upload_raced_for_by_two_stores_and_the_housekeeping_is_carried_once_or_not_at_all() {
+        use crate::store::{AttachmentStore as _, NewUpload, Refusal};
+        let Some((one, database)) = store("an_upload_raced_for_by_two_stores_and_the_housekeeping_is_carried_once_or_not_at_all").await else { return };
+        let mut config = Config::new(std::env::temp_dir());
+        config.database_url = database.url().to_owned();
+        let two = PostgresStore::open(&config, Histogram::new([1.0])).await.unwrap();
+        let (a, b) = (user(&one, "a").await, user(&one, "b").await);
+        let ab = one.direct_conversation(&a, &b).await.unwrap().0.id;
+        let (mut carried, mut expired) = (0, 0);
+        for round in 0..20 {
+            let id = format!("upload{round}");
+            let upload = NewUpload { id: &id, uploader_id: &a, filename: "cv.pdf", content_type: "application/pdf", size: 3, sha256: "00", dimensions: None };
+            one.create_upload(upload).await.unwrap();
+            let files = [id.clone()];
+            let (k1, k2) = (format!("one{round}"), format!("two{round}"));
+            let via_one = [NewMessage { attachment_ids: &files, ..msg(&ab, &a, &k1) }];
+            let via_two = [NewMessage { attachment_ids: &files, ..msg(&ab, &a, &k2) }];
+            // Every other round the housekeeping joins in, with a cut-off that takes the upload.
+            let expire = async {
+                if round % 2 == 1 {
+                    two.remove_unsent_uploads(now_ms() + 1000).await.unwrap()
+                } else {
+                    Vec::new()
+                }
+            };
+            let (r1, r2, removed) = tokio::join!(one.insert_messages(&via_one), two.insert_messages(&via_two), expire);
+            let outcomes: Vec<Option<Message>> = [&r1[0], &r2[0]]
+                .into_iter()
+                .map(|r| match r {
+                    Ok((m, true)) => Some(m.clone()),
+                    Err(StoreError::Refused(Refusal::AttachmentUnavailable)) => None,
+                    other => panic!("stored or refused, nothing else: {other:?}"),
+                })
+                .collect();
+            let winners: Vec<&Message> = outcomes.iter().flatten().collect();
+            let row: Option<Option<String>> = sqlx::query_scalar("SELECT message_id FROM attachments WHERE id = $1")
+                .bind(&id)
+                .fetch_optional(&mut *one.conn().await.unwrap())
+                .await
+                .unwrap();
+            match (winners.as_slice(), removed.is_empty()) {
+                ([winner], true) => {
+                    assert_eq!(winner.attachments.len(), 1, "the winner shows the file");
+                    assert_eq!(row, Some(Some(winner.id.clone())), "and the row says it carries it");
+                    carried += 1;
+                }
+                ([], false) => {
+                    assert_eq!(row, None, "expired: no row, and no message shows it");
+                    expired += 1;
+                }
+                other => panic!("round {round}: the upload is carried once or removed, not {other:?} (removed {removed:?})"),
+            }
+        }
+        assert!(carried >= 10, "every round without housekeeping carries it: {carried} carried, {expired} expired");
+        two.close().await;
+        one.close().await;
     }
 }

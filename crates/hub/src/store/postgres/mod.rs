@@ -1,12 +1,16 @@
 //! PostgreSQL, for several hubs sharing one database: one file per concept of the store's
-//! contract (`users`, `logins`, `conversations`, `messages`, `receipts`, `notifications`), as
-//! in `sqlite/`.
+//! contract (`users`, `logins`, `conversations`, `messages`, `changes`, `attachments`,
+//! `receipts`, `notifications`), as in `sqlite/`, and `cluster`: what hubs read to catch up on
+//! events they missed.
 //!
 //! Nothing here assumes one hub process. Every invariant is the database's: a conversation's
-//! `seq` is taken under that conversation's row lock inside the inserting transaction, so
-//! writers on different hubs queue on the row and never leave a gap; a resend is found by its
-//! unique key whichever hub stored it first. Transactions run at READ COMMITTED, so a statement
-//! that waited for a lock sees what the lock's holder committed.
+//! `seq` and `rev` are taken under that conversation's row lock inside the transaction that
+//! makes the change, so writers on different hubs — a batch of new messages, an edit, a
+//! deletion, a reaction — queue on the row and never leave a gap; a resend is found by its
+//! unique key whichever hub stored it first; an upload being attached is locked, so no other
+//! hub attaches or expires it meanwhile. Locks are always taken conversations first (in id
+//! order), uploads after. Transactions run at READ COMMITTED, so a statement that waited for a
+//! lock sees what the lock's holder committed.
 //!
 //! One bounded pool serves reads and writes (MVCC lets them run side by side). A connection is
 //! checked before it is handed out, so the connections a restart of the server killed are
@@ -14,6 +18,9 @@
 //! server is away, a call waits up to `--database-timeout` for it, then fails with
 //! [`StoreError::Unavailable`](super::StoreError::Unavailable).
 
+mod attachments;
+mod changes;
+mod cluster;
 mod conversations;
 mod logins;
 mod messages;
@@ -83,6 +90,14 @@ impl Store for PostgresStore {
             Ok(answer) => answer,
             Err(_) => Err(sqlx::Error::PoolTimedOut.into()),
         }
+    }
+
+    /// Nothing to do on demand: a deletion's old row version is invisible to every query at
+    /// once and leaves the table's file when (auto)VACUUM prunes it and its space is reused —
+    /// what that means for an operator is in docs/operations.md. A VACUUM from every hub after
+    /// every deletion would cost far more than it hides.
+    async fn purge_removed(&self) -> StoreResult<()> {
+        Ok(())
     }
 
     async fn close(&self) {

@@ -9,7 +9,7 @@ use crate::clock::{new_id, now_ms, rfc3339};
 use crate::store::{NotificationStore, StoreError, StoreResult};
 
 #[derive(FromRow)]
-struct NotificationRow {
+pub(super) struct NotificationRow {
     id: String,
     kind: String,
     title: String,

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use rapport_protocol::{Conversation, ConversationKind, Member, Message, Role};
 use sqlx::{FromRow, SqliteConnection};
 
-use super::messages::MessageRow;
+use super::messages::{complete, MessageRow, MESSAGE_COLUMNS};
 use super::users::UserRow;
 use super::SqliteStore;
 use crate::clock::{new_id, now_ms, rfc3339};
@@ -18,6 +18,7 @@ struct ConversationRow {
     kind: String,
     title: Option<String>,
     last_seq: i64,
+    last_rev: i64,
     created_at: i64,
     unread: i64,
 }
@@ -37,7 +38,7 @@ impl SqliteStore {
     /// one connection so that its queries do not queue for the pool one by one.
     async fn views(conn: &mut SqliteConnection, user_id: &str, only: Option<&str>) -> StoreResult<Vec<Conversation>> {
         let rows: Vec<ConversationRow> = sqlx::query_as(
-            "SELECT c.id, c.kind, c.title, c.last_seq, c.created_at,
+            "SELECT c.id, c.kind, c.title, c.last_seq, c.last_rev, c.created_at,
                     (SELECT COUNT(*) FROM messages x
                       WHERE x.conversation_id = c.id AND x.seq > m.read_seq
                         AND x.sender_id <> m.user_id) AS unread
@@ -64,17 +65,18 @@ impl SqliteStore {
         .bind(only)
         .fetch_all(&mut *conn)
         .await?;
-        let last_rows: Vec<MessageRow> = sqlx::query_as(
-            "SELECT msg.id, msg.conversation_id, msg.seq, msg.sender_id, msg.client_msg_id, msg.body, msg.created_at
+        let last_rows: Vec<MessageRow> = sqlx::query_as(&format!(
+            "SELECT {MESSAGE_COLUMNS}
                FROM members me
                JOIN conversations c ON c.id = me.conversation_id
-               JOIN messages msg ON msg.conversation_id = c.id AND msg.seq = c.last_seq
-              WHERE me.user_id = $1 AND ($2 IS NULL OR me.conversation_id = $2)",
-        )
+               JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq
+              WHERE me.user_id = $1 AND ($2 IS NULL OR me.conversation_id = $2)"
+        ))
         .bind(user_id)
         .bind(only)
         .fetch_all(&mut *conn)
         .await?;
+        let last_messages = complete(conn, last_rows).await?;
 
         let mut members: HashMap<String, Vec<Member>> = HashMap::new();
         for m in member_rows {
@@ -87,7 +89,7 @@ impl SqliteStore {
             });
         }
         let mut last: HashMap<String, Message> =
-            last_rows.into_iter().map(|m| (m.conversation_id.clone(), m.into())).collect();
+            last_messages.into_iter().map(|m| (m.conversation_id.clone(), m)).collect();
         Ok(rows
             .into_iter()
             .map(|row| Conversation {
@@ -98,6 +100,8 @@ impl SqliteStore {
                 last_seq: row.last_seq,
                 unread_count: row.unread,
                 created_at: rfc3339(row.created_at),
+                last_rev: row.last_rev,
+                application: None,
                 id: row.id,
             })
             .collect())

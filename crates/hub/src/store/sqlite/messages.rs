@@ -1,12 +1,14 @@
-//! Messages: the group commit of a batch, its one-by-one fallback, and history pages.
+//! Messages: the group commit of a batch, its one-by-one fallback, history pages, and the
+//! reading of whole messages (with their attachments and reactions).
 
 use async_trait::async_trait;
-use rapport_protocol::Message;
-use sqlx::FromRow;
+use rapport_protocol::{Attachment, Card, Message, MessageKind};
+use sqlx::{FromRow, SqliteConnection};
 
 use super::{placeholders, SqliteStore};
-use crate::clock::{new_id, now_ms, rfc3339};
-use crate::store::batch::{self, Members, Plan};
+use crate::clock::{now_ms, rfc3339};
+use crate::store::batch::{self, Found, Members, Plan, Upload};
+use crate::store::parts::{self, AttachmentRow, ReactionRow};
 use crate::store::{MessageStore, NewMessage, Page, StoreError, StoreResult};
 
 #[derive(FromRow)]
@@ -18,6 +20,12 @@ pub(super) struct MessageRow {
     pub client_msg_id: String,
     pub body: String,
     pub created_at: i64,
+    pub kind: String,
+    pub card: Option<String>,
+    pub reply_to: Option<String>,
+    pub edited_at: Option<i64>,
+    pub deleted_at: Option<i64>,
+    pub rev: i64,
 }
 
 impl From<MessageRow> for Message {
@@ -30,99 +38,109 @@ impl From<MessageRow> for Message {
             body: row.body,
             client_msg_id: row.client_msg_id,
             created_at: rfc3339(row.created_at),
+            kind: MessageKind::parse(&row.kind).unwrap_or_default(),
+            card: row.card.and_then(|json| serde_json::from_str::<Card>(&json).ok()).map(Box::new),
+            reply_to: row.reply_to,
+            attachments: Vec::new(),
+            reactions: Vec::new(),
+            edited_at: row.edited_at.map(rfc3339),
+            deleted_at: row.deleted_at.map(rfc3339),
+            rev: row.rev,
         }
     }
 }
 
-/// The columns of a [`MessageRow`], in order.
-const MESSAGE_COLUMNS: &str = "id, conversation_id, seq, sender_id, client_msg_id, body, created_at";
+/// The columns of a [`MessageRow`], in order, of the table aliased `m`.
+pub(super) const MESSAGE_COLUMNS: &str =
+    "m.id, m.conversation_id, m.seq, m.sender_id, m.client_msg_id, m.body, m.created_at, m.kind, m.card, m.reply_to, m.edited_at, m.deleted_at, m.rev";
+
+#[derive(FromRow)]
+pub(super) struct AttachmentColumns {
+    pub id: String,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+}
+
+impl From<AttachmentColumns> for Attachment {
+    fn from(row: AttachmentColumns) -> Attachment {
+        Attachment {
+            id: row.id,
+            filename: row.filename,
+            content_type: row.content_type,
+            size: u64::try_from(row.size).unwrap_or(0),
+            sha256: row.sha256,
+            width: row.width.and_then(|w| u32::try_from(w).ok()),
+            height: row.height.and_then(|h| u32::try_from(h).ok()),
+        }
+    }
+}
+
+/// The columns of an [`AttachmentColumns`], in order, of the table aliased `a`.
+pub(super) const ATTACHMENT_COLUMNS: &str = "a.id, a.filename, a.content_type, a.size, a.sha256, a.width, a.height";
 
 /// Messages stored per transaction at most; keeps every statement well under SQLite's limit
-/// of bound parameters (7 per message in the insert).
+/// of bound parameters (11 per message in the insert).
 const MAX_BATCH: usize = 1024;
 
-impl SqliteStore {
-    /// The message this sender already sent with this id in this conversation, if any.
-    async fn message_by_client_id(&self, msg: &NewMessage<'_>) -> StoreResult<Option<Message>> {
-        let row: Option<MessageRow> = sqlx::query_as(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE sender_id = $1 AND conversation_id = $2 AND client_msg_id = $3"
-        ))
-        .bind(msg.sender_id)
-        .bind(msg.conversation_id)
-        .bind(msg.client_msg_id)
-        .fetch_optional(&self.read)
-        .await?;
-        Ok(row.map(Into::into))
-    }
+/// Ids per `IN (…)` list when reading the parts of many messages.
+const IDS_PER_QUERY: usize = 500;
 
-    /// Stores one message in its own transaction: the fallback when a batch failed.
-    pub(super) async fn insert_one(&self, msg: &NewMessage<'_>) -> StoreResult<(Message, bool)> {
-        let now = now_ms();
-        let id = new_id();
-        let mut tx = self.write.begin().await?;
-        // The seq is taken by the same transaction that inserts the message: if the insert
-        // does not commit, neither does the seq, so the sequence has no gaps.
-        let seq: Option<i64> = sqlx::query_scalar(
-            "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = $3
-              WHERE id = $1
-                AND EXISTS (SELECT 1 FROM members WHERE conversation_id = $1 AND user_id = $2)
-             RETURNING last_seq",
-        )
-        .bind(msg.conversation_id)
-        .bind(msg.sender_id)
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(seq) = seq else { return Err(StoreError::NotFound) };
-        let inserted = sqlx::query(
-            "INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, body, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (sender_id, conversation_id, client_msg_id) DO NOTHING",
-        )
-        .bind(&id)
-        .bind(msg.conversation_id)
-        .bind(seq)
-        .bind(msg.sender_id)
-        .bind(msg.client_msg_id)
-        .bind(msg.body)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if !inserted {
-            // A concurrent resend won; give back the seq and answer with the stored message.
-            tx.rollback().await?;
-            let existing = self.message_by_client_id(msg).await?;
-            return existing.map(|m| (m, false)).ok_or(StoreError::NotFound);
+/// Whole messages from their rows: their attachments and reactions read in two queries
+/// (per [`IDS_PER_QUERY`] messages).
+pub(super) async fn complete(conn: &mut SqliteConnection, rows: Vec<MessageRow>) -> StoreResult<Vec<Message>> {
+    let mut messages: Vec<Message> = rows.into_iter().map(Into::into).collect();
+    let wanted: Vec<String> = parts::wanted(&messages).into_iter().map(str::to_owned).collect();
+    let mut attachments: Vec<AttachmentRow> = Vec::new();
+    let mut reactions: Vec<ReactionRow> = Vec::new();
+    for ids in wanted.chunks(IDS_PER_QUERY) {
+        let list = vec!["?"; ids.len()].join(", ");
+        let sql = format!(
+            "SELECT a.message_id AS message_id, {ATTACHMENT_COLUMNS} FROM attachments a
+              WHERE a.message_id IN ({list}) ORDER BY a.message_id, a.position"
+        );
+        let mut files = sqlx::query(&sql);
+        for id in ids {
+            files = files.bind(id);
         }
-        sqlx::query(
-            "UPDATE members SET read_seq = MAX(read_seq, $3), delivered_seq = MAX(delivered_seq, $3)
-              WHERE conversation_id = $1 AND user_id = $2",
-        )
-        .bind(msg.conversation_id)
-        .bind(msg.sender_id)
-        .bind(seq)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok((
-            Message {
-                id,
-                conversation_id: msg.conversation_id.to_owned(),
-                seq,
-                sender_id: msg.sender_id.to_owned(),
-                body: msg.body.to_owned(),
-                client_msg_id: msg.client_msg_id.to_owned(),
-                created_at: rfc3339(now),
-            },
-            true,
-        ))
+        for row in files.fetch_all(&mut *conn).await? {
+            use sqlx::Row as _;
+            let message_id: String = row.try_get("message_id")?;
+            attachments.push((message_id, AttachmentColumns::from_row(&row)?.into()));
+        }
+        let sql = format!(
+            "SELECT message_id, emoji, user_id FROM reactions WHERE message_id IN ({list}) ORDER BY added_rev"
+        );
+        let mut query = sqlx::query_as::<_, ReactionRow>(&sql);
+        for id in ids {
+            query = query.bind(id);
+        }
+        reactions.extend(query.fetch_all(&mut *conn).await?);
     }
+    parts::assemble(&mut messages, attachments, reactions);
+    Ok(messages)
+}
+
+/// One whole message of a conversation, if there is one with this id.
+pub(super) async fn message_in(conn: &mut SqliteConnection, conversation_id: &str, message_id: &str) -> StoreResult<Option<Message>> {
+    let rows: Vec<MessageRow> =
+        sqlx::query_as(&format!("SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.id = $1 AND m.conversation_id = $2"))
+            .bind(message_id)
+            .bind(conversation_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(complete(conn, rows).await?.pop())
+}
+
+impl SqliteStore {
     /// Stores a batch in one transaction with a fixed number of statements, whatever its size,
-    /// as [`batch`] plans it: membership, earlier messages with the same client ids, the seqs
-    /// of every conversation at once, every insert at once, the senders' receipts at once. Any
-    /// failure other than membership and resends fails the whole batch (the caller then
+    /// as [`batch`] plans it: membership; earlier messages with the same client ids, the
+    /// messages replied to and the uploads attached; the counters of every conversation at
+    /// once; every insert at once; the attachments' links at once; the senders' receipts at
+    /// once. Any failure other than the plan's refusals fails the whole batch (the caller then
     /// retries message by message).
     async fn insert_batch(&self, batch: &[NewMessage<'_>]) -> StoreResult<Vec<StoreResult<(Message, bool)>>> {
         let now = now_ms();
@@ -143,11 +161,11 @@ impl SqliteStore {
         }
         let members = Members::new(&pairs, query.fetch_all(&mut *tx).await?);
 
+        let mut found = Found::default();
         let keys = members.resend_keys(batch);
-        let mut earlier: Vec<Message> = Vec::new();
         if !keys.is_empty() {
             let sql = format!(
-                "SELECT m.id, m.conversation_id, m.seq, m.sender_id, m.client_msg_id, m.body, m.created_at
+                "SELECT {MESSAGE_COLUMNS}
                    FROM (SELECT column1 AS s, column2 AS c, column3 AS k FROM (VALUES {})) AS v
                    JOIN messages m ON m.sender_id = v.s AND m.conversation_id = v.c AND m.client_msg_id = v.k",
                 placeholders(keys.len(), 3)
@@ -156,38 +174,69 @@ impl SqliteStore {
             for (sender_id, conversation_id, client_msg_id) in &keys {
                 query = query.bind(*sender_id).bind(*conversation_id).bind(*client_msg_id);
             }
-            earlier = query.fetch_all(&mut *tx).await?.into_iter().map(Into::into).collect();
+            let rows = query.fetch_all(&mut *tx).await?;
+            found.earlier = complete(&mut tx, rows).await?;
         }
-        let plan = Plan::decide(batch, &members, earlier);
-
-        let mut last_seqs: Vec<(String, i64)> = Vec::new();
-        let increments = plan.seq_increments();
-        if !increments.is_empty() {
-            // Every conversation's counter moves by its number of new messages; the seqs are
-            // taken by this transaction, so they commit or vanish with the inserts.
+        let replies = members.reply_ids(batch);
+        if !replies.is_empty() {
+            let sql = format!("SELECT id, conversation_id FROM messages WHERE id IN ({})", vec!["?"; replies.len()].join(", "));
+            let mut query = sqlx::query_as::<_, (String, String)>(&sql);
+            for id in &replies {
+                query = query.bind(*id);
+            }
+            found.replies = query.fetch_all(&mut *tx).await?;
+        }
+        let uploads = members.upload_ids(batch);
+        if !uploads.is_empty() {
             let sql = format!(
-                "UPDATE conversations SET last_seq = last_seq + v.n, last_activity_at = ?
+                "SELECT a.uploader_id AS uploader_id, a.message_id IS NOT NULL AS sent, {ATTACHMENT_COLUMNS}
+                   FROM attachments a WHERE a.id IN ({})",
+                vec!["?"; uploads.len()].join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for id in &uploads {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&mut *tx).await? {
+                use sqlx::Row as _;
+                found.uploads.push(Upload {
+                    uploader_id: row.try_get("uploader_id")?,
+                    sent: row.try_get("sent")?,
+                    attachment: AttachmentColumns::from_row(&row)?.into(),
+                });
+            }
+        }
+        let plan = Plan::decide(batch, &members, found);
+
+        let mut counters: Vec<(String, i64, i64)> = Vec::new();
+        let increments = plan.increments();
+        if !increments.is_empty() {
+            // Every conversation's counters move by its number of new messages; they are taken
+            // by this transaction, so they commit or vanish with the inserts.
+            let sql = format!(
+                "UPDATE conversations SET last_seq = last_seq + v.n, last_rev = last_rev + v.n, last_activity_at = ?
                    FROM (SELECT column1 AS cid, column2 AS n FROM (VALUES {})) AS v
                   WHERE conversations.id = v.cid
-                 RETURNING id, last_seq",
+                 RETURNING id, last_seq, last_rev",
                 placeholders(increments.len(), 2)
             );
-            let mut query = sqlx::query_as::<_, (String, i64)>(&sql).bind(now);
+            let mut query = sqlx::query_as::<_, (String, i64, i64)>(&sql).bind(now);
             for (conversation_id, n) in increments {
                 query = query.bind(*conversation_id).bind(*n);
             }
-            last_seqs = query.fetch_all(&mut *tx).await?;
+            counters = query.fetch_all(&mut *tx).await?;
         }
-        let numbered = plan.number(batch, last_seqs, now)?;
+        let numbered = plan.number(batch, counters, now)?;
 
         let new = numbered.new_messages();
         if !new.is_empty() {
             let sql = format!(
-                "INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, body, created_at) VALUES {}",
-                placeholders(new.len(), 7)
+                "INSERT INTO messages (id, conversation_id, seq, sender_id, client_msg_id, body, created_at, kind, card, reply_to, rev) VALUES {}",
+                placeholders(new.len(), 11)
             );
             let mut query = sqlx::query(&sql);
             for m in &new {
+                let card = m.card.as_ref().map(|card| serde_json::to_string(card).expect("cards serialise"));
                 query = query
                     .bind(&m.id)
                     .bind(&m.conversation_id)
@@ -195,9 +244,29 @@ impl SqliteStore {
                     .bind(&m.sender_id)
                     .bind(&m.client_msg_id)
                     .bind(&m.body)
-                    .bind(now);
+                    .bind(now)
+                    .bind(m.kind.as_str())
+                    .bind(card)
+                    .bind(&m.reply_to)
+                    .bind(m.rev);
             }
             query.execute(&mut *tx).await?;
+
+            let links = numbered.attachment_links();
+            if !links.is_empty() {
+                // `message_id IS NULL` again: the plan saw them unsent in this same transaction.
+                let sql = format!(
+                    "UPDATE attachments SET message_id = v.mid, position = v.pos
+                       FROM (SELECT column1 AS aid, column2 AS mid, column3 AS pos FROM (VALUES {})) AS v
+                      WHERE attachments.id = v.aid AND attachments.message_id IS NULL",
+                    placeholders(links.len(), 3)
+                );
+                let mut query = sqlx::query(&sql);
+                for (attachment_id, message_id, position) in &links {
+                    query = query.bind(*attachment_id).bind(*message_id).bind(*position);
+                }
+                query.execute(&mut *tx).await?;
+            }
 
             let receipts = numbered.sender_receipts();
             let sql = format!(
@@ -225,11 +294,12 @@ impl MessageStore for SqliteStore {
             match self.insert_batch(chunk).await {
                 Ok(stored) => results.extend(stored),
                 Err(err) => {
-                    // Something unexpected (not membership, not a resend) failed the whole
+                    // Something unexpected (not a refusal, not a resend) failed the whole
                     // transaction. Store the messages one by one so that only the culprit fails.
                     tracing::warn!(error = %err, size = chunk.len(), "group commit failed; storing its messages one by one");
                     for msg in chunk {
-                        results.push(self.insert_one(msg).await);
+                        let alone = self.insert_batch(std::slice::from_ref(msg)).await;
+                        results.push(alone.and_then(|mut one| one.pop().unwrap_or(Err(StoreError::NotFound))));
                     }
                 }
             }
@@ -241,29 +311,30 @@ impl MessageStore for SqliteStore {
         if !self.is_member(user_id, conversation_id).await? {
             return Err(StoreError::NotFound);
         }
-        // One row more than asked tells whether more lie beyond the page.
+        // One row more than asked tells whether more lies beyond the page.
         let fetch = i64::from(limit) + 1;
-        let (filter, descending, bound) = match page {
-            Page::Latest => ("", true, 0),
-            Page::After(seq) => ("AND seq > $2", false, seq),
-            Page::Before(seq) => ("AND seq < $2", true, seq),
+        let (filter, order, descending, bound) = match page {
+            Page::Latest => ("", "m.seq DESC", true, 0),
+            Page::After(seq) => ("AND m.seq > $2", "m.seq ASC", false, seq),
+            Page::Before(seq) => ("AND m.seq < $2", "m.seq DESC", true, seq),
+            Page::ChangedAfter(rev) => ("AND m.rev > $2", "m.rev ASC", false, rev),
         };
-        let order = if descending { "DESC" } else { "ASC" };
+        let mut conn = self.read.acquire().await?;
         let mut rows: Vec<MessageRow> = sqlx::query_as(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages
-              WHERE conversation_id = $1 {filter} ORDER BY seq {order} LIMIT $3"
+            "SELECT {MESSAGE_COLUMNS} FROM messages m
+              WHERE m.conversation_id = $1 {filter} ORDER BY {order} LIMIT $3"
         ))
         .bind(conversation_id)
         .bind(bound)
         .bind(fetch)
-        .fetch_all(&self.read)
+        .fetch_all(&mut *conn)
         .await?;
         let has_more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
         if descending {
             rows.reverse();
         }
-        Ok((rows.into_iter().map(Into::into).collect(), has_more))
+        Ok((complete(&mut conn, rows).await?, has_more))
     }
 }
 
@@ -274,7 +345,7 @@ mod tests {
     use crate::store::ConversationStore as _;
 
     fn msg<'a>(conversation_id: &'a str, sender_id: &'a str, client_msg_id: &'a str) -> NewMessage<'a> {
-        NewMessage { conversation_id, sender_id, client_msg_id, body: client_msg_id }
+        NewMessage::text(conversation_id, sender_id, client_msg_id, client_msg_id)
     }
 
     #[tokio::test]

@@ -44,7 +44,7 @@ mod tests {
         let ab = store.direct_conversation(&a, &b).await.unwrap().0.id;
         let sends: Vec<String> = (1..=3).map(|n| format!("m{n}")).collect();
         let batch: Vec<NewMessage<'_>> =
-            sends.iter().map(|id| NewMessage { conversation_id: &ab, sender_id: &a, client_msg_id: id, body: id }).collect();
+            sends.iter().map(|id| NewMessage::text(&ab, &a, id, id)).collect();
         store.insert_messages(&batch).await.into_iter().for_each(|r| assert!(r.is_ok()));
         let at = |r: Receipts| (r.read_seq, r.delivered_seq);
 
