@@ -52,7 +52,7 @@ impl Layout {
         let removed = match tokio::fs::metadata(&path).await {
             Ok(meta) if meta.is_dir() => tokio::fs::remove_dir_all(&path).await,
             Ok(_) => tokio::fs::remove_file(&path).await,
-            Err(_) => return,
+            Err(_) => Ok(()), // gone already (moved into the kept files, say)
         };
         if let Err(e) = removed {
             tracing::warn!(error = %e, "could not remove a file of the profile");

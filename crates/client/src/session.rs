@@ -159,6 +159,8 @@ pub(crate) async fn run(shared: &Arc<Shared>, resume: &mut Option<ResumePoint>, 
     if let Some(task) = live.uploads.take() {
         // A cut-off upload leaves nothing at the hub; it starts over on the next connection.
         task.abort();
+        let _ = task.await;
+        crate::uploads::interrupted(shared).await;
     }
     for (_, pending) in live.pending.drain() {
         if let Pending::Presence(Some(tx)) = pending {

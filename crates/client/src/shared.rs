@@ -311,11 +311,10 @@ impl Shared {
     }
 }
 
-/// Now, as the hub writes times (RFC 3339, UTC).
+/// Now, as the hub writes times (RFC 3339, UTC, milliseconds).
 pub(crate) fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
+    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    time::OffsetDateTime::now_utc().format(&format).unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".into())
 }
 
 /// The cache holds one user's data: another user's (files included) is wiped before `user_id`

@@ -91,6 +91,19 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     }
 }
 
+/// The session ended (and aborted [`run`]) in the middle of an upload: tell the app it starts
+/// over on the next connection.
+pub(crate) async fn interrupted(shared: &Shared) {
+    let Some((client_msg_id, _)) = shared.uploading.lock().take() else { return };
+    let Ok(me) = shared.me_id() else { return };
+    let conversation_id = match shared.cache.queued_message(&client_msg_id, &me).await {
+        Ok(Some(m)) => m.conversation_id,
+        _ => return, // sent or discarded meanwhile
+    };
+    shared.emit(EngineEvent::UploadFailed { conversation_id, client_msg_id: client_msg_id.clone(), error: Code::Offline, retrying: true });
+    shared.emit_queued(&client_msg_id).await;
+}
+
 /// Uploads one file, with progress events, until it is at the hub, the send is discarded, the
 /// upload stalls, or the hub refuses it.
 async fn upload(shared: &Shared, job: &UploadJob) -> Result<Ended, EngineError> {
