@@ -26,8 +26,8 @@
 //! - `error`: [`EngineError`] and [`Code`], every error code a client meets.
 //!
 //! Modules use each other one way (`engine` → `supervisor` → `session` → `outgoing`/`uploads`/
-//! `catch_up` → `apply` → `compose`/`downloads`/`directory` → `shared` → the rest);
-//! `scripts/module-graph` fails on a cycle.
+//! `catch_up` → `apply` → `downloads`/`directory` → `shared` → the rest; `engine` → `compose` →
+//! `shared`); `scripts/module-graph` fails on a cycle.
 //!
 //! Invariants the tests hold the engine to:
 //! - A message is in the outbox (on disk) before any network I/O is attempted for it, and it is
