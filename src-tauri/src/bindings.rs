@@ -15,9 +15,10 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use rapport_client::{
-    ChosenStatus, Code, ConnectionState, ConversationKind, ConversationSummary, EngineEvent, HistoryPage, LocalMessage, Member,
-    MessageState, Notification, NotificationKind, NotificationToShow, Presence, PresenceStatus, ReceiptKind, Role, SearchHit,
-    SnippetPart, TokenStoreKind, User,
+    ChangeKind, ChosenStatus, Code, ConnectionState, ConversationKind, ConversationSummary, DownloadVariant, Draft, EngineEvent,
+    HistoryPage, LocalAttachment, LocalMessage, LocalReaction, Member, MessageKind, MessageState, Notification, NotificationKind,
+    NotificationToShow, PendingChange, Presence, PresenceStatus, ReceiptKind, ReplyPreview, Role, SearchHit, SnippetPart,
+    TokenStoreKind, TransferProgress, User,
 };
 use ts_rs::{Config, TS};
 
@@ -55,10 +56,18 @@ fn declarations(cfg: &Config) -> Vec<Declaration> {
         declaration::<ReceiptKind>(cfg),
         declaration::<ConversationKind>(cfg),
         declaration::<NotificationKind>(cfg),
+        declaration::<MessageKind>(cfg),
+        declaration::<ChangeKind>(cfg),
+        declaration::<DownloadVariant>(cfg),
         // What the engine hands out.
         declaration::<User>(cfg),
         declaration::<Member>(cfg),
         declaration::<Presence>(cfg),
+        declaration::<LocalAttachment>(cfg),
+        declaration::<LocalReaction>(cfg),
+        declaration::<ReplyPreview>(cfg),
+        declaration::<PendingChange>(cfg),
+        declaration::<TransferProgress>(cfg),
         declaration::<LocalMessage>(cfg),
         declaration::<HistoryPage>(cfg),
         declaration::<ConversationSummary>(cfg),
@@ -67,6 +76,8 @@ fn declarations(cfg: &Config) -> Vec<Declaration> {
         declaration::<Notification>(cfg),
         declaration::<NotificationToShow>(cfg),
         declaration::<EngineEvent>(cfg),
+        // What the UI hands the engine.
+        declaration::<Draft>(cfg),
         // The shell's own.
         declaration::<Values>(cfg),
         declaration::<Demo>(cfg),

@@ -125,12 +125,63 @@ pub enum Command {
     Send {
         #[command(flatten)]
         target: SendTarget,
-        /// Seconds to wait for the hub's acknowledgement.
+        /// The id of the message this one answers.
+        #[arg(long, value_name = "ID")]
+        reply_to: Option<String>,
+        /// A file to attach (repeat for more, at most 10, each at most 25 MiB).
+        #[arg(long = "attach", value_name = "FILE")]
+        attach: Vec<PathBuf>,
+        /// Seconds to wait for the hub's acknowledgement (files are uploaded first).
         #[arg(long, default_value_t = 10.0)]
         timeout: f64,
-        /// The message text.
+        /// The message text (may be left out when files are attached).
+        #[arg(required_unless_present = "attach", num_args = 0..)]
+        text: Vec<String>,
+    },
+    /// Change the text of one of your messages (exit 3 if queued but not yet applied).
+    Edit {
+        /// The message's id (or, while it is still queued, the id `send` printed).
+        id: String,
+        /// Seconds to wait for the hub.
+        #[arg(long, default_value_t = 10.0)]
+        timeout: f64,
+        /// The new text.
         #[arg(required = true, num_args = 1..)]
         text: Vec<String>,
+    },
+    /// Delete one of your messages; everyone sees "message deleted" (exit 3 if queued).
+    Delete {
+        /// The message's id (or, while it is still queued, the id `send` printed).
+        id: String,
+        /// Seconds to wait for the hub.
+        #[arg(long, default_value_t = 10.0)]
+        timeout: f64,
+    },
+    /// React to a message with an emoji or a :shortcode:, or take the reaction back (exit 3 if
+    /// queued).
+    React {
+        /// The message's id.
+        id: String,
+        /// One emoji (👍) or a :shortcode:.
+        emoji: String,
+        /// Take the reaction back.
+        #[arg(long)]
+        off: bool,
+        /// Seconds to wait for the hub.
+        #[arg(long, default_value_t = 10.0)]
+        timeout: f64,
+    },
+    /// Save an attachment (by its id), or every file of a message (by the message's id).
+    Download {
+        /// An attachment id or a message id.
+        id: String,
+        /// Where to save: a file, or a directory to save in (default: the current directory,
+        /// under the file's own name, never over an existing file).
+        #[arg(long, value_name = "PATH")]
+        out: Option<PathBuf>,
+        /// Seconds to wait for a sync when the id is not cached yet.
+        #[arg(long, default_value_t = 10.0)]
+        timeout: f64,
     },
     /// Connect, flush the outbox and catch every conversation up (exit 3 if unreachable).
     Sync {

@@ -12,7 +12,7 @@ mod output;
 use std::process::ExitCode;
 
 use clap::Parser as _;
-use rapport_client::{Engine, EngineConfig, TokenStoreKind};
+use rapport_client::{Draft, Engine, EngineConfig, TokenStoreKind};
 
 use crate::args::{Args, Command};
 use crate::failure::Failure;
@@ -52,7 +52,14 @@ async fn run(args: Args, out: &Output) -> Result<(), Failure> {
         Command::Logout => cmd::account::logout(&engine, out).await,
         Command::Whoami => cmd::account::whoami(&engine, out),
         Command::Conversations => cmd::conversations::run(&engine, out).await,
-        Command::Send { target, timeout, text } => cmd::send::run(&engine, out, target, timeout, &text.join(" ")).await,
+        Command::Send { target, reply_to, attach, timeout, text } => {
+            let draft = Draft { body: text.join(" "), reply_to, files: attach };
+            cmd::send::run(&engine, out, target, timeout, &draft).await
+        }
+        Command::Edit { id, timeout, text } => cmd::edit::run(&engine, out, &id, &text.join(" "), timeout).await,
+        Command::Delete { id, timeout } => cmd::delete::run(&engine, out, &id, timeout).await,
+        Command::React { id, emoji, off, timeout } => cmd::react::run(&engine, out, &id, &emoji, !off, timeout).await,
+        Command::Download { id, out: path, timeout } => cmd::download::run(&engine, out, &id, path.as_deref(), timeout).await,
         Command::Sync { timeout } => cmd::sync::run(&engine, out, timeout).await,
         Command::History { target, limit } => cmd::history::run(&engine, out, target, limit).await,
         Command::Search { query, limit } => cmd::search::run(&engine, out, &query.join(" "), limit).await,

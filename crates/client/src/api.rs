@@ -6,7 +6,7 @@ use rapport_protocol::rest::{
     ConversationList, CreateConversation, LoginRequest, MessagePage, NotificationList,
     RefreshRequest, RegisterRequest, UserList,
 };
-use rapport_protocol::{Conversation, ErrorBody, ErrorCode, ErrorInfo, Session};
+use rapport_protocol::{Attachment, Conversation, ErrorBody, ErrorCode, ErrorInfo, Session};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -14,7 +14,18 @@ use crate::EngineError;
 
 /// Longest a single REST call may take before the hub counts as unreachable.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// Longest an upload or download of a file may take; a stalled one is given up much sooner by
+/// its caller (see `uploads` and `downloads`).
+const TRANSFER_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What an upload declares about its file.
+pub(crate) struct UploadRequest<'a> {
+    pub filename: &'a str,
+    pub content_type: &'a str,
+    pub size: u64,
+    pub sha256: &'a str,
+}
 
 /// A REST client for one hub.
 #[derive(Clone)]
@@ -47,18 +58,26 @@ impl HubApi {
         if let Some(body) = body {
             request = request.json(body);
         }
+        let response = self.answer(request).await?;
+        let bytes = response.bytes().await.map_err(|e| EngineError::Offline(without_url(e)))?;
+        let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+        serde_json::from_slice(bytes).map_err(|e| EngineError::Hub { code: ErrorCode::Internal, message: format!("unexpected answer: {e}") })
+    }
+
+    /// Sends a request; a success comes back to be read, anything else as the error it means.
+    async fn answer(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, EngineError> {
         let response = request.send().await.map_err(|e| EngineError::Offline(without_url(e)))?;
         let status = response.status();
-        let bytes = response.bytes().await.map_err(|e| EngineError::Offline(without_url(e)))?;
         if status.is_success() {
-            let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
-            return serde_json::from_slice(bytes)
-                .map_err(|e| EngineError::Hub { code: ErrorCode::Internal, message: format!("unexpected answer: {e}") });
+            return Ok(response);
         }
+        let bytes = response.bytes().await.map_err(|e| EngineError::Offline(without_url(e)))?;
         let info = serde_json::from_slice::<ErrorBody>(&bytes).map(|b| b.error).unwrap_or_else(|_| {
             let code = match status.as_u16() {
                 401 => ErrorCode::Unauthorized,
                 404 => ErrorCode::NotFound,
+                413 => ErrorCode::TooLarge,
+                416 => ErrorCode::RangeNotSatisfiable,
                 502..=504 => ErrorCode::Unavailable,
                 _ => ErrorCode::Internal,
             };
@@ -111,6 +130,46 @@ impl HubApi {
         self.call(reqwest::Method::GET, &path, Some(token), None::<&()>).await
     }
 
+    /// (1.1) The messages that changed after `after_rev` (created, edited, deleted, reacted
+    /// to), ascending by rev.
+    pub(crate) async fn messages_changed_after(&self, token: &str, id: &str, after_rev: i64, limit: u32) -> Result<MessagePage, EngineError> {
+        let path = format!("/v1/conversations/{}/messages?changed_after_rev={after_rev}&limit={limit}", encode(id));
+        self.call(reqwest::Method::GET, &path, Some(token), None::<&()>).await
+    }
+
+    /// (1.1) Uploads a whole file (`POST /v1/attachments`); the hub checks it against `sha256`
+    /// and keeps nothing of a body that does not arrive whole.
+    pub(crate) async fn upload(&self, token: &str, file: &UploadRequest<'_>, body: reqwest::Body) -> Result<Attachment, EngineError> {
+        let request = self
+            .http
+            .post(format!("{}/v1/attachments", self.base))
+            .bearer_auth(token)
+            .timeout(TRANSFER_TIMEOUT)
+            .header(reqwest::header::CONTENT_TYPE, file.content_type)
+            .header(reqwest::header::CONTENT_LENGTH, file.size)
+            .header("x-filename", encode(file.filename))
+            .header("x-sha256", file.sha256)
+            .body(body);
+        let response = self.answer(request).await?;
+        response.json().await.map_err(|e| EngineError::Hub { code: ErrorCode::Internal, message: format!("unexpected answer: {}", without_url(e)) })
+    }
+
+    /// (1.1) An attachment's bytes from `from` on (a resumed download names the ETag it
+    /// started with, so that a changed file is sent whole instead); the response to stream.
+    pub(crate) async fn download(&self, token: &str, id: &str, from: u64, etag: &str) -> Result<reqwest::Response, EngineError> {
+        let mut request = self.http.get(format!("{}/v1/attachments/{}", self.base, encode(id))).bearer_auth(token).timeout(TRANSFER_TIMEOUT);
+        if from > 0 {
+            request = request.header(reqwest::header::RANGE, format!("bytes={from}-")).header(reqwest::header::IF_RANGE, etag);
+        }
+        self.answer(request).await
+    }
+
+    /// (1.1) The preview of an image attachment.
+    pub(crate) async fn thumbnail(&self, token: &str, id: &str) -> Result<reqwest::Response, EngineError> {
+        let request = self.http.get(format!("{}/v1/attachments/{}/thumbnail", self.base, encode(id))).bearer_auth(token).timeout(TRANSFER_TIMEOUT);
+        self.answer(request).await
+    }
+
     pub(crate) async fn notifications(&self, token: &str) -> Result<NotificationList, EngineError> {
         self.call(reqwest::Method::GET, "/v1/notifications", Some(token), None::<&()>).await
     }
@@ -122,7 +181,7 @@ impl HubApi {
 }
 
 /// reqwest errors print the URL; keep the cause only (URLs may carry search text).
-fn without_url(err: reqwest::Error) -> String {
+pub(crate) fn without_url(err: reqwest::Error) -> String {
     let kind = if err.is_timeout() { "timed out" } else if err.is_connect() { "connection failed" } else { "request failed" };
     match std::error::Error::source(&err) {
         Some(source) => format!("{kind}: {source}"),

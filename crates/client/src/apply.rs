@@ -7,10 +7,14 @@ use std::time::Duration;
 use rapport_protocol::gateway::{Event, ReceiptKind, Ready};
 use rapport_protocol::Message;
 
+use crate::cache::{Applied, Change, Inserted};
 use crate::notify_policy::Candidate;
 use crate::shared::Shared;
 use crate::event::{EngineEvent, WireEvent};
 use crate::EngineError;
+
+/// Replies re-announced when the message they quote changes, at most.
+const REPLIES_ANNOUNCED: u32 = 200;
 
 /// Stores the snapshot of `ready`: conversations, members, presence.
 pub(crate) async fn ready(shared: &Shared, ready: &Ready) -> Result<(), EngineError> {
@@ -33,8 +37,12 @@ pub(crate) async fn ready(shared: &Shared, ready: &Ready) -> Result<(), EngineEr
 /// hub replays it).
 pub(crate) async fn event(shared: &Arc<Shared>, seq: u64, event: Event) -> Result<(), EngineError> {
     let me = shared.me_id()?;
+    // Edits do not notify; new messages may.
+    let notify = matches!(event, Event::MessageCreated { .. });
     match &event {
-        Event::MessageCreated { message } => {
+        // An edit brings the whole message: applied like a new one (an older copy never
+        // replaces a newer one).
+        Event::MessageCreated { message } | Event::MessageUpdated { message } => {
             if !shared.cache.conversation_exists(&message.conversation_id).await? {
                 // Its conversation.created was missed (or raced): fetch it first.
                 let id = message.conversation_id.clone();
@@ -47,7 +55,7 @@ pub(crate) async fn event(shared: &Arc<Shared>, seq: u64, event: Event) -> Resul
                 shared.store_conversation(&conversation).await?;
                 shared.kick_catch_up.notify_one();
             }
-            messages(shared, &me, std::slice::from_ref(message), true, true).await?;
+            messages(shared, &me, std::slice::from_ref(message), true, notify).await?;
         }
         Event::Receipt { conversation_id, user_id, kind, seq } => {
             let before = if *user_id == me { None } else { Some(shared.cache.receipt_view(conversation_id, &me).await?) };
@@ -101,9 +109,25 @@ pub(crate) async fn event(shared: &Arc<Shared>, seq: u64, event: Event) -> Resul
                 shared.kick_catch_up.notify_one();
             }
         }
-        // Protocol 1.1 changes: the engine does not apply them yet; they still reach
-        // `emit_wire` below, so `tail` shows them.
-        Event::MessageUpdated { .. } | Event::MessageDeleted { .. } | Event::Reaction { .. } => {}
+        Event::MessageDeleted { conversation_id, message_id, rev, .. } => {
+            let (applied, removed) = shared.cache.apply_deletion(conversation_id, message_id, *rev, &crate::shared::now_rfc3339()).await?;
+            crate::downloads::forget(shared, &removed).await;
+            match applied {
+                Applied::Changed => {
+                    announce_message(shared, &me, message_id, true).await?;
+                    shared.emit_conversation(conversation_id).await;
+                }
+                Applied::Stale => {}
+                Applied::Later => shared.kick_catch_up.notify_one(),
+            }
+        }
+        Event::Reaction { conversation_id, message_id, user_id, emoji, on, rev } => {
+            match shared.cache.apply_reaction(conversation_id, message_id, user_id, emoji, *on, *rev).await? {
+                Applied::Changed => announce_message(shared, &me, message_id, false).await?,
+                Applied::Stale => {}
+                Applied::Later => shared.kick_catch_up.notify_one(),
+            }
+        }
         Event::Notification { notification } => {
             if shared.cache.upsert_notification(notification).await? {
                 shared.emit(EngineEvent::Notification(notification.clone()));
@@ -122,14 +146,17 @@ pub(crate) async fn event(shared: &Arc<Shared>, seq: u64, event: Event) -> Resul
     Ok(())
 }
 
-/// Caches messages (live or from catch-up) and tells the app: message events (when `announce`),
-/// outbox acknowledgements, typing cleared by a message, notification candidates (when
-/// `notify`), receipts due. Returns the messages that were new to the cache.
-pub(crate) async fn messages(shared: &Shared, me: &str, batch: &[Message], announce: bool, notify: bool) -> Result<Vec<Message>, EngineError> {
+/// Caches messages (live, acknowledged or from catch-up) and tells the app: message events for
+/// new ones and changes of cached ones (when `announce`), outbox acknowledgements, typing
+/// cleared by a message, notification candidates (when `notify`), receipts due. Files sent from
+/// here become kept copies; files of deleted messages go. Returns what the batch changed.
+pub(crate) async fn messages(shared: &Shared, me: &str, batch: &[Message], announce: bool, notify: bool) -> Result<Inserted, EngineError> {
     // Judged before the messages become visible in the cache: the policy in force when a
     // message arrives decides, even if the user changes it a moment later.
     let wanted = if notify { wanted_notifications(shared, me, batch).await? } else { HashSet::new() };
-    let inserted = shared.cache.insert_messages(batch, me).await?;
+    let mut inserted = shared.cache.insert_messages(batch, me).await?;
+    crate::downloads::adopt_sent(shared, std::mem::take(&mut inserted.sent_files)).await;
+    crate::downloads::forget(shared, &std::mem::take(&mut inserted.removed_files)).await;
     if !inserted.acked.is_empty() {
         for id in &inserted.acked {
             if let Some(sent) = shared.cache.sent_message(id, me).await? {
@@ -138,15 +165,20 @@ pub(crate) async fn messages(shared: &Shared, me: &str, batch: &[Message], annou
         }
         shared.bump_progress(|p| p.outbox_version += 1);
     }
+    if announce {
+        announce_changes(shared, me, &inserted.changed).await?;
+    }
     if inserted.new.is_empty() {
-        return Ok(inserted.new);
+        return Ok(inserted);
     }
     let mut from_others = false;
     let mut touched: Vec<&str> = Vec::new();
     let mut titles = Titles::default();
     for m in &inserted.new {
         if announce {
-            shared.emit(EngineEvent::Message(shared.cache.local_message(m, me).await?));
+            if let Some(local) = shared.cache.message(&m.id, me).await? {
+                shared.emit(EngineEvent::Message(local));
+            }
         }
         if !touched.contains(&m.conversation_id.as_str()) {
             touched.push(&m.conversation_id);
@@ -173,7 +205,38 @@ pub(crate) async fn messages(shared: &Shared, me: &str, batch: &[Message], annou
             shared.emit_unread().await;
         }
     }
-    Ok(inserted.new)
+    Ok(inserted)
+}
+
+/// Tells the app about cached messages that changed: the whole message when its content did (and
+/// the replies that quote it), only the reactions otherwise, and the conversations whose list
+/// entry may show it.
+pub(crate) async fn announce_changes(shared: &Shared, me: &str, changes: &[Change]) -> Result<(), EngineError> {
+    let mut touched: Vec<&str> = Vec::new();
+    for change in changes {
+        announce_message(shared, me, &change.message.id, change.content).await?;
+        if !touched.contains(&change.message.conversation_id.as_str()) {
+            touched.push(&change.message.conversation_id);
+        }
+    }
+    for id in touched {
+        shared.emit_conversation(id).await;
+    }
+    Ok(())
+}
+
+/// Tells the app one cached message changed (`content`), or only its reactions.
+pub(crate) async fn announce_message(shared: &Shared, me: &str, message_id: &str, content: bool) -> Result<(), EngineError> {
+    let Some(local) = shared.cache.message(message_id, me).await? else { return Ok(()) };
+    if content {
+        shared.emit(EngineEvent::MessageChanged(local));
+        for reply in shared.cache.replies_to(message_id, REPLIES_ANNOUNCED, me).await? {
+            shared.emit(EngineEvent::MessageChanged(reply));
+        }
+    } else {
+        shared.emit(EngineEvent::Reactions { conversation_id: local.conversation_id, message_id: message_id.to_owned(), reactions: local.reactions });
+    }
+    Ok(())
 }
 
 /// The ids of the messages of `batch` the notification policy wants shown.

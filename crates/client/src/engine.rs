@@ -5,6 +5,7 @@
 //! work offline; writes that need the hub either go through the durable outbox (messages) or
 //! fail with [`EngineError::Offline`].
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,10 +14,11 @@ use rapport_protocol::{Notification, Presence, Role, User};
 use tokio::sync::{broadcast, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::cache::{keys, OutboxEntry};
+use crate::cache::{keys, Op, OutboxEntry, Settled};
+use crate::compose::Draft;
 use crate::config::{EngineConfig, TokenStoreKind};
 use crate::error::{Code, EngineError};
-use crate::event::{ConnectionState, ConversationSummary, EngineEvent, HistoryPage, LocalMessage, MessageState, SearchHit, WireEvent};
+use crate::event::{ConnectionState, ConversationSummary, DownloadVariant, EngineEvent, HistoryPage, LocalAttachment, LocalMessage, MessageState, SearchHit, WireEvent};
 use crate::shared::{Diagnostics, LiveCommand, Running, Shared};
 use crate::tokens::StoredLogin;
 use crate::wait::Deadline;
@@ -31,12 +33,6 @@ impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine").field("hub_url", &self.shared.config.hub_url).finish_non_exhaustive()
     }
-}
-
-fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
 }
 
 impl Engine {
@@ -80,6 +76,7 @@ impl Engine {
             }
         }
         self.shared.cache.wipe().await?;
+        self.shared.layout.wipe().await;
         self.shared.presence.lock().clear();
         self.shared.signed_out().await;
         Ok(())
@@ -238,41 +235,122 @@ impl Engine {
     /// Queues a message (on disk, before any network I/O) and returns it as `pending`; the
     /// supervisor sends it when connected.
     pub async fn send(&self, conversation_id: &str, body: &str) -> Result<LocalMessage, EngineError> {
-        self.enqueue(Some(conversation_id.to_owned()), None, body).await
+        self.send_draft(conversation_id, &Draft::text(body)).await
     }
 
-    async fn enqueue(&self, conversation_id: Option<String>, to_email: Option<String>, body: &str) -> Result<LocalMessage, EngineError> {
-        let me = self.shared.me_id()?;
-        if let Err(code) = rapport_protocol::check_body(body) {
-            return Err(EngineError::Invalid { reason: code.into(), message: format!("message not sent: {code}") });
-        }
-        let entry = OutboxEntry {
-            client_msg_id: uuid::Uuid::now_v7().to_string(),
-            conversation_id,
-            to_email,
-            sender_id: me,
-            body: body.to_owned(),
-            created_at: now_rfc3339(),
-            state: MessageState::Pending,
-            error: None,
-        };
-        self.shared.cache.enqueue(&entry).await?;
-        let local = entry.local();
-        self.shared.emit(EngineEvent::Message(local.clone()));
-        self.shared.bump_progress(|p| p.outbox_version += 1);
-        self.shared.kick_outbox.notify_one();
-        Ok(local)
+    /// Queues a message with a reply and files (copied into the profile first; a file that is
+    /// not readable, empty or over 25 MiB is refused here) and returns it as `pending`. Its files
+    /// are uploaded when connected (`upload_progress`, `upload_done`, `upload_failed`), then the
+    /// message goes out. [`Engine::discard`] cancels it, upload included.
+    pub async fn send_draft(&self, conversation_id: &str, draft: &Draft) -> Result<LocalMessage, EngineError> {
+        crate::compose::send(&self.shared, Some(conversation_id.to_owned()), None, draft).await
     }
 
     /// Sends to the direct conversation with the user who has this email: from the cache when
     /// known, else looked up (and created) at the hub; offline and unknown, it is queued with
     /// the email and resolved when the hub is reachable.
-    pub async fn send_to_email(&self, email: &str, body: &str) -> Result<LocalMessage, EngineError> {
+    pub async fn send_to_email(&self, email: &str, draft: &Draft) -> Result<LocalMessage, EngineError> {
         match self.direct_by_email(email).await {
-            Ok(conversation_id) => self.send(&conversation_id, body).await,
-            Err(EngineError::Offline(_)) => self.enqueue(None, Some(email.to_lowercase()), body).await,
+            Ok(conversation_id) => self.send_draft(&conversation_id, draft).await,
+            Err(EngineError::Offline(_)) => crate::compose::send(&self.shared, None, Some(email.to_lowercase()), draft).await,
             Err(other) => Err(other),
         }
+    }
+
+    /// Edits one of this user's messages: `message` is its id, or the `client_msg_id` of one
+    /// still in the outbox (whose body is then simply replaced). Queued like a send (it survives
+    /// a restart and is applied once); the message as shown now (the new body, with `change`
+    /// pending) comes back and as `message_changed`. Someone else's message: `invalid` with
+    /// reason `forbidden`; a deleted one: `gone`; body rules as for a send.
+    pub async fn edit(&self, message: &str, body: &str) -> Result<LocalMessage, EngineError> {
+        crate::compose::edit(&self.shared, message, body).await
+    }
+
+    /// Deletes one of this user's messages (`message` as for [`Engine::edit`]), queued like a
+    /// send; the message shows as a tombstone at once. A message that never left this device is
+    /// discarded instead (`None`, and `message_discarded`).
+    pub async fn delete(&self, message: &str) -> Result<Option<LocalMessage>, EngineError> {
+        crate::compose::delete(&self.shared, message).await
+    }
+
+    /// Adds (`on`) or takes back this user's reaction with `emoji` (one emoji or a
+    /// `:shortcode:`) on a sent message, queued like a send; the reactions show it at once
+    /// (`reactions`, with `pending`).
+    pub async fn react(&self, message_id: &str, emoji: &str, on: bool) -> Result<LocalMessage, EngineError> {
+        crate::compose::react(&self.shared, message_id, emoji, on).await
+    }
+
+    /// Waits until everything this device queued for a message (its send, its edits, deletion
+    /// and reactions) is at the hub: the message as it is then. `Invalid` with the hub's reason
+    /// when something of it was refused for good; `Offline` or `Timeout` (it stays queued).
+    pub async fn wait_settled(&self, message: &str, timeout: Duration) -> Result<LocalMessage, EngineError> {
+        let me = self.shared.me_id()?;
+        let deadline = Deadline {
+            timeout,
+            unfinished: "not applied in time; it stays queued",
+            unreachable: "the hub could not be reached; it stays queued",
+        };
+        crate::wait::until(&self.shared, deadline, false, || async {
+            let cache = &self.shared.cache;
+            let (message_id, client_msg_id) = match cache.message(message, &me).await? {
+                Some(m) => (m.id, Some(m.client_msg_id).filter(|_| m.sender_id == me)),
+                None => match cache.sent_message(message, &me).await? {
+                    Some(m) => (m.id, Some(message.to_owned())),
+                    None if cache.queued_message(message, &me).await?.is_some() => (None, Some(message.to_owned())),
+                    None => return Err(EngineError::NotFound("no such message".into())),
+                },
+            };
+            match cache.settled(message_id.as_deref(), client_msg_id.as_deref()).await? {
+                Settled::Yes => match message_id {
+                    Some(id) => Ok(cache.message(&id, &me).await?),
+                    None => Ok(None),
+                },
+                Settled::No => Ok(None),
+                Settled::Failed(reason) => Err(EngineError::Invalid { reason, message: format!("the hub refused it: {reason}") }),
+            }
+        })
+        .await
+    }
+
+    /// One message: cached (by id), or still in the outbox (by `client_msg_id`).
+    pub async fn message(&self, message: &str) -> Result<LocalMessage, EngineError> {
+        let me = self.shared.me_id()?;
+        if let Some(m) = self.shared.cache.message(message, &me).await? {
+            return Ok(m);
+        }
+        self.shared.cache.queued_message(message, &me).await?.ok_or_else(|| EngineError::NotFound("no such message".into()))
+    }
+
+    /// A cached attachment by its id.
+    pub async fn attachment(&self, attachment_id: &str) -> Result<LocalAttachment, EngineError> {
+        self.shared.cache.attachment(attachment_id).await?.ok_or_else(|| EngineError::NotFound("no such attachment in the cache".into()))
+    }
+
+    /// The file of an attachment on this device: kept already, or downloaded now (resumed after
+    /// a cut-off, verified by its SHA-256; `download_progress`, then `download_done` or
+    /// `download_failed`). The path is inside the profile: open or copy it, do not move it.
+    /// Kept files take at most [`Engine::set_download_cache_limit`] bytes; the least recently
+    /// used go first, and a deleted message's files go at once.
+    pub async fn download(&self, attachment_id: &str) -> Result<PathBuf, EngineError> {
+        crate::downloads::fetch(&self.shared, attachment_id, DownloadVariant::File).await
+    }
+
+    /// The hub's preview (at most 320 px) of an image attachment, kept like a download;
+    /// `not_found` for anything but an image.
+    pub async fn thumbnail(&self, attachment_id: &str) -> Result<PathBuf, EngineError> {
+        crate::downloads::fetch(&self.shared, attachment_id, DownloadVariant::Thumbnail).await
+    }
+
+    /// How many bytes of downloaded files this profile keeps at most (default 512 MiB); lowering
+    /// it lets go of the least recently used ones now.
+    pub async fn set_download_cache_limit(&self, bytes: u64) {
+        self.shared.download_limit.store(bytes, std::sync::atomic::Ordering::Relaxed);
+        crate::downloads::evict(&self.shared, None).await;
+    }
+
+    /// Bytes of downloaded files kept now.
+    pub async fn download_cache_usage(&self) -> Result<u64, EngineError> {
+        self.shared.cache.download_usage().await
     }
 
     /// The direct conversation with the user who has this email (cache first, then the hub).
@@ -300,29 +378,53 @@ impl Engine {
         self.shared.cache.direct_with(me, user_id).await
     }
 
-    /// A failed message goes back to the outbox queue.
-    pub async fn retry(&self, client_msg_id: &str) -> Result<(), EngineError> {
-        if !self.shared.cache.retry(client_msg_id).await? {
-            return Err(EngineError::NotFound("no failed message with that id".into()));
+    /// A failed message or change (`client_msg_id`, or a change's `op_id`) goes back to the
+    /// outbox queue; a message's files are uploaded again.
+    pub async fn retry(&self, id: &str) -> Result<(), EngineError> {
+        if !self.shared.cache.retry(id).await? {
+            return Err(EngineError::NotFound("nothing failed with that id".into()));
         }
-        if let Some(entry) = self.shared.cache.outbox_entry(client_msg_id).await? {
-            self.shared.emit(EngineEvent::Message(entry.local()));
-        }
+        self.announce_outbox_row(id, None).await;
         self.shared.bump_progress(|p| p.outbox_version += 1);
+        self.shared.kick_uploads.notify_one();
         self.shared.kick_outbox.notify_one();
         Ok(())
     }
 
-    /// Removes a failed (or still pending) message from the outbox. A pending one that is
-    /// already on its way may still arrive.
-    pub async fn discard(&self, client_msg_id: &str) -> Result<(), EngineError> {
-        let entry = self.shared.cache.discard(client_msg_id).await?.ok_or_else(|| EngineError::NotFound("no queued message with that id".into()))?;
-        self.shared.emit(EngineEvent::MessageDiscarded {
-            conversation_id: entry.conversation_id.unwrap_or_default(),
-            client_msg_id: entry.client_msg_id,
-        });
+    /// Removes a failed (or still pending) message or change from the outbox; a message's
+    /// upload stops. A pending one that is already on its way may still arrive.
+    pub async fn discard(&self, id: &str) -> Result<(), EngineError> {
+        let (entry, staged) = self.shared.cache.discard(id).await?.ok_or_else(|| EngineError::NotFound("nothing queued with that id".into()))?;
+        crate::compose::stop_upload(&self.shared, id);
+        for path in staged {
+            self.shared.layout.remove(&path).await;
+        }
+        self.announce_outbox_row(id, Some(entry)).await;
         self.shared.bump_progress(|p| p.outbox_version += 1);
         Ok(())
+    }
+
+    /// Tells the app how what an outbox row is about stands now (`gone`: the row was discarded).
+    async fn announce_outbox_row(&self, id: &str, gone: Option<OutboxEntry>) {
+        let Ok(me) = self.shared.me_id() else { return };
+        let entry = match gone {
+            Some(entry) => entry,
+            None => match self.shared.cache.outbox_entry(id).await {
+                Ok(Some(entry)) => entry,
+                _ => return,
+            },
+        };
+        match (entry.op, &entry.message_id, &entry.target_client_msg_id) {
+            (Op::Send, _, _) if self.shared.cache.queued_message(id, &me).await.ok().flatten().is_none() => {
+                self.shared.emit(EngineEvent::MessageDiscarded { conversation_id: entry.conversation_id.unwrap_or_default(), client_msg_id: entry.client_msg_id });
+            }
+            (Op::Send, _, _) => self.shared.emit_queued(id).await,
+            (op, Some(message_id), _) => {
+                let _ = crate::apply::announce_message(&self.shared, &me, message_id, op != Op::React).await;
+            }
+            (_, None, Some(target)) => self.shared.emit_queued(target).await,
+            (_, None, None) => {}
+        }
     }
 
     /// Everything cached in the conversation is read; the hub is told when connected.
@@ -487,7 +589,7 @@ impl Engine {
 
     /// Messages still queued (pending or failed), in send order.
     pub async fn outbox(&self) -> Result<Vec<LocalMessage>, EngineError> {
-        let entries = self.shared.cache.outbox_all().await?;
-        Ok(entries.iter().map(OutboxEntry::local).collect())
+        let me = self.shared.me_id()?;
+        self.shared.cache.outbox_all(&me).await
     }
 }

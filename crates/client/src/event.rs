@@ -2,7 +2,7 @@
 
 use rapport_protocol::gateway::{Event, ReceiptKind};
 use rapport_protocol::rest::ChosenStatus;
-use rapport_protocol::{ConversationKind, Member, Notification, Presence};
+use rapport_protocol::{ConversationKind, Member, MessageKind, Notification, Presence};
 use serde::{Deserialize, Serialize};
 
 /// The connection supervisor's state, as the UI shows it.
@@ -87,6 +87,126 @@ pub struct LocalMessage {
     /// For a queued `send --to EMAIL` whose conversation is not known yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to_email: Option<String>,
+    /// What sort of message it is (`text` for everything people write today).
+    #[serde(default)]
+    pub kind: MessageKind,
+    /// The message this one answers, or null.
+    #[serde(default)]
+    pub reply_to: Option<String>,
+    /// The answered message as cached now (null when it is not cached).
+    #[serde(default)]
+    pub reply: Option<ReplyPreview>,
+    /// Its files, in the order the sender gave them; `[]` once deleted.
+    #[serde(default)]
+    pub attachments: Vec<LocalAttachment>,
+    /// Reactions, ordered by first use, this device's queued ones included; `[]` once deleted.
+    #[serde(default)]
+    pub reactions: Vec<LocalReaction>,
+    /// When the body was last edited (RFC 3339), or null.
+    #[serde(default)]
+    pub edited_at: Option<String>,
+    /// When it was deleted (RFC 3339), or null: a tombstone (empty body, no files, no reactions).
+    #[serde(default)]
+    pub deleted_at: Option<String>,
+    /// The conversation's change counter at the latest change of this message the cache has;
+    /// 0 while pending (or from a v1 hub).
+    #[serde(default)]
+    pub rev: i64,
+    /// An edit or deletion this device queued and the hub has not applied yet. The fields
+    /// above already show it (the new body; a tombstone for a deletion), unless it failed.
+    #[serde(default)]
+    pub change: Option<PendingChange>,
+    /// While a pending message's files are uploaded: how far (in bytes of all of them).
+    #[serde(default)]
+    pub upload: Option<TransferProgress>,
+}
+
+/// A file sent with a message: what the hub says about it. The bytes come from
+/// [`crate::Engine::download`] (and a preview of an image from [`crate::Engine::thumbnail`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct LocalAttachment {
+    /// The hub's id; null while the message is still in the outbox.
+    pub id: Option<String>,
+    /// A name safe to show and to save as (no path, no control characters).
+    pub filename: String,
+    /// The media type the sender declared.
+    pub content_type: String,
+    /// Bytes.
+    pub size: u64,
+    /// SHA-256 of the bytes, lower-case hex.
+    pub sha256: String,
+    /// Pixels, for images.
+    pub width: Option<u32>,
+    /// Pixels, for images.
+    pub height: Option<u32>,
+}
+
+/// One emoji on a message and who reacted with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct LocalReaction {
+    /// One emoji or a `:shortcode:`.
+    pub emoji: String,
+    /// Who reacted with it, in the order they did (this user's queued reaction included).
+    pub user_ids: Vec<String>,
+    /// Whether this user is among them.
+    pub mine: bool,
+    /// This user's reaction (or taking it back) is queued and not yet at the hub.
+    pub pending: bool,
+}
+
+/// The message a reply answers, as the thread quotes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ReplyPreview {
+    /// Its id (to scroll to it).
+    pub message_id: String,
+    /// Its position in the conversation.
+    pub seq: i64,
+    /// Who wrote it.
+    pub sender_id: String,
+    /// The beginning of its body (at most 200 characters); empty once deleted.
+    pub body: String,
+    /// How many files it carries.
+    pub attachments: u32,
+    /// Whether it was deleted.
+    pub deleted: bool,
+}
+
+/// What a queued change does to a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// A new body.
+    Edit,
+    /// A deletion.
+    Delete,
+}
+
+/// An edit or deletion in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct PendingChange {
+    /// Its id in the outbox: what [`crate::Engine::retry`] and [`crate::Engine::discard`] take.
+    pub op_id: String,
+    /// Edit or delete.
+    pub kind: ChangeKind,
+    /// `pending` (queued, sent when connected) or `failed` (see `error`; retry or discard).
+    pub state: MessageState,
+    /// Why it failed.
+    pub error: Option<crate::Code>,
+}
+
+/// How far a transfer got, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct TransferProgress {
+    /// Bytes done.
+    pub done: u64,
+    /// Bytes in all.
+    pub total: u64,
 }
 
 /// A page of history, ascending by seq, with pending and failed outbox entries at the end.
@@ -163,6 +283,27 @@ pub struct NotificationToShow {
     pub notification_id: Option<String>,
 }
 
+/// Which copy of an attachment is on this device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum DownloadVariant {
+    /// The file itself, verified by its SHA-256.
+    File,
+    /// The hub's preview of an image (at most 320 px).
+    Thumbnail,
+}
+
+impl DownloadVariant {
+    /// The name kept in the cache.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            DownloadVariant::File => "file",
+            DownloadVariant::Thumbnail => "thumbnail",
+        }
+    }
+}
+
 /// A protocol event as the hub sent it (for `rapport-cli tail --json`); `seq` is null for
 /// messages that arrived through REST catch-up rather than the gateway.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -191,9 +332,77 @@ pub enum EngineEvent {
     Synced {
         /// Messages that were new to the cache.
         new_messages: u64,
+        /// Cached messages that were edited, deleted or reacted to meanwhile.
+        changed_messages: u64,
     },
-    /// A message was created or its local state changed.
+    /// A message was created or its local state (pending, sent, delivered, …) changed.
     Message(LocalMessage),
+    /// A message's content changed: edited or deleted (here or elsewhere), an edit or deletion
+    /// of this device was queued, applied, failed or discarded, or the message it answers
+    /// changed (its `reply`). The message as it is now; replace the shown one (by `id`, or by
+    /// `client_msg_id` while it has none).
+    MessageChanged(LocalMessage),
+    /// A message's reactions changed (here or elsewhere): the whole list now.
+    Reactions {
+        /// Where.
+        conversation_id: String,
+        /// Which message.
+        message_id: String,
+        /// Every reaction, ordered by first use.
+        reactions: Vec<LocalReaction>,
+    },
+    /// A pending message's files are being uploaded: how far (throttled, a few times a second).
+    UploadProgress {
+        /// Where the message goes.
+        conversation_id: String,
+        /// The message.
+        client_msg_id: String,
+        /// Bytes of all its files.
+        progress: TransferProgress,
+    },
+    /// Every file of a pending message is at the hub; the message itself goes out next.
+    UploadDone {
+        /// Where the message goes.
+        conversation_id: String,
+        /// The message.
+        client_msg_id: String,
+    },
+    /// An upload did not finish. With `retrying` it starts over by itself once the hub can be
+    /// reached (a cut-off upload leaves nothing at the hub); otherwise the hub refused the file
+    /// and the message is now `failed` (a `message` event follows).
+    UploadFailed {
+        /// Where the message goes.
+        conversation_id: String,
+        /// The message.
+        client_msg_id: String,
+        /// Why.
+        error: crate::Code,
+        /// Whether it is tried again.
+        retrying: bool,
+    },
+    /// A download is under way (throttled, a few times a second).
+    DownloadProgress {
+        /// Which file.
+        attachment_id: String,
+        /// Bytes.
+        progress: TransferProgress,
+    },
+    /// A file (or an image's thumbnail) is on this device and matches its SHA-256.
+    DownloadDone {
+        /// Which file.
+        attachment_id: String,
+        /// `file` or `thumbnail`.
+        variant: DownloadVariant,
+        /// Where it is (inside the profile; it may be evicted later, ask again to get it back).
+        path: String,
+    },
+    /// A download failed; nothing half-downloaded is kept as the file.
+    DownloadFailed {
+        /// Which file.
+        attachment_id: String,
+        /// Why.
+        error: crate::Code,
+    },
     /// A pending or failed message was discarded from the outbox.
     MessageDiscarded {
         /// Its conversation (empty when unknown).

@@ -12,8 +12,7 @@ use std::time::Duration;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt as _, StreamExt as _};
 use rapport_protocol::gateway::{
-    ClientFrame, ClientOp, ConversationTarget, Identify, MessageAck, PresenceSet, ReceiptKind, Ref, Resume, SeqTarget,
-    SendMessage, ServerFrame,
+    ClientFrame, ClientOp, ConversationTarget, Identify, PresenceSet, ReceiptKind, Ref, Resume, SeqTarget, ServerFrame,
 };
 use rapport_protocol::rest::ChosenStatus;
 use rapport_protocol::{close, ErrorCode, ErrorInfo};
@@ -27,10 +26,11 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
 
 use crate::budget::OpBudget;
+use crate::outgoing::{Halt, InFlight};
 use crate::cache::PendingReceipt;
 use crate::shared::{LiveCommand, Shared, LIVE_QUEUE};
-use crate::event::{ConnectionState, EngineEvent};
-use crate::error::{Code, EngineError};
+use crate::event::ConnectionState;
+use crate::error::EngineError;
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -81,7 +81,8 @@ impl std::fmt::Debug for ConnectionEnd {
 
 /// What an op with a `ref` is waiting for.
 enum Pending {
-    Send(String),
+    /// An outbox op (send, edit, delete, react).
+    Op(InFlight),
     Receipt(PendingReceipt),
     Presence(Option<oneshot::Sender<Result<(), EngineError>>>),
 }
@@ -155,6 +156,12 @@ pub(crate) async fn run(shared: &Arc<Shared>, resume: &mut Option<ResumePoint>, 
     if let Some(task) = live.catch_up.take() {
         task.abort();
     }
+    if let Some(task) = live.uploads.take() {
+        // A cut-off upload leaves nothing at the hub; it starts over on the next connection.
+        task.abort();
+        let _ = task.await;
+        crate::uploads::interrupted(shared).await;
+    }
     for (_, pending) in live.pending.drain() {
         if let Pending::Presence(Some(tx)) = pending {
             let _ = tx.send(Err(EngineError::Offline("connection lost".into())));
@@ -178,6 +185,7 @@ struct Live {
     outbox_at: Option<Instant>,
     receipts_at: Option<Instant>,
     catch_up: Option<JoinHandle<Result<u64, EngineError>>>,
+    uploads: Option<JoinHandle<()>>,
     catch_up_number: u64,
     catch_up_again: bool,
     last_heard: Instant,
@@ -199,6 +207,7 @@ impl Live {
             outbox_at: None,
             receipts_at: Some(now),
             catch_up: None,
+            uploads: None,
             catch_up_number: 0,
             catch_up_again: false,
             last_heard: now,
@@ -301,6 +310,7 @@ impl Live {
         *self.shared.live.lock() = Some(commands_tx);
         self.shared.set_state(ConnectionState::Connected);
         self.start_catch_up(snapshot);
+        self.uploads = Some(tokio::spawn(crate::uploads::run(self.shared.clone())));
         let ping_every = heartbeat / 2;
         // Any frame proves the connection alive; silence for this long after a ping means a
         // zombie connection (the hub answers pings at once).
@@ -477,16 +487,9 @@ impl Live {
 
     async fn on_ack(&mut self, pending: Pending, data: serde_json::Value) -> Result<(), ConnectionEnd> {
         match pending {
-            Pending::Send(client_msg_id) => {
-                self.in_flight.remove(&client_msg_id);
-                let ack: MessageAck = match serde_json::from_value(data) {
-                    Ok(ack) => ack,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "unreadable message.send ack");
-                        return Ok(());
-                    }
-                };
-                crate::apply::messages(&self.shared, &self.me, &[ack.message], true, false).await.map_err(|e| self.io_stop(e))?;
+            Pending::Op(sent) => {
+                self.in_flight.remove(&sent.op_id);
+                crate::outgoing::acked(&self.shared, &self.me, &sent, data).await.map_err(|e| self.io_stop(e))?;
                 if self.in_flight.len() <= SEND_WINDOW / 2 {
                     self.flush_outbox().await?;
                 }
@@ -506,21 +509,12 @@ impl Live {
     }
 
     async fn on_error(&mut self, pending: Pending, error: ErrorInfo) -> Result<(), ConnectionEnd> {
-        let retry_after = Duration::from_millis(error.retry_after_ms.unwrap_or(1000));
         let code = error.code;
-        let err = EngineError::from_hub(error);
         match pending {
-            Pending::Send(client_msg_id) => {
-                self.in_flight.remove(&client_msg_id);
-                if err.is_permanent() {
-                    self.shared.cache.fail(&client_msg_id, Code::from(code)).await.map_err(|e| self.io_stop(e))?;
-                    if let Ok(Some(entry)) = self.shared.cache.outbox_entry(&client_msg_id).await {
-                        self.shared.emit(EngineEvent::Message(entry.local()));
-                    }
-                    self.shared.bump_progress(|p| p.outbox_version += 1);
-                } else {
-                    // Rate limited or a transient hub failure: the same id goes again later.
-                    self.outbox_at = Some(Instant::now() + retry_after);
+            Pending::Op(sent) => {
+                self.in_flight.remove(&sent.op_id);
+                if let Some(after) = crate::outgoing::refused(&self.shared, &self.me, &sent, error).await.map_err(|e| self.io_stop(e))? {
+                    self.outbox_at = Some(Instant::now() + after);
                 }
                 Ok(())
             }
@@ -534,7 +528,7 @@ impl Live {
             }
             Pending::Presence(tx) => {
                 if let Some(tx) = tx {
-                    let _ = tx.send(Err(err));
+                    let _ = tx.send(Err(EngineError::from_hub(error)));
                 }
                 Ok(())
             }
@@ -561,46 +555,24 @@ impl Live {
         self.write(&ClientFrame { reference: Some(Ref::from(r)), op: ClientOp::PresenceSet(PresenceSet { status }) }).await
     }
 
-    /// Sends pending outbox entries, oldest first, within the send window and the op budget.
+    /// Sends what is due in the outbox (see `outgoing`), within the send window and the op budget.
     async fn flush_outbox(&mut self) -> Result<(), ConnectionEnd> {
         if self.outbox_at.is_some_and(|at| at > Instant::now()) {
             return Ok(());
         }
-        let entries = self.shared.cache.pending().await.map_err(|e| self.io_stop(e))?;
-        for entry in entries {
-            if self.in_flight.len() >= SEND_WINDOW {
-                break;
-            }
-            if self.in_flight.contains(&entry.client_msg_id) {
-                continue;
-            }
-            let conversation_id = match (&entry.conversation_id, &entry.to_email) {
-                (Some(id), _) => id.clone(),
-                (None, Some(email)) => match crate::directory::direct_for_email(&self.shared, email).await {
-                    Ok(id) => {
-                        self.shared.cache.resolve_outbox(&entry.client_msg_id, &id).await.map_err(|e| self.io_stop(e))?;
-                        id
-                    }
-                    Err(e) if e.is_permanent() => {
-                        self.shared.cache.fail(&entry.client_msg_id, e.reason()).await.map_err(|e| self.io_stop(e))?;
-                        self.shared.bump_progress(|p| p.outbox_version += 1);
-                        continue;
-                    }
-                    Err(EngineError::Unauthorized(_)) => return Err(ConnectionEnd::SignedOut),
-                    Err(_) => return Err(ConnectionEnd::Lost { was_connected: true }),
-                },
-                (None, None) => continue,
-            };
-            let now = Instant::now();
-            if !self.budget.take(now) {
-                self.outbox_at = Some(self.budget.next_at());
-                break;
-            }
-            self.shared.cache.attempted(&entry.client_msg_id).await.map_err(|e| self.io_stop(e))?;
+        let room = SEND_WINDOW.saturating_sub(self.in_flight.len());
+        let (due, later) = match crate::outgoing::due(&self.shared, &self.in_flight, room, &mut self.budget).await {
+            Ok(due) => due,
+            Err(Halt::SignedOut) => return Err(ConnectionEnd::SignedOut),
+            Err(Halt::Lost) => return Err(ConnectionEnd::Lost { was_connected: true }),
+        };
+        if later.is_some() {
+            self.outbox_at = later;
+        }
+        for (op, sent) in due {
             let r = self.next_ref();
-            self.pending.insert(r, Pending::Send(entry.client_msg_id.clone()));
-            self.in_flight.insert(entry.client_msg_id.clone());
-            let op = ClientOp::MessageSend(SendMessage { conversation_id, client_msg_id: entry.client_msg_id, body: entry.body, ..SendMessage::default() });
+            self.in_flight.insert(sent.op_id.clone());
+            self.pending.insert(r, Pending::Op(sent));
             self.write(&ClientFrame { reference: Some(Ref::from(r)), op }).await?;
         }
         Ok(())

@@ -4,6 +4,8 @@
 //! Everything here is reached through one `Arc<Shared>`; the modules that act on it (`session`,
 //! `apply`, `catch_up`, `directory`) depend on this module, never the other way round.
 
+use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -17,6 +19,7 @@ use crate::api::HubApi;
 use crate::cache::{keys, Cache};
 use crate::config::{EngineConfig, TokenStoreKind};
 use crate::error::EngineError;
+use crate::files::Layout;
 use crate::event::{ConnectionState, EngineEvent, WireEvent};
 use crate::login::Login;
 use crate::notify_policy::{Candidate, Policy};
@@ -28,6 +31,8 @@ use crate::typing::{TypingBoard, TypingThrottle};
 const EVENT_BUFFER: usize = 4096;
 /// Notification candidates waiting for the coalescer; more are dropped (they are only toasts).
 const NOTIFY_QUEUE: usize = 1024;
+/// Kept downloads take at most this many bytes unless the app says otherwise.
+pub(crate) const DEFAULT_DOWNLOAD_LIMIT: u64 = 512 << 20;
 /// Commands waiting for the live session (typing, presence).
 pub(crate) const LIVE_QUEUE: usize = 64;
 
@@ -83,6 +88,8 @@ pub(crate) struct Shared {
     pub kick_outbox: Notify,
     pub kick_receipts: Notify,
     pub kick_catch_up: Notify,
+    /// A send with files was queued (or retried): the uploader looks again.
+    pub kick_uploads: Notify,
     pub reconnect: Notify,
     pub live: Mutex<Option<mpsc::Sender<LiveCommand>>>,
     pub progress: watch::Sender<Progress>,
@@ -95,16 +102,26 @@ pub(crate) struct Shared {
     notifier: mpsc::Sender<Candidate>,
     pub running: Mutex<Option<Running>>,
     pub diagnostics: Mutex<Diagnostics>,
+    /// The profile's files (staged uploads, kept downloads).
+    pub layout: Layout,
+    /// The send whose file is being uploaded now, and how to stop that upload (discard).
+    pub uploading: Mutex<Option<(String, CancellationToken)>>,
+    /// Bytes of kept downloads at most.
+    pub download_limit: AtomicU64,
+    /// One download per attachment at a time (the others wait and then find it kept).
+    pub downloading: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Shared {
     /// Opens the profile: creates and migrates the cache and loads the stored login, if any.
     pub(crate) async fn open(config: EngineConfig) -> Result<Arc<Shared>, EngineError> {
         let cache = Cache::open(&config.profile_dir).await?;
+        let layout = Layout::new(&config.profile_dir);
         let login = Login::load(crate::tokens::open(config.token_store, &config.profile_dir)).await?;
         if let Some(user) = login.user() {
-            claim_cache(&cache, &user.id).await?;
+            claim_cache(&cache, &layout, &user.id).await?;
         }
+        layout.sweep_outgoing(&cache.staged_files().await?).await;
         let chosen = match cache.get_kv(keys::CHOSEN_STATUS).await? {
             Some(s) => serde_json::from_value(serde_json::Value::String(s)).unwrap_or_default(),
             None => ChosenStatus::Online,
@@ -129,6 +146,7 @@ impl Shared {
             kick_outbox: Notify::new(),
             kick_receipts: Notify::new(),
             kick_catch_up: Notify::new(),
+            kick_uploads: Notify::new(),
             reconnect: Notify::new(),
             live: Mutex::new(None),
             progress: watch::channel(Progress::default()).0,
@@ -141,6 +159,10 @@ impl Shared {
             notifier,
             running: Mutex::new(None),
             diagnostics: Mutex::new(Diagnostics::default()),
+            layout,
+            uploading: Mutex::new(None),
+            download_limit: AtomicU64::new(DEFAULT_DOWNLOAD_LIMIT),
+            downloading: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -197,7 +219,7 @@ impl Shared {
     /// Makes `login` this profile's login: another user's cached data is wiped first.
     pub(crate) async fn adopt(&self, login: StoredLogin) -> Result<User, EngineError> {
         let user = login.user.clone();
-        claim_cache(&self.cache, &user.id).await?;
+        claim_cache(&self.cache, &self.layout, &user.id).await?;
         self.cache.upsert_user(&user).await?;
         self.login.adopt(login).await?;
         if self.state() == ConnectionState::SignedOut {
@@ -257,6 +279,14 @@ impl Shared {
         }
     }
 
+    /// Tells the app how a queued send stands now.
+    pub(crate) async fn emit_queued(&self, client_msg_id: &str) {
+        let Ok(me) = self.me_id() else { return };
+        if let Ok(Some(message)) = self.cache.queued_message(client_msg_id, &me).await {
+            self.emit(EngineEvent::Message(message));
+        }
+    }
+
     pub(crate) async fn emit_unread(&self) {
         let Ok(me) = self.me_id() else { return };
         if let Ok(total) = self.cache.unread_total(&me).await {
@@ -281,10 +311,18 @@ impl Shared {
     }
 }
 
-/// The cache holds one user's data: another user's is wiped before `user_id` moves in.
-async fn claim_cache(cache: &Cache, user_id: &str) -> Result<(), EngineError> {
+/// Now, as the hub writes times (RFC 3339, UTC, milliseconds).
+pub(crate) fn now_rfc3339() -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    time::OffsetDateTime::now_utc().format(&format).unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".into())
+}
+
+/// The cache holds one user's data: another user's (files included) is wiped before `user_id`
+/// moves in.
+async fn claim_cache(cache: &Cache, layout: &Layout, user_id: &str) -> Result<(), EngineError> {
     if cache.get_kv(keys::OWNER).await?.as_deref() != Some(user_id) {
         cache.wipe().await?;
+        layout.wipe().await;
         cache.set_kv(keys::OWNER, user_id).await?;
     }
     Ok(())

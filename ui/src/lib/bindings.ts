@@ -35,6 +35,12 @@ export type ConversationKind = "direct" | "group";
 
 export type NotificationKind = "job_alert" | "application_status" | "system";
 
+export type MessageKind = "text" | "job" | "application_status" | "system";
+
+export type ChangeKind = "edit" | "delete";
+
+export type DownloadVariant = "file" | "thumbnail";
+
 export type User = { 
 /**
  * Opaque id.
@@ -89,6 +95,108 @@ status: PresenceStatus,
  */
 last_seen: string | null, };
 
+export type LocalAttachment = { 
+/**
+ * The hub's id; null while the message is still in the outbox.
+ */
+id: string | null, 
+/**
+ * A name safe to show and to save as (no path, no control characters).
+ */
+filename: string, 
+/**
+ * The media type the sender declared.
+ */
+content_type: string, 
+/**
+ * Bytes.
+ */
+size: number, 
+/**
+ * SHA-256 of the bytes, lower-case hex.
+ */
+sha256: string, 
+/**
+ * Pixels, for images.
+ */
+width: number | null, 
+/**
+ * Pixels, for images.
+ */
+height: number | null, };
+
+export type LocalReaction = { 
+/**
+ * One emoji or a `:shortcode:`.
+ */
+emoji: string, 
+/**
+ * Who reacted with it, in the order they did (this user's queued reaction included).
+ */
+user_ids: Array<string>, 
+/**
+ * Whether this user is among them.
+ */
+mine: boolean, 
+/**
+ * This user's reaction (or taking it back) is queued and not yet at the hub.
+ */
+pending: boolean, };
+
+export type ReplyPreview = { 
+/**
+ * Its id (to scroll to it).
+ */
+message_id: string, 
+/**
+ * Its position in the conversation.
+ */
+seq: number, 
+/**
+ * Who wrote it.
+ */
+sender_id: string, 
+/**
+ * The beginning of its body (at most 200 characters); empty once deleted.
+ */
+body: string, 
+/**
+ * How many files it carries.
+ */
+attachments: number, 
+/**
+ * Whether it was deleted.
+ */
+deleted: boolean, };
+
+export type PendingChange = { 
+/**
+ * Its id in the outbox: what [`crate::Engine::retry`] and [`crate::Engine::discard`] take.
+ */
+op_id: string, 
+/**
+ * Edit or delete.
+ */
+kind: ChangeKind, 
+/**
+ * `pending` (queued, sent when connected) or `failed` (see `error`; retry or discard).
+ */
+state: MessageState, 
+/**
+ * Why it failed.
+ */
+error: Code | null, };
+
+export type TransferProgress = { 
+/**
+ * Bytes done.
+ */
+done: number, 
+/**
+ * Bytes in all.
+ */
+total: number, };
+
 export type LocalMessage = { 
 /**
  * The hub's id; null while pending or failed.
@@ -130,7 +238,49 @@ error: Code | null,
 /**
  * For a queued `send --to EMAIL` whose conversation is not known yet.
  */
-to_email?: string | null, };
+to_email?: string | null, 
+/**
+ * What sort of message it is (`text` for everything people write today).
+ */
+kind: MessageKind, 
+/**
+ * The message this one answers, or null.
+ */
+reply_to: string | null, 
+/**
+ * The answered message as cached now (null when it is not cached).
+ */
+reply: ReplyPreview | null, 
+/**
+ * Its files, in the order the sender gave them; `[]` once deleted.
+ */
+attachments: Array<LocalAttachment>, 
+/**
+ * Reactions, ordered by first use, this device's queued ones included; `[]` once deleted.
+ */
+reactions: Array<LocalReaction>, 
+/**
+ * When the body was last edited (RFC 3339), or null.
+ */
+edited_at: string | null, 
+/**
+ * When it was deleted (RFC 3339), or null: a tombstone (empty body, no files, no reactions).
+ */
+deleted_at: string | null, 
+/**
+ * The conversation's change counter at the latest change of this message the cache has;
+ * 0 while pending (or from a v1 hub).
+ */
+rev: number, 
+/**
+ * An edit or deletion this device queued and the hub has not applied yet. The fields
+ * above already show it (the new body; a tombstone for a deletion), unless it failed.
+ */
+change: PendingChange | null, 
+/**
+ * While a pending message's files are uploaded: how far (in bytes of all of them).
+ */
+upload: TransferProgress | null, };
 
 export type HistoryPage = { 
 /**
@@ -272,7 +422,87 @@ total: number, } } | { "type": "synced", "data": {
 /**
  * Messages that were new to the cache.
  */
-new_messages: number, } } | { "type": "message", "data": LocalMessage } | { "type": "message_discarded", "data": { 
+new_messages: number, 
+/**
+ * Cached messages that were edited, deleted or reacted to meanwhile.
+ */
+changed_messages: number, } } | { "type": "message", "data": LocalMessage } | { "type": "message_changed", "data": LocalMessage } | { "type": "reactions", "data": { 
+/**
+ * Where.
+ */
+conversation_id: string, 
+/**
+ * Which message.
+ */
+message_id: string, 
+/**
+ * Every reaction, ordered by first use.
+ */
+reactions: Array<LocalReaction>, } } | { "type": "upload_progress", "data": { 
+/**
+ * Where the message goes.
+ */
+conversation_id: string, 
+/**
+ * The message.
+ */
+client_msg_id: string, 
+/**
+ * Bytes of all its files.
+ */
+progress: TransferProgress, } } | { "type": "upload_done", "data": { 
+/**
+ * Where the message goes.
+ */
+conversation_id: string, 
+/**
+ * The message.
+ */
+client_msg_id: string, } } | { "type": "upload_failed", "data": { 
+/**
+ * Where the message goes.
+ */
+conversation_id: string, 
+/**
+ * The message.
+ */
+client_msg_id: string, 
+/**
+ * Why.
+ */
+error: Code, 
+/**
+ * Whether it is tried again.
+ */
+retrying: boolean, } } | { "type": "download_progress", "data": { 
+/**
+ * Which file.
+ */
+attachment_id: string, 
+/**
+ * Bytes.
+ */
+progress: TransferProgress, } } | { "type": "download_done", "data": { 
+/**
+ * Which file.
+ */
+attachment_id: string, 
+/**
+ * `file` or `thumbnail`.
+ */
+variant: DownloadVariant, 
+/**
+ * Where it is (inside the profile; it may be evicted later, ask again to get it back).
+ */
+path: string, } } | { "type": "download_failed", "data": { 
+/**
+ * Which file.
+ */
+attachment_id: string, 
+/**
+ * Why.
+ */
+error: Code, } } | { "type": "message_discarded", "data": { 
 /**
  * Its conversation (empty when unknown).
  */
@@ -313,6 +543,21 @@ active: boolean, } } | { "type": "presence", "data": Presence } | { "type": "cho
  * Sum of unread counts.
  */
 total: number, } } | { "type": "signed_out" };
+
+export type Draft = { 
+/**
+ * The text; may be empty when there are files.
+ */
+body: string, 
+/**
+ * The id of a message of the same conversation this one answers.
+ */
+reply_to: string | null, 
+/**
+ * Files to attach (at most 10, each at most 25 MiB), copied into the profile when the
+ * message is queued: changing or removing the originals afterwards changes nothing.
+ */
+files: Array<string>, };
 
 export type Settings = { 
 /**

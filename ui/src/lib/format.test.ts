@@ -12,6 +12,16 @@ const msg = (over: Partial<LocalMessage>): LocalMessage => ({
   created_at: "2026-03-02T10:00:00Z",
   state: "sent",
   error: null,
+  kind: "text",
+  reply_to: null,
+  reply: null,
+  attachments: [],
+  reactions: [],
+  edited_at: null,
+  deleted_at: null,
+  rev: 0,
+  change: null,
+  upload: null,
   ...over,
 });
 

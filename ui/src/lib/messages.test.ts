@@ -12,6 +12,16 @@ const m = (seq: number | null, key: string, over: Partial<LocalMessage> = {}): L
   created_at: `2026-03-02T10:00:${String(seq ?? 59).padStart(2, "0")}Z`,
   state: seq === null ? "pending" : "sent",
   error: null,
+  kind: "text",
+  reply_to: null,
+  reply: null,
+  attachments: [],
+  reactions: [],
+  edited_at: null,
+  deleted_at: null,
+  rev: 0,
+  change: null,
+  upload: null,
   ...over,
 });
 

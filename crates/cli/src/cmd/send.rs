@@ -1,19 +1,17 @@
-//! `send`: outbox first, then connect and flush.
+//! `send`: outbox first (files copied into the profile), then connect, upload and flush.
 
-use std::time::Duration;
-
-use rapport_client::Engine;
+use rapport_client::{Draft, Engine};
 
 use crate::args::{seconds, SendTarget};
 use crate::failure::Failure;
 use crate::output::Output;
 
 /// Queues the message durably, connects, and waits for the hub's acknowledgement.
-pub async fn run(engine: &Engine, out: &Output, target: SendTarget, timeout: f64, text: &str) -> Result<(), Failure> {
+pub async fn run(engine: &Engine, out: &Output, target: SendTarget, timeout: f64, draft: &Draft) -> Result<(), Failure> {
     let deadline = tokio::time::Instant::now() + seconds(timeout);
     let queued = match (&target.to, &target.conversation) {
-        (Some(email), _) => engine.send_to_email(email, text).await,
-        (None, Some(id)) => engine.send(id, text).await,
+        (Some(email), _) => engine.send_to_email(email, draft).await,
+        (None, Some(id)) => engine.send_draft(id, draft).await,
         (None, None) => unreachable!("clap requires one target"),
     }
     .map_err(Failure::engine)?;
@@ -23,8 +21,7 @@ pub async fn run(engine: &Engine, out: &Output, target: SendTarget, timeout: f64
         Ok(sent) => {
             // Older queued messages of this profile go out on the same connection; give them
             // the rest of the time (they stay queued otherwise, and that is fine).
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now()).max(Duration::from_millis(200));
-            let _ = engine.wait_outbox_empty(left).await;
+            super::flush_rest(engine, deadline).await;
             out.emit(&sent, || format!("sent #{} to {}", sent.seq.unwrap_or_default(), sent.conversation_id));
             Ok(())
         }

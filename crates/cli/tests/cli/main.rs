@@ -4,6 +4,7 @@
 mod support;
 
 mod account;
+mod lifecycle;
 mod messaging;
 mod offline;
 mod tail;

@@ -16,6 +16,16 @@ pub(crate) struct PendingReceipt {
     pub seq: i64,
 }
 
+/// How far a conversation's cache is from the hub's.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct SyncPosition {
+    pub id: String,
+    pub hub_last_seq: i64,
+    pub synced_seq: i64,
+    pub hub_last_rev: i64,
+    pub synced_rev: i64,
+}
+
 #[derive(sqlx::FromRow)]
 struct ConversationRow {
     id: String,
@@ -33,10 +43,11 @@ impl Cache {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let activity = c.last_message.as_ref().map_or(c.created_at.as_str(), |m| m.created_at.as_str());
         sqlx::query(
-            "INSERT INTO conversations (id, kind, title, created_at, hub_last_seq, last_activity) VALUES (?, ?, ?, ?, ?, ?)
+            "INSERT INTO conversations (id, kind, title, created_at, hub_last_seq, last_activity, hub_last_rev) VALUES (?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (id) DO UPDATE SET title = excluded.title,
                hub_last_seq = MAX(hub_last_seq, excluded.hub_last_seq),
-               last_activity = MAX(last_activity, excluded.last_activity)",
+               last_activity = MAX(last_activity, excluded.last_activity),
+               hub_last_rev = MAX(hub_last_rev, excluded.hub_last_rev)",
         )
         .bind(&c.id)
         .bind(c.kind.as_str())
@@ -44,6 +55,7 @@ impl Cache {
         .bind(&c.created_at)
         .bind(c.last_seq)
         .bind(activity)
+        .bind(c.last_rev)
         .execute(&mut *tx)
         .await?;
         for m in &c.members {
@@ -113,9 +125,9 @@ impl Cache {
         Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM conversations WHERE id = ?").bind(id).fetch_one(&self.pool).await? > 0)
     }
 
-    /// `(id, hub_last_seq, synced_seq)` of every conversation.
-    pub(crate) async fn sync_positions(&self) -> Result<Vec<(String, i64, i64)>, EngineError> {
-        Ok(sqlx::query_as("SELECT id, hub_last_seq, synced_seq FROM conversations ORDER BY last_activity DESC")
+    /// Where every conversation stands, most recent activity first.
+    pub(crate) async fn sync_positions(&self) -> Result<Vec<SyncPosition>, EngineError> {
+        Ok(sqlx::query_as("SELECT id, hub_last_seq, synced_seq, hub_last_rev, synced_rev FROM conversations ORDER BY last_activity DESC")
             .fetch_all(&self.pool)
             .await?)
     }

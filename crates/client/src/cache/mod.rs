@@ -1,14 +1,23 @@
 //! The local cache: one SQLite database per profile (WAL, migrations, FTS5).
 //!
 //! [`Cache`] is split by concept: `conversations` (list, members, receipts, unread counts),
-//! `messages` (insert with the gap-free `synced_seq`, history paging, local states), `outbox`
-//! (the durable queue of unacknowledged messages), `search` (FTS5) and `notifications`.
+//! `incoming` (what the hub sends: new messages with the gap-free `synced_seq`, newer copies and
+//! changes by `rev`), `messages` (history paging, local states), `view` (files, quotes and
+//! queued changes laid over each message for the UI), `outbox` (the durable queue of everything
+//! not yet acknowledged) with `changes` (its edits, deletions and reactions), `files` (uploads,
+//! attachments, the kept downloads), `search` (FTS5) and `notifications`.
 
+mod changes;
 mod conversations;
+mod files;
+mod incoming;
 mod messages;
 mod notifications;
 mod outbox;
 mod search;
+#[cfg(test)]
+mod tests;
+mod view;
 
 use std::path::Path;
 use std::str::FromStr as _;
@@ -17,8 +26,11 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous, SqliteTransactionManager};
 use sqlx::{Connection as _, TransactionManager as _};
 
-pub(crate) use conversations::PendingReceipt;
-pub(crate) use outbox::OutboxEntry;
+pub(crate) use changes::{Settled, Target};
+pub(crate) use conversations::{PendingReceipt, SyncPosition};
+pub(crate) use files::UploadJob;
+pub(crate) use incoming::{Applied, Change, Inserted, SentFile};
+pub(crate) use outbox::{Op, OutboxEntry, QueuedFile};
 
 use crate::EngineError;
 
@@ -81,7 +93,8 @@ impl Cache {
         // IMMEDIATE: take the write lock first, so a concurrent writer makes us wait in
         // busy_timeout instead of failing with "database is locked" on a read-to-write upgrade.
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        for table in ["messages", "members", "conversations", "users", "notifications", "outbox", "kv"] {
+        // Attachments and outbox files go with their messages and outbox rows (ON DELETE CASCADE).
+        for table in ["messages", "members", "conversations", "users", "notifications", "outbox", "downloads", "kv"] {
             sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await?;
         }
         tx.commit().await?;

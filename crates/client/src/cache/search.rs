@@ -23,6 +23,12 @@ struct HitRow {
     body: String,
     client_msg_id: String,
     created_at: String,
+    kind: String,
+    reply_to: Option<String>,
+    reactions: String,
+    edited_at: Option<String>,
+    deleted_at: Option<String>,
+    rev: i64,
     snippet: String,
     sender_name: Option<String>,
     conversation_title: String,
@@ -84,7 +90,8 @@ impl Cache {
         // One statement: the title and receipt positions of each hit's conversation come from
         // subqueries evaluated for the returned rows only, not from a round trip per hit.
         let rows: Vec<HitRow> = sqlx::query_as(&format!(
-            "SELECT m.id, m.conversation_id, m.seq, m.sender_id, m.body, m.client_msg_id, m.created_at,
+            "SELECT m.id, m.conversation_id, m.seq, m.sender_id, m.body, m.client_msg_id, m.created_at, m.kind, m.reply_to,
+                    m.reactions, m.edited_at, m.deleted_at, m.rev,
                     snippet(messages_fts, 0, '{OPEN}', '{CLOSE}', '…', 16) AS snippet, u.display_name AS sender_name,
                     COALESCE(c.title, (SELECT group_concat(COALESCE(pu.display_name, p.user_id), ', ' ORDER BY p.rowid)
                                        FROM members p LEFT JOIN users pu ON pu.id = p.user_id
@@ -95,14 +102,14 @@ impl Cache {
              FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid
              LEFT JOIN users u ON u.id = m.sender_id
              LEFT JOIN conversations c ON c.id = m.conversation_id
-             WHERE messages_fts MATCH ?1 ORDER BY messages_fts.rowid DESC LIMIT ?3"
+             WHERE messages_fts MATCH ?1 AND m.deleted_at IS NULL ORDER BY messages_fts.rowid DESC LIMIT ?3"
         ))
         .bind(fts)
         .bind(me)
         .bind(limit.clamp(1, 500))
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
+        let mut hits: Vec<SearchHit> = rows
             .into_iter()
             .map(|r| {
                 let view = ReceiptView::new(me, r.my_read, r.others_read, r.others_delivered);
@@ -118,10 +125,22 @@ impl Cache {
                         body: r.body,
                         client_msg_id: r.client_msg_id,
                         created_at: r.created_at,
+                        kind: r.kind,
+                        reply_to: r.reply_to,
+                        reactions: r.reactions,
+                        edited_at: r.edited_at,
+                        deleted_at: r.deleted_at,
+                        rev: r.rev,
                     }),
                 }
             })
-            .collect())
+            .collect();
+        let mut messages: Vec<_> = hits.iter().map(|h| h.message.clone()).collect();
+        self.finish(&mut messages, me).await?;
+        for (hit, message) in hits.iter_mut().zip(messages) {
+            hit.message = message;
+        }
+        Ok(hits)
     }
 }
 

@@ -4,7 +4,9 @@
 mod support;
 
 mod backoff;
+mod attachments;
 mod catch_up;
+mod lifecycle;
 mod messaging;
 mod outbox;
 mod presence;

@@ -122,3 +122,39 @@ pub async fn assert_cache_equals_hub(who: &str, engine: &Engine, hub: &[Message]
 pub async fn connected(engine: &Engine) {
     eventually("engine connected", || async { (engine.connection_state() == rapport_client::ConnectionState::Connected).then_some(()) }).await;
 }
+
+/// One message as the hub has it now.
+pub async fn hub_message(api: &Api, conversation_id: &str, message_id: &str) -> Message {
+    hub_history(api, conversation_id).await.into_iter().find(|m| m.id == message_id).expect("the hub has the message")
+}
+
+/// The conversation's change counter at the hub.
+pub async fn hub_last_rev(api: &Api, conversation_id: &str) -> i64 {
+    let reply = api.get(&format!("/v1/conversations/{conversation_id}")).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    reply.body["last_rev"].as_i64().expect("last_rev")
+}
+
+/// Asserts that an engine shows every message of a conversation as the hub has it: body,
+/// edited and deleted times, reactions (in order), files, reply and rev.
+pub async fn assert_messages_equal_hub(who: &str, engine: &Engine, hub: &[Message], conversation_id: &str) {
+    let page = engine.history(conversation_id, None, 1000).await.expect("history");
+    let cached: Vec<_> = page.messages.iter().filter(|m| m.id.is_some()).collect();
+    assert_eq!(cached.len(), hub.len(), "{who}: as many messages as the hub");
+    for (local, remote) in cached.iter().zip(hub) {
+        let reactions: Vec<(String, Vec<String>)> = local.reactions.iter().map(|r| (r.emoji.clone(), r.user_ids.clone())).collect();
+        let hub_reactions: Vec<(String, Vec<String>)> = remote.reactions.iter().map(|r| (r.emoji.clone(), r.user_ids.clone())).collect();
+        let files: Vec<(Option<String>, String)> = local.attachments.iter().map(|a| (a.id.clone(), a.sha256.clone())).collect();
+        let hub_files: Vec<(Option<String>, String)> = remote.attachments.iter().map(|a| (Some(a.id.clone()), a.sha256.clone())).collect();
+        // A deletion learnt from the live event carries this device's time (the event has none).
+        assert_eq!(
+            (local.id.as_deref(), local.body.as_str(), &local.edited_at, local.deleted_at.is_some(), local.rev, &local.reply_to),
+            (Some(remote.id.as_str()), remote.body.as_str(), &remote.edited_at, remote.deleted_at.is_some(), remote.rev, &remote.reply_to),
+            "{who}: #{} as the hub has it",
+            remote.seq
+        );
+        assert_eq!(reactions, hub_reactions, "{who}: reactions of #{} as the hub has them", remote.seq);
+        assert_eq!(files, hub_files, "{who}: files of #{} as the hub has them", remote.seq);
+        assert!(local.change.is_none(), "{who}: nothing of #{} is still queued", remote.seq);
+    }
+}
