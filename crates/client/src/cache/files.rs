@@ -116,9 +116,12 @@ impl Cache {
     }
 
     /// Where the kept copy is (relative to the profile), marking it used now.
+    ///
+    /// `last_used` is the wall clock, but never equal to or behind the latest use: two uses in
+    /// one millisecond must still be ordered, or the one used last could be evicted first.
     pub(crate) async fn use_download(&self, attachment_id: &str, variant: DownloadVariant, now_ms: i64) -> Result<Option<(String, u64)>, EngineError> {
         let row: Option<(String, i64)> =
-            sqlx::query_as("UPDATE downloads SET last_used = ? WHERE attachment_id = ? AND variant = ? RETURNING path, size")
+            sqlx::query_as("UPDATE downloads SET last_used = MAX(?, (SELECT COALESCE(MAX(last_used), 0) + 1 FROM downloads)) WHERE attachment_id = ? AND variant = ? RETURNING path, size")
                 .bind(now_ms)
                 .bind(attachment_id)
                 .bind(variant.as_str())
@@ -127,10 +130,11 @@ impl Cache {
         Ok(row.map(|(path, size)| (path, size.max(0) as u64)))
     }
 
-    /// A copy is kept now.
+    /// A copy is kept now (its use ordered after every other, as in [`Self::use_download`]).
     pub(crate) async fn keep_download(&self, attachment_id: &str, variant: DownloadVariant, path: &str, size: u64, now_ms: i64) -> Result<(), EngineError> {
         sqlx::query(
-            "INSERT INTO downloads (attachment_id, variant, path, size, last_used) VALUES (?, ?, ?, ?, ?)
+            "INSERT INTO downloads (attachment_id, variant, path, size, last_used)
+             VALUES (?, ?, ?, ?, MAX(?, (SELECT COALESCE(MAX(last_used), 0) + 1 FROM downloads)))
              ON CONFLICT (attachment_id, variant) DO UPDATE SET path = excluded.path, size = excluded.size, last_used = excluded.last_used",
         )
         .bind(attachment_id)
