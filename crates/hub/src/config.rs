@@ -214,7 +214,7 @@ impl Config {
         config.database_pool = args.database_pool;
         config.database_timeout = Duration::from_secs_f64(args.database_timeout);
         config.redis_url = args.redis.clone().filter(|url| !url.is_empty());
-        if config.redis_url.is_some() && !crate::store::is_postgres(&config.database_url) {
+        if config.redis_url.is_some() && !is_postgres(&config.database_url) {
             anyhow::bail!("--redis needs --database postgres://…: hubs act as one only on a database they share, and a SQLite file belongs to one hub");
         }
         let prefix = args.redis_prefix.trim();
@@ -246,4 +246,9 @@ impl Config {
         config.jwt_secret = std::env::var("RAPPORT_JWT_SECRET").ok().filter(|s| !s.is_empty());
         Ok(config)
     }
+}
+
+/// Whether the database URL names a PostgreSQL database (else it is SQLite's or unsupported).
+pub fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres:") || url.starts_with("postgresql:")
 }

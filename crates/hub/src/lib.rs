@@ -98,7 +98,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let metrics = metrics::Metrics::new();
-    let store::Opened { store, shared } = store::open(&config, metrics.db_pool_wait.clone()).await.context("opening the database")?;
+    let store::backend::Opened { store, shared } = store::backend::open(&config, metrics.db_pool_wait.clone()).await.context("opening the database")?;
     let cluster = match (&config.redis_url, shared) {
         (Some(url), Some(shared)) => {
             Some(Arc::new(cluster::Cluster::open(url, &config.redis_prefix, shared, &metrics).await.context("opening Redis")?))

@@ -70,7 +70,7 @@ impl TestHub {
         }
         adjust(&mut config);
         if let (Some(url), Some(database), None) = (shared_redis(), &database, &config.redis_url) {
-            if rapport_hub::store::is_postgres(&config.database_url) {
+            if rapport_hub::config::is_postgres(&config.database_url) {
                 config.redis_url = Some(url);
                 config.redis_prefix = database.name().to_owned();
             }

@@ -8,6 +8,8 @@
 //! attachments and reactions. `sqlite/` (the embedded default) and `postgres/` (several hubs
 //! sharing one database) implement the contract with one file per concept each. PostgreSQL also
 //! implements [`ClusterStore`]: what hubs that share it read to catch up on events they missed.
+//! `backend` is the one place that knows both: it opens the one a URL names and reads their
+//! errors, so this contract depends on neither.
 //!
 //! The invariants that must hold under concurrency live in the database, not in the hub's
 //! memory, so that they hold just as well when several hub processes share one database:
@@ -17,6 +19,7 @@
 //! is spent by one atomic update. Everything returned here is already in protocol shape for
 //! the caller it was asked for.
 
+pub mod backend;
 mod batch;
 mod change;
 mod parts;
@@ -26,11 +29,8 @@ mod sqlite;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use prometheus_client::metrics::histogram::Histogram;
 use rapport_protocol::gateway::ReceiptKind;
 use rapport_protocol::{Attachment, Card, Conversation, Message, MessageKind, Notification, NotificationKind, Role, User};
-
-use crate::config::Config;
 
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
@@ -57,30 +57,6 @@ pub enum StoreError {
     /// The database failed.
     #[error(transparent)]
     Database(sqlx::Error),
-}
-
-impl From<sqlx::Error> for StoreError {
-    fn from(err: sqlx::Error) -> StoreError {
-        match &err {
-            _ if is_transient(&err) => StoreError::Unavailable(Arc::new(err)),
-            sqlx::Error::Database(db) if postgres::is_invalid_text(db.as_ref()) => StoreError::InvalidText,
-            _ => StoreError::Database(err),
-        }
-    }
-}
-
-/// Whether a failure means "not now" rather than "never": no connection could be had in time,
-/// the connection broke, or PostgreSQL said so (its list is `postgres::is_transient`).
-fn is_transient(err: &sqlx::Error) -> bool {
-    match err {
-        sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(db) => postgres::is_transient(db.as_ref()),
-        _ => false,
-    }
 }
 
 /// Result of a store call.
@@ -385,32 +361,4 @@ pub trait ClusterStore: Send + Sync {
     /// These users' notifications created at or after `since_ms`, oldest first, each with its
     /// user's id.
     async fn notifications_since(&self, user_ids: &[String], since_ms: i64) -> StoreResult<Vec<(String, Notification)>>;
-}
-
-/// An opened database.
-pub struct Opened {
-    /// The store.
-    pub store: Arc<dyn Store>,
-    /// The same database as several hubs share it; `None` for SQLite.
-    pub shared: Option<Arc<dyn ClusterStore>>,
-}
-
-/// Opens the database named by the configuration and migrates it. `pool_wait` observes how
-/// long each call waited for a pooled connection (PostgreSQL, whose pool is bounded by
-/// `--database-pool`; SQLite's pools are internal and observe nothing).
-pub async fn open(config: &Config, pool_wait: Histogram) -> anyhow::Result<Opened> {
-    let url = config.database_url.as_str();
-    if url.starts_with("sqlite:") {
-        Ok(Opened { store: Arc::new(sqlite::SqliteStore::open(url).await?), shared: None })
-    } else if is_postgres(url) {
-        let store = Arc::new(postgres::PostgresStore::open(config, pool_wait).await?);
-        Ok(Opened { store: store.clone(), shared: Some(store) })
-    } else {
-        anyhow::bail!("unsupported database URL (expected sqlite://PATH or postgres://...)")
-    }
-}
-
-/// Whether the URL names a PostgreSQL database.
-pub fn is_postgres(url: &str) -> bool {
-    url.starts_with("postgres:") || url.starts_with("postgresql:")
 }
