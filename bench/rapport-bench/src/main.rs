@@ -201,7 +201,7 @@ async fn main() -> anyhow::Result<()> {
             };
             let mut outcome = outcome.unwrap_or_else(|e| failed(scenario, target.name(), e));
             // Others may share the machine: the load tells whether a figure was disturbed.
-            if let Some(load) = loadavg() {
+            if let Some(load) = procfs::loadavg() {
                 outcome.set("machine_loadavg_1m", load);
             }
             eprintln!("{}", report::table(std::slice::from_ref(&outcome)));
@@ -236,10 +236,6 @@ fn failed(scenario: &str, target: &'static str, err: anyhow::Error) -> Outcome {
 }
 
 /// The 1-minute load average (2.0 = both cores busy).
-fn loadavg() -> Option<f64> {
-    std::fs::read_to_string("/proc/loadavg").ok()?.split_whitespace().next()?.parse().ok()
-}
-
 fn machine() -> serde_json::Value {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()

@@ -1,4 +1,4 @@
-//! CPU time and resident memory of a process, read from `/proc`.
+//! CPU time and resident memory of a process, and the machine's load, read from `/proc`.
 
 use std::time::Duration;
 
@@ -72,4 +72,9 @@ impl CpuMark {
         let (user, system) = cpu_times(self.pid);
         (user.saturating_sub(self.user).as_secs_f64(), system.saturating_sub(self.system).as_secs_f64())
     }
+}
+
+/// The machine's 1-minute load average: how busy the cores were that a run shared.
+pub fn loadavg() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg").ok()?.split_whitespace().next()?.parse().ok()
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::process::{Child, Command};
 
-use crate::process::free_addr;
+use crate::free_addr;
 
 /// The configuration that operators are given, filled in for a test.
 const CONFIG: &str = include_str!("../../../deploy/nginx/rapport.conf");

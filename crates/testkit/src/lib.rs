@@ -178,6 +178,12 @@ fn spawn(listener: TcpListener, config: Config) -> (oneshot::Sender<()>, JoinHan
     (stop, task)
 }
 
+/// A loopback address with a port that was free a moment ago.
+pub(crate) fn free_addr() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr")
+}
+
 /// The `rapport-hub` binary next to the test executable (`target/<profile>/rapport-hub`), or
 /// `RAPPORT_HUB_BIN`.
 pub fn hub_binary() -> PathBuf {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::process::{Child, Command};
 
-use crate::{hub_binary, TestDatabase, API_KEY};
+use crate::{free_addr, hub_binary, TestDatabase, API_KEY};
 
 /// How to start a hub process beyond the defaults of [`HubProcess::start`].
 #[derive(Default, Clone, Copy)]
@@ -199,10 +199,4 @@ impl HubProcess {
         assert!(self.child.is_none(), "kill or terminate first");
         self.spawn().await;
     }
-}
-
-/// A loopback address with a port that was free a moment ago.
-pub(crate) fn free_addr() -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr")
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::process::{Child, Command};
 
-use crate::process::free_addr;
+use crate::free_addr;
 
 /// Names the Redis server that every test hub then uses (each group of hubs under a key prefix
 /// of its own).

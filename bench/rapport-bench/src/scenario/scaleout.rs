@@ -16,7 +16,7 @@ use futures_util::{stream, StreamExt as _, TryStreamExt as _};
 use crate::api::Api;
 use crate::deployment::{Deployment, Topology};
 use crate::fleet::{self, Fleet, Role};
-use crate::procfs::CpuMark;
+use crate::procfs::{self, CpuMark};
 use crate::report::Outcome;
 use crate::runner::{now_us, SendPlan, Window};
 use crate::server::{Programs, Target};
@@ -130,7 +130,7 @@ async fn ladder(topology: Topology, programs: &Programs, scale: &Scale) -> anyho
         if !helpers.is_empty() {
             outcome.set(&key("redis_nginx_cpu_pct"), 100.0 * helper_s / wall.max(f64::EPSILON));
         }
-        if let Some(load) = crate::loadavg() {
+        if let Some(load) = procfs::loadavg() {
             outcome.set(&key("loadavg_1m"), load);
         }
         let carried = totals.sent_in_window as f64 >= 0.95 * offered
