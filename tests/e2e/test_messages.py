@@ -8,7 +8,7 @@ import struct
 import zlib
 
 from selenium.webdriver.common.action_chains import ActionChains
-from selenium.webdriver.common.file_detector import UselessFileDetector
+from selenium.webdriver.remote.file_detector import UselessFileDetector
 from selenium.webdriver.common.keys import Keys
 
 from conftest import wait_for
