@@ -29,6 +29,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Parser;
 
+use fleet::Phases;
 use report::Outcome;
 use server::{Programs, Target};
 
@@ -93,27 +94,25 @@ fn scales(args: &Args) -> Scales {
     let s = Duration::from_secs_f64;
     let mut scales = if args.quick {
         Scales {
-            latency: scenario::latency::Scale { active: 20, idle_sessions: 1000, idle_users: 2, rate: 500.0, warmup: s(0.5), measure: s(1.5), drain: s(0.5) },
-            fanout: scenario::fanout::Scale { group_size: 30, groups: 2, senders: 4, rate: 200.0, warmup: s(0.5), measure: s(1.5), drain: s(0.5) },
+            latency: scenario::latency::Scale { active: 20, idle_sessions: 1000, idle_users: 2, rate: 500.0, phases: Phases { warmup: s(0.5), measure: s(1.5), drain: s(0.5) } },
+            fanout: scenario::fanout::Scale { group_size: 30, groups: 2, senders: 4, rate: 200.0, phases: Phases { warmup: s(0.5), measure: s(1.5), drain: s(0.5) } },
             idle: scenario::idle::Scale { sessions: 2000, users: 4, settle: s(1.0), window: s(1.5) },
             storm: scenario::storm::Scale { sessions: 1000, users: 20, group_size: 5, rate_per_group: 10.0, before_kill: s(1.0), deadline: s(20.0) },
             client: scenario::client::Scale { messages: 5_000, conversations: 4, missed: 500 },
             desktop: scenario::desktop::Scale { conversations: 50, launches: 1, settle: s(2.0) },
-            scaleout: scenario::scaleout::Scale { rates: vec![200.0, 400.0], warmup: s(0.5), measure: s(1.5), drain: s(0.5) },
+            scaleout: scenario::scaleout::Scale { rates: vec![200.0, 400.0], phases: Phases { warmup: s(0.5), measure: s(1.5), drain: s(0.5) } },
         }
     } else {
         Scales {
-            latency: scenario::latency::Scale { active: 200, idle_sessions: 10_000, idle_users: 20, rate: 5000.0, warmup: s(5.0), measure: s(20.0), drain: s(2.0) },
-            fanout: scenario::fanout::Scale { group_size: 100, groups: 10, senders: 20, rate: 500.0, warmup: s(3.0), measure: s(20.0), drain: s(2.0) },
+            latency: scenario::latency::Scale { active: 200, idle_sessions: 10_000, idle_users: 20, rate: 5000.0, phases: Phases { warmup: s(5.0), measure: s(20.0), drain: s(2.0) } },
+            fanout: scenario::fanout::Scale { group_size: 100, groups: 10, senders: 20, rate: 500.0, phases: Phases { warmup: s(3.0), measure: s(20.0), drain: s(2.0) } },
             idle: scenario::idle::Scale { sessions: 10_000, users: 20, settle: s(3.0), window: s(60.0) },
             storm: scenario::storm::Scale { sessions: 15_000, users: 150, group_size: 5, rate_per_group: 2.0, before_kill: s(3.0), deadline: s(60.0) },
             client: scenario::client::Scale { messages: 1_000_000, conversations: 20, missed: 10_000 },
             desktop: scenario::desktop::Scale { conversations: 50, launches: 5, settle: s(10.0) },
             scaleout: scenario::scaleout::Scale {
                 rates: vec![1000.0, 2000.0, 4000.0, 6000.0, 8000.0],
-                warmup: s(2.0),
-                measure: s(8.0),
-                drain: s(2.0),
+                phases: Phases { warmup: s(2.0), measure: s(8.0), drain: s(2.0) },
             },
         }
     };
@@ -134,9 +133,9 @@ fn scales(args: &Args) -> Scales {
         scales.fanout.senders = scales.fanout.senders.min(k);
     }
     if let Some(secs) = args.seconds {
-        scales.latency.measure = s(secs);
-        scales.fanout.measure = s(secs);
-        scales.scaleout.measure = s(secs);
+        scales.latency.phases.measure = s(secs);
+        scales.fanout.phases.measure = s(secs);
+        scales.scaleout.phases.measure = s(secs);
     }
     if !args.rates.is_empty() {
         scales.scaleout.rates = args.rates.clone();

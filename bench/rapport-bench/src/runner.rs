@@ -56,20 +56,20 @@ impl Window {
     }
 }
 
-/// What one session saw.
+/// What sessions saw: one session's, or many added up ([`Stats::add`]).
 #[derive(Default)]
-pub struct SessionStats {
-    /// Send→receive latency (µs) of messages sent in the window, for this recipient.
+pub struct Stats {
+    /// Send→receive latency (µs) of messages sent in the window, per recipient.
     pub latency: Option<Histogram<u64>>,
-    /// Send→ack latency (µs) of this session's own messages sent in the window.
+    /// Send→ack latency (µs) of the sessions' own messages sent in the window.
     pub ack_latency: Option<Histogram<u64>>,
-    /// Distinct messages of the window received.
+    /// Distinct messages of the window received (per session, summed).
     pub received_unique: u64,
     /// Messages of the window received more than once.
     pub duplicates: u64,
     /// Messages received in all (warm-up and drain included).
     pub received_total: u64,
-    /// Sends in the window, and sends in all.
+    /// Sends in the window.
     pub sent_in_window: u64,
     /// Sends in all.
     pub sent_total: u64,
@@ -77,12 +77,39 @@ pub struct SessionStats {
     pub acked: u64,
     /// Error replies received.
     pub errors: u64,
-    /// Frames received during the window, by kind.
+    /// Frames received during the window.
     pub frames_in_window: u64,
     /// Heartbeat frames (pong / Engine.IO ping) received during the window.
     pub heartbeats_in_window: u64,
-    /// The socket ended before it was told to stop.
-    pub dropped: bool,
+    /// Sessions whose socket ended before they were told to stop.
+    pub dropped: u64,
+}
+
+impl Stats {
+    /// Adds another session's (or group's) statistics.
+    pub fn add(&mut self, s: Stats) {
+        merge(&mut self.latency, s.latency);
+        merge(&mut self.ack_latency, s.ack_latency);
+        self.received_unique += s.received_unique;
+        self.duplicates += s.duplicates;
+        self.received_total += s.received_total;
+        self.sent_in_window += s.sent_in_window;
+        self.sent_total += s.sent_total;
+        self.acked += s.acked;
+        self.errors += s.errors;
+        self.frames_in_window += s.frames_in_window;
+        self.heartbeats_in_window += s.heartbeats_in_window;
+        self.dropped += s.dropped;
+    }
+}
+
+fn merge(into: &mut Option<Histogram<u64>>, from: Option<Histogram<u64>>) {
+    if let Some(from) = from {
+        match into {
+            Some(into) => into.add(&from).expect("same bounds"),
+            None => *into = Some(from),
+        }
+    }
 }
 
 /// Runs one session until `stop` changes; returns what it saw.
@@ -93,10 +120,10 @@ pub async fn run(
     window: Window,
     measure_latency: bool,
     mut stop: watch::Receiver<bool>,
-) -> SessionStats {
+) -> Stats {
     let Opened { ws, heartbeat, .. } = opened;
     let (mut sink, mut stream) = ws.split();
-    let mut stats = SessionStats::default();
+    let mut stats = Stats::default();
     let mut seen: HashSet<u64> = HashSet::new();
     let mut sent_at: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
 
@@ -116,7 +143,7 @@ pub async fn run(
             _ = stop.changed() => break,
             _ = ping.tick(), if target.is_rapport() => {
                 if sink.send(WsMessage::text(wire::ping_frame())).await.is_err() {
-                    stats.dropped = true;
+                    stats.dropped = 1;
                     break;
                 }
             }
@@ -132,7 +159,7 @@ pub async fn run(
                 let client_msg_id = format!("{}-{counter}", plan.sender);
                 let frame = wire::send_frame(target, counter, &plan.conversation_id, &client_msg_id, &body);
                 if sink.send(WsMessage::text(frame)).await.is_err() {
-                    stats.dropped = true;
+                    stats.dropped = 1;
                     break;
                 }
                 stats.sent_total += 1;
@@ -145,7 +172,7 @@ pub async fn run(
                 let text = match frame {
                     Some(Ok(WsMessage::Text(text))) => text,
                     Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => {
-                        stats.dropped = true;
+                        stats.dropped = 1;
                         break;
                     }
                     Some(Ok(_)) => continue,
@@ -183,7 +210,7 @@ pub async fn run(
                             stats.heartbeats_in_window += 1;
                         }
                         if sink.send(WsMessage::text("3")).await.is_err() {
-                            stats.dropped = true;
+                            stats.dropped = 1;
                             break;
                         }
                     }
@@ -217,60 +244,4 @@ pub fn parse_body(body: &str) -> Option<(u64, u64, u64)> {
     let count = parts.next()?.parse().ok()?;
     let t = parts.next()?.parse().ok()?;
     Some((sender, count, t))
-}
-
-/// Every session's statistics added up.
-#[derive(Default)]
-pub struct Totals {
-    /// Merged latency histogram.
-    pub latency: Option<Histogram<u64>>,
-    /// Merged ack histogram.
-    pub ack_latency: Option<Histogram<u64>>,
-    /// Sum over sessions.
-    pub received_unique: u64,
-    /// Sum over sessions.
-    pub duplicates: u64,
-    /// Sum over sessions.
-    pub received_total: u64,
-    /// Sum over sessions.
-    pub sent_in_window: u64,
-    /// Sum over sessions.
-    pub sent_total: u64,
-    /// Sum over sessions.
-    pub acked: u64,
-    /// Sum over sessions.
-    pub errors: u64,
-    /// Sum over sessions.
-    pub frames_in_window: u64,
-    /// Sum over sessions.
-    pub heartbeats_in_window: u64,
-    /// Sessions whose socket ended early.
-    pub dropped: u64,
-}
-
-impl Totals {
-    /// Adds one session.
-    pub fn add(&mut self, s: SessionStats) {
-        merge(&mut self.latency, s.latency);
-        merge(&mut self.ack_latency, s.ack_latency);
-        self.received_unique += s.received_unique;
-        self.duplicates += s.duplicates;
-        self.received_total += s.received_total;
-        self.sent_in_window += s.sent_in_window;
-        self.sent_total += s.sent_total;
-        self.acked += s.acked;
-        self.errors += s.errors;
-        self.frames_in_window += s.frames_in_window;
-        self.heartbeats_in_window += s.heartbeats_in_window;
-        self.dropped += u64::from(s.dropped);
-    }
-}
-
-fn merge(into: &mut Option<Histogram<u64>>, from: Option<Histogram<u64>>) {
-    if let Some(from) = from {
-        match into {
-            Some(into) => into.add(&from).expect("same bounds"),
-            None => *into = Some(from),
-        }
-    }
 }

@@ -4,15 +4,14 @@
 //! Layout: K users, one session each; G groups that all have the same K members; S senders
 //! (users 0..S), sender j writes into group j mod G. Every message reaches K sessions.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::{stream, StreamExt as _, TryStreamExt as _};
 
 use crate::api::Api;
-use crate::fleet::{self, Fleet, Role};
-use crate::procfs::CpuMark;
+use crate::fleet::{self, Fleet, Phases, Role};
 use crate::report::Outcome;
-use crate::runner::{now_us, SendPlan, Window};
+use crate::runner::SendPlan;
 use crate::server::{Programs, Server, Target};
 
 /// How big.
@@ -26,19 +25,15 @@ pub struct Scale {
     pub senders: usize,
     /// Messages per second, all senders together.
     pub rate: f64,
-    /// Not measured.
-    pub warmup: Duration,
-    /// Measured.
-    pub measure: Duration,
-    /// Wait for the last deliveries.
-    pub drain: Duration,
+    /// Warm-up, measured window, drain.
+    pub phases: Phases,
 }
 
 /// Runs the scenario against `target`.
 pub async fn run(target: Target, programs: &Programs, scale: &Scale) -> anyhow::Result<Outcome> {
     let text = format!(
         "{} groups of {}, {} senders, {} msg/s, measured {}",
-        scale.groups, scale.group_size, scale.senders, scale.rate, super::secs(scale.measure)
+        scale.groups, scale.group_size, scale.senders, scale.rate, super::secs(scale.phases.measure)
     );
     let mut outcome = Outcome::new("fanout", target.name(), text);
     let server = Server::start(target, programs).await?;
@@ -57,12 +52,7 @@ pub async fn run(target: Target, programs: &Programs, scale: &Scale) -> anyhow::
     let tokens: Vec<String> = accounts.iter().map(|a| a.token.clone()).collect();
     let opened = fleet::open_all(target, server.addr, &tokens).await?;
 
-    let start = now_us();
-    let window = Window {
-        from_us: start + scale.warmup.as_micros() as u64,
-        to_us: start + (scale.warmup + scale.measure).as_micros() as u64,
-    };
-    let stop_at = Instant::now() + scale.warmup + scale.measure;
+    let (window, stop_at) = scale.phases.start_now();
     let interval = Duration::from_secs_f64(scale.senders as f64 / scale.rate);
     let sessions = opened
         .into_iter()
@@ -77,30 +67,17 @@ pub async fn run(target: Target, programs: &Programs, scale: &Scale) -> anyhow::
             (o, Role { plan, measure: true })
         })
         .collect();
-    let fleet = Fleet::start(target, sessions, window);
-    tokio::time::sleep(scale.warmup).await;
-    crate::server::hook("RAPPORT_BENCH_ON_MEASURE", server.pid());
-    let hub_cpu = CpuMark::now(server.pid());
-    let own_cpu = CpuMark::now(std::process::id());
-    tokio::time::sleep(scale.measure).await;
-    let (hub_s, wall) = hub_cpu.since();
-    let (hub_user_s, hub_system_s) = hub_cpu.split_since();
-    let (own_s, _) = own_cpu.since();
-    crate::server::hook("RAPPORT_BENCH_ON_MEASURE_END", server.pid());
-    tokio::time::sleep(scale.drain).await;
-    let totals = fleet.stop().await;
+    let measured = Fleet::start(target, sessions, window).measure(scale.phases, &[server.pid()], &[]).await;
     server.stop().await;
+    let (totals, hub_s) = (&measured.totals, measured.hubs.total_s());
 
     let expected = totals.sent_in_window * scale.group_size as u64;
     let deliveries = totals.received_unique as f64;
-    outcome.set("sent_per_s", totals.sent_in_window as f64 / scale.measure.as_secs_f64());
-    outcome.set("deliveries_per_s", deliveries / scale.measure.as_secs_f64());
+    outcome.set("sent_per_s", totals.sent_in_window as f64 / scale.phases.measure.as_secs_f64());
+    outcome.set("deliveries_per_s", deliveries / scale.phases.measure.as_secs_f64());
     outcome.set("deliveries_per_cpu_s", deliveries / hub_s.max(0.01));
     outcome.set("server_cpu_s", hub_s);
-    outcome.set("server_cpu_pct", 100.0 * hub_s / wall);
-    outcome.set("server_user_cpu_pct", 100.0 * hub_user_s / wall);
-    outcome.set("server_system_cpu_pct", 100.0 * hub_system_s / wall);
-    outcome.set("generator_cpu_pct", 100.0 * own_s / wall);
+    measured.record_cpu(&mut outcome);
     outcome.set("undelivered_after_drain", expected.saturating_sub(totals.received_unique) as f64);
     outcome.set("duplicates", totals.duplicates as f64);
     outcome.set("errors", totals.errors as f64);

@@ -7,10 +7,9 @@
 use std::time::Duration;
 
 use crate::api::Api;
-use crate::fleet::{self, Fleet, Role};
+use crate::fleet::{self, Fleet, Phases, Role};
 use crate::procfs::rss_kib;
 use crate::report::Outcome;
-use crate::runner::{now_us, Window};
 use crate::server::{Programs, Server, Target};
 
 /// How big.
@@ -40,11 +39,8 @@ pub async fn run(target: Target, programs: &Programs, scale: &Scale) -> anyhow::
     let server_before = rss_kib(server.pid());
     let own_before = rss_kib(std::process::id());
     let opened = fleet::open_all(target, server.addr, &super::spread(&tokens, scale.sessions)).await?;
-    let start = now_us();
-    let window = Window {
-        from_us: start + scale.settle.as_micros() as u64,
-        to_us: start + (scale.settle + scale.window).as_micros() as u64,
-    };
+    // Frames are counted after the settling time, for the window: the phases of a run that sends nothing.
+    let (window, _) = Phases { warmup: scale.settle, measure: scale.window, drain: Duration::ZERO }.start_now();
     let sessions = warm.into_iter().chain(opened).map(|o| (o, Role { plan: None, measure: false })).collect();
     let fleet = Fleet::start(target, sessions, window);
     tokio::time::sleep(scale.settle).await;

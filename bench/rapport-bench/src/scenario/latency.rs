@@ -7,15 +7,14 @@
 //! 50 ops/s per-session limit). The idle sessions belong to other users who share no
 //! conversation with them, so they receive nothing but heartbeats.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::{stream, StreamExt as _, TryStreamExt as _};
 
 use crate::api::Api;
-use crate::fleet::{self, Fleet, Role};
-use crate::procfs::CpuMark;
+use crate::fleet::{self, Fleet, Phases, Role};
 use crate::report::Outcome;
-use crate::runner::{now_us, SendPlan, Window};
+use crate::runner::SendPlan;
 use crate::server::{Programs, Server, Target};
 
 /// How big.
@@ -29,19 +28,15 @@ pub struct Scale {
     pub idle_users: usize,
     /// Messages per second, all senders together.
     pub rate: f64,
-    /// Not measured.
-    pub warmup: Duration,
-    /// Measured.
-    pub measure: Duration,
-    /// Wait for the last deliveries after the senders stop.
-    pub drain: Duration,
+    /// Warm-up, measured window, drain.
+    pub phases: Phases,
 }
 
 /// Runs the scenario against `target`.
 pub async fn run(target: Target, programs: &Programs, scale: &Scale) -> anyhow::Result<Outcome> {
     let text = format!(
         "{} idle + {} active sessions, {} msg/s, warm-up {}, measured {}",
-        scale.idle_sessions, scale.active, scale.rate, super::secs(scale.warmup), super::secs(scale.measure)
+        scale.idle_sessions, scale.active, scale.rate, super::secs(scale.phases.warmup), super::secs(scale.phases.measure)
     );
     let mut outcome = Outcome::new("latency", target.name(), text);
     let server = Server::start(target, programs).await?;
@@ -63,46 +58,28 @@ pub async fn run(target: Target, programs: &Programs, scale: &Scale) -> anyhow::
     let active_tokens: Vec<String> = active.iter().map(|a| a.token.clone()).collect();
     let active_opened = fleet::open_all(target, server.addr, &active_tokens).await?;
 
-    let start = now_us();
-    let window = Window {
-        from_us: start + scale.warmup.as_micros() as u64,
-        to_us: start + (scale.warmup + scale.measure).as_micros() as u64,
-    };
-    let stop_at = Instant::now() + scale.warmup + scale.measure;
+    let (window, stop_at) = scale.phases.start_now();
     let interval = Duration::from_secs_f64(scale.active as f64 / scale.rate);
     let mut sessions: Vec<_> = idle_opened.into_iter().map(|o| (o, Role { plan: None, measure: false })).collect();
     for (i, opened) in active_opened.into_iter().enumerate() {
         let plan = SendPlan { conversation_id: conversations[i].clone(), sender: i as u32, interval, stop_at };
         sessions.push((opened, Role { plan: Some(plan), measure: true }));
     }
-    let fleet = Fleet::start(target, sessions, window);
-    tokio::time::sleep(scale.warmup).await;
-    crate::server::hook("RAPPORT_BENCH_ON_MEASURE", server.pid());
-    let hub_cpu = CpuMark::now(server.pid());
-    let own_cpu = CpuMark::now(std::process::id());
-    tokio::time::sleep(scale.measure).await;
-    let (hub_s, wall) = hub_cpu.since();
-    let (hub_user_s, hub_system_s) = hub_cpu.split_since();
-    let (own_s, _) = own_cpu.since();
-    crate::server::hook("RAPPORT_BENCH_ON_MEASURE_END", server.pid());
-    tokio::time::sleep(scale.drain).await;
-    let totals = fleet.stop().await;
+    let measured = Fleet::start(target, sessions, window).measure(scale.phases, &[server.pid()], &[]).await;
     server.stop().await;
+    let totals = &measured.totals;
 
     // Every message reaches two sessions: the sender's and the other member's.
     let expected = totals.sent_in_window * 2;
     super::record_latency(&mut outcome, "latency", totals.latency.as_ref());
     super::record_latency(&mut outcome, "ack", totals.ack_latency.as_ref());
     outcome.set("sessions", (scale.idle_sessions + scale.active) as f64);
-    outcome.set("sent_per_s", totals.sent_in_window as f64 / scale.measure.as_secs_f64());
+    outcome.set("sent_per_s", totals.sent_in_window as f64 / scale.phases.measure.as_secs_f64());
     outcome.set("deliveries_expected", expected as f64);
     outcome.set("undelivered_after_drain", expected.saturating_sub(totals.received_unique) as f64);
     outcome.set("duplicates", totals.duplicates as f64);
     outcome.set("errors", totals.errors as f64);
     outcome.set("dropped_sessions", totals.dropped as f64);
-    outcome.set("server_cpu_pct", 100.0 * hub_s / wall);
-    outcome.set("server_user_cpu_pct", 100.0 * hub_user_s / wall);
-    outcome.set("server_system_cpu_pct", 100.0 * hub_system_s / wall);
-    outcome.set("generator_cpu_pct", 100.0 * own_s / wall);
+    measured.record_cpu(&mut outcome);
     Ok(outcome)
 }

@@ -9,16 +9,16 @@
 //! [`P99_LIMIT_MS`]. Against the two hubs, half the sessions go to each hub (nginx balances by
 //! connections), so every other message crosses Redis.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::{stream, StreamExt as _, TryStreamExt as _};
 
 use crate::api::Api;
 use crate::deployment::{Deployment, Topology};
-use crate::fleet::{self, Fleet, Role};
-use crate::procfs::{self, CpuMark};
+use crate::fleet::{self, Fleet, Phases, Role};
+use crate::procfs;
 use crate::report::Outcome;
-use crate::runner::{now_us, SendPlan, Window};
+use crate::runner::SendPlan;
 use crate::server::{Programs, Target};
 
 /// A rate is carried only while its p99 stays under this.
@@ -31,12 +31,8 @@ const PER_SESSION_RATE: f64 = 25.0;
 pub struct Scale {
     /// Messages per second, all senders together, one step each.
     pub rates: Vec<f64>,
-    /// Not measured, per step.
-    pub warmup: Duration,
-    /// Measured, per step.
-    pub measure: Duration,
-    /// Wait for the last deliveries after the senders stop.
-    pub drain: Duration,
+    /// Warm-up, measured window and drain of each step.
+    pub phases: Phases,
 }
 
 /// Runs every deployment through the ladder; one outcome per deployment.
@@ -59,8 +55,8 @@ async fn ladder(topology: Topology, programs: &Programs, scale: &Scale) -> anyho
     let text = format!(
         "direct messages at {} msg/s, {} s warm-up and {} s measured each",
         rates.join(" / "),
-        scale.warmup.as_secs_f64(),
-        scale.measure.as_secs_f64()
+        scale.phases.warmup.as_secs_f64(),
+        scale.phases.measure.as_secs_f64()
     );
     let mut outcome = Outcome::new("scaleout", topology.name(), text);
     let deployment = Deployment::start(topology, programs).await?;
@@ -86,12 +82,7 @@ async fn ladder(topology: Topology, programs: &Programs, scale: &Scale) -> anyho
             .await?;
         let tokens: Vec<String> = ring.iter().map(|a| a.token.clone()).collect();
         let opened = fleet::open_all(Target::Rapport, deployment.addr, &tokens).await?;
-        let start = now_us();
-        let window = Window {
-            from_us: start + scale.warmup.as_micros() as u64,
-            to_us: start + (scale.warmup + scale.measure).as_micros() as u64,
-        };
-        let stop_at = Instant::now() + scale.warmup + scale.measure;
+        let (window, stop_at) = scale.phases.start_now();
         let interval = Duration::from_secs_f64(active as f64 / rate);
         let sessions = opened
             .into_iter()
@@ -103,32 +94,25 @@ async fn ladder(topology: Topology, programs: &Programs, scale: &Scale) -> anyho
                 (o, Role { plan: Some(plan), measure: true })
             })
             .collect();
-        let fleet = Fleet::start(Target::Rapport, sessions, window);
-        tokio::time::sleep(scale.warmup).await;
-        let hubs: Vec<CpuMark> = deployment.hub_pids().into_iter().map(CpuMark::now).collect();
-        let helpers: Vec<CpuMark> = deployment.helper_pids().into_iter().map(CpuMark::now).collect();
-        tokio::time::sleep(scale.measure).await;
-        let cpu = |marks: &[CpuMark]| marks.iter().map(|m| m.since()).fold((0.0, 0.0), |(c, _), (s, w)| (c + s, w));
-        let (hub_s, wall) = cpu(&hubs);
-        let (helper_s, _) = cpu(&helpers);
-        tokio::time::sleep(scale.drain).await;
-        let totals = fleet.stop().await;
+        let measured =
+            Fleet::start(Target::Rapport, sessions, window).measure(scale.phases, &deployment.hub_pids(), &deployment.helper_pids()).await;
+        let totals = &measured.totals;
 
         // Each message reaches two sessions: the sender's and the other member's (the ring
         // gives every user one conversation as sender and one as recipient).
-        let offered = rate * scale.measure.as_secs_f64();
+        let offered = rate * scale.phases.measure.as_secs_f64();
         let expected = totals.sent_in_window * 2;
         let lost = expected.saturating_sub(totals.received_unique);
         let key = |k: &str| format!("r{rate:05.0}_{k}");
         let p99 = totals.latency.as_ref().map(|h| h.value_at_quantile(0.99) as f64 / 1000.0);
         super::record_latency(&mut outcome, &key("latency"), totals.latency.as_ref());
-        outcome.set(&key("sent_per_s"), totals.sent_in_window as f64 / scale.measure.as_secs_f64());
+        outcome.set(&key("sent_per_s"), totals.sent_in_window as f64 / scale.phases.measure.as_secs_f64());
         outcome.set(&key("lost"), lost as f64);
         outcome.set(&key("duplicates"), totals.duplicates as f64);
         outcome.set(&key("errors"), totals.errors as f64);
-        outcome.set(&key("hubs_cpu_pct"), 100.0 * hub_s / wall.max(f64::EPSILON));
-        if !helpers.is_empty() {
-            outcome.set(&key("redis_nginx_cpu_pct"), 100.0 * helper_s / wall.max(f64::EPSILON));
+        outcome.set(&key("hubs_cpu_pct"), measured.pct(measured.hubs.total_s()));
+        if !deployment.helper_pids().is_empty() {
+            outcome.set(&key("redis_nginx_cpu_pct"), measured.pct(measured.helpers.total_s()));
         }
         if let Some(load) = procfs::loadavg() {
             outcome.set(&key("loadavg_1m"), load);
@@ -140,7 +124,7 @@ async fn ladder(topology: Topology, programs: &Programs, scale: &Scale) -> anyho
         if carried {
             ceiling = rate;
         } else {
-            outcome.notes.push(format!("{rate} msg/s not carried (sent {:.0}/s, lost {lost}, p99 {:.1} ms)", totals.sent_in_window as f64 / scale.measure.as_secs_f64(), p99.unwrap_or(f64::NAN)));
+            outcome.notes.push(format!("{rate} msg/s not carried (sent {:.0}/s, lost {lost}, p99 {:.1} ms)", totals.sent_in_window as f64 / scale.phases.measure.as_secs_f64(), p99.unwrap_or(f64::NAN)));
         }
     }
     outcome.set("ceiling_msg_per_s", ceiling);
