@@ -3,7 +3,8 @@
 # exact command to run.
 
 desktop_deps() {
-  local want=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev build-essential pkg-config file)
+  local want=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev build-essential pkg-config file
+    fonts-noto-color-emoji)  # reactions and the picker draw emoji with the system's font
   if [ "${1:-}" = test ]; then
     want+=(xvfb xauth imagemagick webkit2gtk-driver dunst dbus-x11 xdotool x11-utils python3-venv)
   fi

@@ -26,6 +26,7 @@ use crate::commands::{Bootstrap, Demo, NewAccount};
 use crate::error::CommandError;
 use crate::native_notifications::OpenTarget;
 use crate::settings::Values;
+use crate::staging::{DroppedFiles, StagedFile};
 use crate::updates::UpdateStatus;
 
 const FILE: &str = "ui/src/lib/bindings.ts";
@@ -85,6 +86,8 @@ fn declarations(cfg: &Config) -> Vec<Declaration> {
         declaration::<UpdateStatus>(cfg),
         declaration::<OpenTarget>(cfg),
         declaration::<NewAccount>(cfg),
+        declaration::<StagedFile>(cfg),
+        declaration::<DroppedFiles>(cfg),
     ]
 }
 

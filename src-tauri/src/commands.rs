@@ -2,16 +2,18 @@
 //! Arguments are snake_case on the wire, like every payload the engine produces.
 
 use rapport_client::{
-    ChosenStatus, ConnectionState, ConversationSummary, HistoryPage, LocalMessage, Notification, Presence, Role,
-    SearchHit, TokenStoreKind, User,
+    ChosenStatus, Code, ConnectionState, ConversationSummary, Draft, EngineError, HistoryPage, LocalMessage, Notification,
+    Presence, Role, SearchHit, TokenStoreKind, User,
 };
 use serde::{Deserialize, Serialize};
+use tauri::ipc::{InvokeBody, Request, Response};
 use tauri::{AppHandle, State};
 
-use crate::error::CommandResult;
+use crate::error::{CommandError, CommandResult};
 use crate::profile::ActiveProfile;
 use crate::reactions;
 use crate::settings::{Settings, Values};
+use crate::staging::{StagedFile, Staging};
 use crate::updates::UpdateStatus;
 
 /// Demo credentials to show on the sign-in screen (`scripts/run` sets them).
@@ -95,9 +97,76 @@ pub async fn history(profile: State<'_, ActiveProfile>, conversation_id: String,
     Ok(profile.engine()?.history(&conversation_id, before_seq, limit.clamp(1, 200)).await?)
 }
 
+/// Queues a message: its text, the message it answers and the staged files it carries (ids
+/// from [`stage_file`] or a drop; they are let go once the engine has its own copies).
 #[tauri::command(rename_all = "snake_case")]
-pub async fn send(profile: State<'_, ActiveProfile>, conversation_id: String, body: String) -> CommandResult<LocalMessage> {
-    Ok(profile.engine()?.send(&conversation_id, &body).await?)
+pub async fn send(
+    profile: State<'_, ActiveProfile>,
+    staging: State<'_, Staging>,
+    conversation_id: String,
+    body: String,
+    reply_to: Option<String>,
+    files: Option<Vec<String>>,
+) -> CommandResult<LocalMessage> {
+    let files = files.unwrap_or_default();
+    let draft = Draft { body, reply_to, files: staging.paths(&files)? };
+    let sent = profile.engine()?.send_draft(&conversation_id, &draft).await?;
+    staging.release(&files).await;
+    Ok(sent)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn edit(profile: State<'_, ActiveProfile>, message: String, body: String) -> CommandResult<LocalMessage> {
+    Ok(profile.engine()?.edit(&message, &body).await?)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn delete(profile: State<'_, ActiveProfile>, message: String) -> CommandResult<Option<LocalMessage>> {
+    Ok(profile.engine()?.delete(&message).await?)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn react(profile: State<'_, ActiveProfile>, message_id: String, emoji: String, on: bool) -> CommandResult<LocalMessage> {
+    Ok(profile.engine()?.react(&message_id, &emoji, on).await?)
+}
+
+/// A file chosen with the paperclip: its bytes are the request body, its name the
+/// percent-encoded `x-filename` header (the web view has no path to hand over).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn stage_file(staging: State<'_, Staging>, request: Request<'_>) -> CommandResult<StagedFile> {
+    let InvokeBody::Raw(bytes) = request.body() else {
+        return Err(CommandError::from(EngineError::Invalid { reason: Code::InvalidPayload, message: "the file's bytes are missing".into() }));
+    };
+    let raw = request.headers().get("x-filename").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let name = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
+    staging.write(&name, bytes).await
+}
+
+/// Takes staged files out of the composer.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn unstage(staging: State<'_, Staging>, ids: Vec<String>) -> CommandResult<()> {
+    staging.release(&ids).await;
+    Ok(())
+}
+
+/// The hub's preview of an image attachment (fetched once, then kept by the engine), as bytes:
+/// the web view never talks to the hub itself.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn thumbnail(profile: State<'_, ActiveProfile>, attachment_id: String) -> CommandResult<Response> {
+    let path = profile.engine()?.thumbnail(&attachment_id).await?;
+    Ok(Response::new(tokio::fs::read(&path).await.map_err(EngineError::from)?))
+}
+
+/// Opens an attachment in the system's app for its type (downloading it first if needed).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn open_attachment(app: AppHandle, profile: State<'_, ActiveProfile>, attachment_id: String) -> CommandResult<()> {
+    crate::opening::open(&app, &profile.engine()?.download(&attachment_id).await?)
+}
+
+/// Shows an attachment in the file manager (downloading it first if needed).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn reveal_attachment(app: AppHandle, profile: State<'_, ActiveProfile>, attachment_id: String) -> CommandResult<()> {
+    crate::opening::reveal(&app, &profile.engine()?.download(&attachment_id).await?)
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -218,6 +287,14 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         conversations,
         history,
         send,
+        edit,
+        delete,
+        react,
+        stage_file,
+        unstage,
+        thumbnail,
+        open_attachment,
+        reveal_attachment,
         retry,
         discard,
         mark_read,

@@ -7,6 +7,8 @@
 //!   event, settings changed, a tray menu entry, focus) — the one module that ties the others.
 //! - [`profile`]: which engine is open (one per hub URL, each with its own profile directory).
 //! - [`forward`]: the one forwarder from the engine's event stream to typed UI events.
+//! - [`staging`]: files attached in the composer, by id, until their message is queued;
+//!   [`opening`]: received files open in the system's app, programs never.
 //! - [`tray`], [`native_notifications`], [`settings`], [`focus`], [`updates`], [`window`],
 //!   [`idle`], [`wake`], [`links`], [`startup`]: small modules that do what they are handed.
 //!
@@ -22,9 +24,11 @@ mod forward;
 mod idle;
 mod links;
 mod native_notifications;
+mod opening;
 mod profile;
 mod reactions;
 mod settings;
+mod staging;
 mod startup;
 mod tray;
 mod updates;
@@ -38,6 +42,7 @@ use tauri::{Manager, RunEvent, WindowEvent};
 use crate::focus::WindowFocus;
 use crate::profile::ActiveProfile;
 use crate::settings::Settings;
+use crate::staging::Staging;
 use crate::window::MAIN_WINDOW;
 
 fn main() -> anyhow::Result<()> {
@@ -67,6 +72,7 @@ fn main() -> anyhow::Result<()> {
             app.manage(Settings::load(&handle)?);
             app.manage(ActiveProfile::new(&handle)?);
             app.manage(WindowFocus::default());
+            app.manage(Staging::new(handle.path().app_cache_dir()?.join("outgoing")));
             tray::install(&handle, reactions::on_tray)?;
             let hub = handle.state::<Settings>().get().hub_url;
             if let Err(error) = tauri::async_runtime::block_on(reactions::open_profile(&handle, &hub)) {
@@ -86,6 +92,7 @@ fn main() -> anyhow::Result<()> {
                 let _ = window.hide();
             }
             WindowEvent::Focused(focused) if window.label() == MAIN_WINDOW => reactions::window_focused(window.app_handle(), *focused),
+            WindowEvent::DragDrop(drag) if window.label() == MAIN_WINDOW => reactions::drag_drop(window.app_handle(), drag),
             _ => {}
         })
         .build(tauri::generate_context!())?;

@@ -5,19 +5,24 @@
 
 use rapport_client::{Engine, EngineEvent, Role, User};
 use tauri::async_runtime::JoinHandle;
-use tauri::{AppHandle, Emitter as _, Manager};
+use tauri::{AppHandle, DragDropEvent, Emitter as _, Manager};
 use tauri_plugin_autostart::ManagerExt as _;
 
 use crate::error::{CommandError, CommandResult};
 use crate::focus::WindowFocus;
 use crate::profile::ActiveProfile;
 use crate::settings::{Settings, Values};
+use crate::staging::Staging;
 use crate::tray::TrayAction;
 use crate::window::{self, MAIN_WINDOW};
 use crate::{forward, native_notifications, tray, updates};
 
 /// The settings changed outside the settings panel (the tray): the UI shows the new values.
 pub const SETTINGS_EVENT: &str = "app:settings";
+/// Files are dragged over the window (`true`) or no longer (`false`).
+pub const DRAG_EVENT: &str = "app:drag";
+/// Files were dropped onto the window and are staged: [`crate::staging::DroppedFiles`].
+pub const DROPPED_EVENT: &str = "app:dropped";
 
 /// Opens the profile of `hub_url` (see [`ActiveProfile::open`]).
 pub async fn open_profile(app: &AppHandle, hub_url: &str) -> CommandResult<Engine> {
@@ -139,5 +144,22 @@ pub fn conversation_opened(app: &AppHandle, conversation_id: Option<String>) {
     focus.set_open_conversation(conversation_id);
     if let Ok(engine) = app.state::<ActiveProfile>().engine() {
         focus.apply(&engine);
+    }
+}
+
+/// Files dragged over the window: the UI shows where to drop them; dropped ones are staged
+/// (by path: they are the user's own files) and handed to the composer by id.
+pub fn drag_drop(app: &AppHandle, event: &DragDropEvent) {
+    let emitted = match event {
+        DragDropEvent::Enter { .. } => app.emit_to(MAIN_WINDOW, DRAG_EVENT, true),
+        DragDropEvent::Leave => app.emit_to(MAIN_WINDOW, DRAG_EVENT, false),
+        DragDropEvent::Drop { paths, .. } => {
+            let dropped = app.state::<Staging>().dropped(paths);
+            app.emit_to(MAIN_WINDOW, DRAG_EVENT, false).and_then(|()| app.emit_to(MAIN_WINDOW, DROPPED_EVENT, dropped))
+        }
+        _ => Ok(()),
+    };
+    if let Err(error) = emitted {
+        tracing::warn!(%error, "could not tell the window about dragged files");
     }
 }

@@ -95,9 +95,16 @@ class World:
     def start_app(self):
         home = self.tmp / "home"
         home.mkdir()
+        # What the app hands to the system opener lands in `opened.txt` (nothing is opened).
+        bin_dir = self.tmp / "bin"
+        bin_dir.mkdir()
+        opener = bin_dir / "xdg-open"
+        opener.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{self.tmp / "opened.txt"}"\n')
+        opener.chmod(0o755)
         env = dict(os.environ, HOME=str(home), XDG_DATA_HOME=str(home / ".local/share"),
                    XDG_CONFIG_HOME=str(home / ".config"), XDG_CACHE_HOME=str(home / ".cache"),
-                   RAPPORT_HUB=self.url, RAPPORT_LOG="info,rapport=debug")
+                   RAPPORT_HUB=self.url, RAPPORT_LOG="info,rapport=debug",
+                   PATH=f"{bin_dir}:{os.environ.get('PATH', '')}")
         port, native = free_port(), free_port()
         self.spawn(["tauri-driver", "--port", str(port), "--native-port", str(native)], "tauri-driver", env=env)
         wait_for(lambda: socket.create_connection(("127.0.0.1", port), timeout=1), 20, "tauri-driver did not start")
@@ -120,7 +127,8 @@ class World:
     def messages(self):
         return self.driver.execute_script(
             "return [...document.querySelectorAll('[data-testid=message]')].map(e => ({"
-            " text: e.querySelector('.body').textContent, seq: e.dataset.seq, state: e.dataset.state,"
+            " text: e.querySelector('.body')?.textContent ?? '', seq: e.dataset.seq, state: e.dataset.state,"
+            " key: e.dataset.key, deleted: e.dataset.deleted === 'true',"
             " imgs: e.querySelectorAll('img').length }))")
 
     def wait_message(self, text, timeout=30):

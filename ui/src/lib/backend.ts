@@ -7,6 +7,7 @@ import type {
   ChosenStatus,
   CommandError,
   ConversationSummary,
+  DroppedFiles,
   EngineEvent,
   HistoryPage,
   LocalMessage,
@@ -16,6 +17,7 @@ import type {
   Role,
   SearchHit,
   Settings,
+  StagedFile,
   UpdateStatus,
   User,
 } from "./bindings";
@@ -42,7 +44,24 @@ export const backend = {
   conversations: () => call<ConversationSummary[]>("conversations"),
   history: (conversation_id: string, before_seq: number | null, limit: number) =>
     call<HistoryPage>("history", { conversation_id, before_seq, limit }),
-  send: (conversation_id: string, body: string) => call<LocalMessage>("send", { conversation_id, body }),
+  send: (conversation_id: string, body: string, reply_to: string | null = null, files: string[] = []) =>
+    call<LocalMessage>("send", { conversation_id, body, reply_to, files }),
+  /** `message`: the id of a sent message, or the client_msg_id of one still queued. */
+  edit: (message: string, body: string) => call<LocalMessage>("edit", { message, body }),
+  delete: (message: string) => call<LocalMessage | null>("delete", { message }),
+  react: (message_id: string, emoji: string, on: boolean) => call<LocalMessage>("react", { message_id, emoji, on }),
+  /** Hands a chosen file's bytes to the shell, which keeps them until the message is queued. */
+  stageFile: async (file: File) => {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    return invoke<StagedFile>("stage_file", bytes, { headers: { "x-filename": encodeURIComponent(file.name) } }).catch((error: unknown) => {
+      throw toCommandError(error);
+    });
+  },
+  unstage: (ids: string[]) => call<void>("unstage", { ids }),
+  /** An image attachment's preview (from the engine's cache, fetched from the hub once). */
+  thumbnail: (attachment_id: string) => call<ArrayBuffer>("thumbnail", { attachment_id }),
+  openAttachment: (attachment_id: string) => call<void>("open_attachment", { attachment_id }),
+  revealAttachment: (attachment_id: string) => call<void>("reveal_attachment", { attachment_id }),
   retry: (client_msg_id: string) => call<void>("retry", { client_msg_id }),
   discard: (client_msg_id: string) => call<void>("discard", { client_msg_id }),
   markRead: (conversation_id: string) => call<void>("mark_read", { conversation_id }),
@@ -72,6 +91,9 @@ export interface ShellEvents {
   open: (target: OpenTarget) => void;
   settings: (values: Settings) => void;
   update: (result: { status?: UpdateStatus; error?: CommandError }) => void;
+  /** Files are dragged over the window, or no longer. */
+  drag: (over: boolean) => void;
+  dropped: (files: DroppedFiles) => void;
 }
 
 /** Subscribes to every event the shell sends; returns one function that unsubscribes all. */
@@ -82,6 +104,8 @@ export async function subscribe(handlers: ShellEvents): Promise<() => void> {
     listen<OpenTarget>("app:open", (e) => handlers.open(e.payload)),
     listen<Settings>("app:settings", (e) => handlers.settings(e.payload)),
     listen<{ status?: UpdateStatus; error?: CommandError }>("app:update", (e) => handlers.update(e.payload)),
+    listen<boolean>("app:drag", (e) => handlers.drag(e.payload)),
+    listen<DroppedFiles>("app:dropped", (e) => handlers.dropped(e.payload)),
   ]);
   return () => unlisten.forEach((f) => f());
 }

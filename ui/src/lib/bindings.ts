@@ -603,3 +603,23 @@ available: string | null, notes: string | null, };
 export type OpenTarget = { conversation_id: string | null, notification_id: string | null, };
 
 export type NewAccount = { hub_url: string, email: string, password: string, display_name: string, role: Role, };
+
+export type StagedFile = { 
+/**
+ * What the composer hands back to send it or take it out.
+ */
+id: string, 
+/**
+ * Its name, as it will be sent.
+ */
+name: string, 
+/**
+ * Bytes.
+ */
+size: number, };
+
+export type DroppedFiles = { files: Array<StagedFile>, 
+/**
+ * One sentence per file that was not taken (a folder, empty, too large).
+ */
+refused: Array<string>, };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { lastUnsent, mergeMessages, oldestSeq, removeMessage, upsertConversation } from "./messages";
+import { excerpt, lastEditable, mergeMessages, oldestSeq, quoteText, removeMessage, upsertConversation, withReactions, withUpload } from "./messages";
 import type { ConversationSummary, LocalMessage } from "./bindings";
 
 const m = (seq: number | null, key: string, over: Partial<LocalMessage> = {}): LocalMessage => ({
@@ -96,9 +96,49 @@ describe("conversation order", () => {
 });
 
 describe("Up to edit", () => {
-  it("finds the last own unsent message, but not past a sent one", () => {
-    expect(lastUnsent([m(1, "a"), m(null, "b", { state: "failed" })], "me")?.client_msg_id).toBe("b");
-    expect(lastUnsent([m(null, "b", { state: "failed" }), m(2, "a")], "me")).toBeUndefined();
-    expect(lastUnsent([m(1, "a", { sender_id: "other" })], "me")).toBeUndefined();
+  it("finds the last own message that is not deleted, sent or still queued", () => {
+    expect(lastEditable([m(1, "a"), m(null, "b", { state: "failed" })], "me")?.client_msg_id).toBe("b");
+    expect(lastEditable([m(1, "a"), m(2, "b", { sender_id: "other" })], "me")?.client_msg_id).toBe("a");
+    expect(lastEditable([m(1, "a"), m(2, "b", { deleted_at: "2026-03-02T10:01:00Z" })], "me")?.client_msg_id).toBe("a");
+    expect(lastEditable([m(1, "a", { sender_id: "other" })], "me")).toBeUndefined();
+    expect(lastEditable([m(1, "a", { kind: "system" })], "me")).toBeUndefined();
+  });
+});
+
+describe("changes to shown messages", () => {
+  it("replaces the reactions of the one message they belong to", () => {
+    const r = [{ emoji: "👍", user_ids: ["other"], mine: false, pending: false }];
+    const list = withReactions([m(1, "a"), m(2, "b")], "id-b", r);
+    expect(list[1].reactions).toEqual(r);
+    expect(list[0].reactions).toEqual([]);
+  });
+
+  it("moves the upload progress of a pending message only", () => {
+    const list = withUpload([m(1, "a"), m(null, "b")], "b", 5, 10);
+    expect(list[1].upload).toEqual({ done: 5, total: 10 });
+    expect(withUpload([m(1, "a")], "a", 5, 10)[0].upload).toBeNull();
+  });
+
+  it("lets an edit replace the body but never move the state back", () => {
+    const read = m(1, "a", { state: "read" });
+    const edited = m(1, "a", { body: "fixed", edited_at: "2026-03-02T10:05:00Z", state: "sent" });
+    const [shown] = mergeMessages([read], [edited]);
+    expect([shown.body, shown.edited_at, shown.state]).toEqual(["fixed", "2026-03-02T10:05:00Z", "read"]);
+  });
+});
+
+describe("quotes", () => {
+  const preview = { message_id: "id-a", seq: 1, sender_id: "other", body: "When  can\nyou start?", attachments: 0, deleted: false };
+  it("quote the answered message's text on one line, or say what it was", () => {
+    expect(quoteText(preview)).toBe("When can you start?");
+    expect(quoteText({ ...preview, body: "", attachments: 2 })).toBe("2 files");
+    expect(quoteText({ ...preview, body: "", attachments: 1 })).toBe("1 file");
+    expect(quoteText({ ...preview, body: "", deleted: true })).toBe("Message deleted");
+  });
+
+  it("cut long text for the composer and name a lone file", () => {
+    expect(excerpt(m(1, "x".repeat(300)), 10)).toBe("xxxxxxxxx…");
+    const file = { id: "f", filename: "CV.pdf", content_type: "application/pdf", size: 3, sha256: "", width: null, height: null };
+    expect(excerpt(m(1, "", { body: "", attachments: [file] }))).toBe("CV.pdf");
   });
 });

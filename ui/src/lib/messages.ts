@@ -1,5 +1,5 @@
 // How the message list of one conversation changes: merging pages and live events. Pure.
-import type { ConversationSummary, LocalMessage, MessageState } from "./bindings";
+import type { ConversationSummary, LocalMessage, LocalReaction, MessageState, ReplyPreview } from "./bindings";
 
 /** The identity of a message across its states (pending → sent → read). */
 export function messageKey(m: LocalMessage): string {
@@ -66,12 +66,36 @@ export function oldestSeq(list: LocalMessage[]): number | null {
   return null;
 }
 
-/** The last own message that never reached the hub, for Up-to-edit. */
-export function lastUnsent(list: LocalMessage[], meId: string): LocalMessage | undefined {
+/** The last own message that can still be edited (not deleted), for Up-to-edit. */
+export function lastEditable(list: LocalMessage[], meId: string): LocalMessage | undefined {
   for (let i = list.length - 1; i >= 0; i--) {
     const m = list[i];
-    if (m.sender_id === meId && (m.state === "failed" || m.state === "pending")) return m;
-    if (m.sender_id === meId) return undefined;
+    if (m.sender_id === meId && m.deleted_at === null && m.kind === "text") return m;
   }
   return undefined;
+}
+
+/** The list with one message's reactions replaced (a `reactions` event). */
+export function withReactions(list: LocalMessage[], messageId: string, reactions: LocalReaction[]): LocalMessage[] {
+  return list.map((m) => (m.id === messageId ? { ...m, reactions } : m));
+}
+
+/** The list with a pending message's upload progress updated (an `upload_progress` event). */
+export function withUpload(list: LocalMessage[], clientMsgId: string, done: number, total: number): LocalMessage[] {
+  return list.map((m) => (m.client_msg_id === clientMsgId && m.seq === null ? { ...m, upload: { done, total } } : m));
+}
+
+/** What a quote of an answered message says. */
+export function quoteText(r: ReplyPreview): string {
+  if (r.deleted) return "Message deleted";
+  const text = r.body.replace(/\s+/g, " ").trim();
+  if (text) return text;
+  return r.attachments === 1 ? "1 file" : `${r.attachments} files`;
+}
+
+/** What the composer quotes of a message being answered or edited. */
+export function excerpt(m: LocalMessage, max = 120): string {
+  const text = m.body.replace(/\s+/g, " ").trim();
+  const shown = text || (m.attachments.length === 1 ? m.attachments[0].filename : `${m.attachments.length} files`);
+  return [...shown].length > max ? `${[...shown].slice(0, max - 1).join("")}…` : shown;
 }

@@ -1,7 +1,10 @@
 // The app's state and how shell events change it. Components read `app` and call its methods;
 // every call to the shell goes through `backend`.
 import { backend, subscribe, toCommandError } from "./backend";
-import { mergeMessages, oldestSeq, removeMessage, upsertConversation } from "./messages";
+import { mergeMessages, oldestSeq, removeMessage, upsertConversation, withReactions, withUpload } from "./messages";
+import { reactionTurnsOn } from "./reactions";
+import { refusal } from "./attachments";
+import { Deferred } from "./undo";
 import type {
   Bootstrap,
   ChosenStatus,
@@ -15,6 +18,8 @@ import type {
   Role,
   SearchHit,
   Settings,
+  StagedFile,
+  TransferProgress,
   UpdateStatus,
   User,
 } from "./bindings";
@@ -29,6 +34,22 @@ export interface Thread {
   loading: boolean;
   loaded: boolean;
 }
+
+/** How long a deleted message stays hidden, with "Undo", before the delete is sent. */
+export const UNDO_MS = 5000;
+
+/** What the composer of a conversation is doing besides writing a new message. */
+export interface Composing {
+  /** The message being answered. */
+  reply: LocalMessage | null;
+  /** The message being edited (its body is in the composer). */
+  editing: LocalMessage | null;
+  /** Files waiting to go with the next message. */
+  files: StagedFile[];
+}
+
+/** A download of an attachment: under way, or failed. */
+export type Transfer = { state: "running"; progress: TransferProgress | null } | { state: "failed"; error: string };
 
 export type Panel = null | "notifications" | "new" | "switcher" | "settings";
 
@@ -67,6 +88,20 @@ class App {
   toast = $state<string | null>(null);
   panel = $state<Panel>(null);
   highlight = $state<string | null>(null);
+  /** Per conversation: the reply, edit and files of its composer. */
+  composing = $state<Record<string, Composing>>({});
+  /** Messages deleted but still undoable: hidden until the delete is sent (key: id or client_msg_id). */
+  hidden = $state<Record<string, true>>({});
+  /** The delete that "Undo" takes back now. */
+  undo = $state<{ key: string; text: string } | null>(null);
+  /** Downloads by attachment id. */
+  transfers = $state<Record<string, Transfer>>({});
+  /** Files are dragged over the window. */
+  dragging = $state(false);
+
+  #deferred = new Deferred();
+  /** Blob URLs of image previews by attachment id (not reactive: each view awaits its own). */
+  #thumbnails = new Map<string, Promise<string>>();
 
   /** Counts connection events, so that a slower bootstrap answer never overwrites a newer state. */
   #connectionEvents = 0;
@@ -130,6 +165,8 @@ class App {
         else if (t.notification_id) this.panel = "notifications";
       },
       settings: (v) => (this.settings = v),
+      drag: (over) => (this.dragging = over),
+      dropped: (d) => void this.filesDropped(d.files, d.refused),
       update: (r) => {
         if (r.status) {
           this.update = r.status;
@@ -139,6 +176,8 @@ class App {
     });
     window.addEventListener("focus", () => this.setFocused(true));
     window.addEventListener("blur", () => this.setFocused(false));
+    // A delete still in its undo period is sent when the window goes.
+    window.addEventListener("beforeunload", () => this.#deferred.flush());
     setInterval(() => this.expireTyping(), 1000);
     const seen = this.#connectionEvents;
     const boot = await backend.bootstrap();
@@ -208,6 +247,10 @@ class App {
 
   reset() {
     this.me = null;
+    this.composing = {};
+    this.hidden = {};
+    this.undo = null;
+    this.transfers = {};
     this.conversations = [];
     this.conversationsLoaded = false;
     this.threads = {};
@@ -265,6 +308,35 @@ class App {
         if (m.conversation_id === this.selectedId && m.sender_id !== this.me?.id) this.readOpen();
         break;
       }
+      case "message_changed": {
+        const m = e.data;
+        const thread = this.threads[m.conversation_id];
+        if (thread?.loaded) thread.messages = mergeMessages(thread.messages, [m]);
+        break;
+      }
+      case "reactions": {
+        const thread = this.threads[e.data.conversation_id];
+        if (thread?.loaded) thread.messages = withReactions(thread.messages, e.data.message_id, e.data.reactions);
+        break;
+      }
+      case "upload_progress": {
+        const thread = this.threads[e.data.conversation_id];
+        const { done, total } = e.data.progress;
+        if (thread?.loaded) thread.messages = withUpload(thread.messages, e.data.client_msg_id, done, total);
+        break;
+      }
+      case "upload_failed":
+        if (!e.data.retrying) this.say(`A file could not be sent: ${e.data.error}`);
+        break;
+      case "download_progress":
+        this.transfers[e.data.attachment_id] = { state: "running", progress: e.data.progress };
+        break;
+      case "download_done":
+        if (e.data.variant === "file") delete this.transfers[e.data.attachment_id];
+        break;
+      case "download_failed":
+        if (this.transfers[e.data.attachment_id]) this.transfers[e.data.attachment_id] = { state: "failed", error: e.data.error };
+        break;
       case "message_discarded": {
         const thread = this.threads[e.data.conversation_id];
         if (thread) thread.messages = removeMessage(thread.messages, e.data.client_msg_id);
@@ -323,9 +395,12 @@ class App {
 
   /** Opens a message's conversation at that message (a search hit), loading older pages until
    * it is there, and flashes it. */
-  async openAt(message: LocalMessage) {
-    const conversationId = message.conversation_id;
-    const key = message.id ?? message.client_msg_id;
+  openAt(message: LocalMessage): Promise<void> {
+    return this.openAtKey(message.conversation_id, message.id ?? message.client_msg_id);
+  }
+
+  /** Opens a conversation at the message with this id (or client_msg_id) and flashes it. */
+  async openAtKey(conversationId: string, key: string) {
     this.highlight = null;
     await this.open(conversationId);
     const present = () => this.threads[conversationId]?.messages.some((m) => (m.id ?? m.client_msg_id) === key) ?? false;
@@ -403,9 +478,167 @@ class App {
     }, 150);
   }
 
-  async send(conversationId: string, body: string): Promise<boolean> {
+  composerOf(conversationId: string): Composing {
+    if (!this.composing[conversationId]) this.composing[conversationId] = { reply: null, editing: null, files: [] };
+    return this.composing[conversationId];
+  }
+
+  /** Answers a message: the composer quotes it. */
+  replyTo(m: LocalMessage) {
+    const c = this.composerOf(m.conversation_id);
+    c.editing = null;
+    c.reply = m;
+  }
+
+  /** Edits one of my messages in the composer. */
+  startEdit(m: LocalMessage) {
+    const c = this.composerOf(m.conversation_id);
+    c.reply = null;
+    c.editing = m;
+  }
+
+  /** Esc: stops editing, else stops replying; whether there was anything to cancel. */
+  cancelComposing(conversationId: string): boolean {
+    const c = this.composing[conversationId];
+    if (c?.editing) c.editing = null;
+    else if (c?.reply) c.reply = null;
+    else return false;
+    return true;
+  }
+
+  /** Saves an edit; false when it was refused (the composer keeps the text). */
+  async saveEdit(m: LocalMessage, body: string): Promise<boolean> {
     try {
-      const m = await backend.send(conversationId, body);
+      const changed = await backend.edit(m.id ?? m.client_msg_id, body);
+      const thread = this.threads[m.conversation_id];
+      if (thread) thread.messages = mergeMessages(thread.messages, [changed]);
+      return true;
+    } catch (e) {
+      this.fail(e);
+      return false;
+    }
+  }
+
+  /** Adds my reaction, or takes it back when it is there. */
+  async toggleReaction(m: LocalMessage, emoji: string) {
+    if (!m.id) return;
+    try {
+      const changed = await backend.react(m.id, emoji, reactionTurnsOn(m.reactions, emoji));
+      const thread = this.threads[m.conversation_id];
+      if (thread) thread.messages = withReactions(thread.messages, m.id, changed.reactions);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  /** Deletes one of my messages after the undo period; meanwhile it is hidden. */
+  deleteMessage(m: LocalMessage) {
+    const key = m.id ?? m.client_msg_id;
+    const c = this.composing[m.conversation_id];
+    if (c?.editing && (c.editing.id ?? c.editing.client_msg_id) === key) c.editing = null;
+    if (c?.reply && (c.reply.id ?? c.reply.client_msg_id) === key) c.reply = null;
+    this.hidden[key] = true;
+    this.undo = { key, text: "Message deleted" };
+    this.#deferred.schedule(key, UNDO_MS, () => void this.#sendDelete(m, key));
+  }
+
+  async #sendDelete(m: LocalMessage, key: string) {
+    if (this.undo?.key === key) this.undo = null;
+    try {
+      const changed = await backend.delete(key);
+      const thread = this.threads[m.conversation_id];
+      if (thread && changed) thread.messages = mergeMessages(thread.messages, [changed]);
+      else if (thread) thread.messages = removeMessage(thread.messages, m.client_msg_id);
+    } catch (e) {
+      this.fail(e);
+    } finally {
+      delete this.hidden[key];
+    }
+  }
+
+  /** "Undo": the hidden message comes back and nothing is sent. */
+  undoDelete() {
+    const u = this.undo;
+    if (!u) return;
+    this.undo = null;
+    if (this.#deferred.cancel(u.key)) delete this.hidden[u.key];
+  }
+
+  /** Files chosen with the paperclip: handed to the shell and shown in the composer. */
+  async attachFiles(conversationId: string, files: File[]) {
+    const c = this.composerOf(conversationId);
+    for (const file of files) {
+      const refused = refusal(file.name, file.size, c.files.length);
+      if (refused) {
+        this.say(refused);
+        continue;
+      }
+      try {
+        c.files.push(await backend.stageFile(file));
+      } catch (e) {
+        this.fail(e);
+      }
+    }
+  }
+
+  /** Files dropped onto the window (already staged by the shell) go to the open composer. */
+  async filesDropped(files: StagedFile[], refused: string[]) {
+    const id = this.selectedId;
+    if (refused.length > 0) this.say(refused.join(" · "));
+    if (!id || !this.me) {
+      if (files.length > 0) await backend.unstage(files.map((f) => f.id)).catch(() => {});
+      return;
+    }
+    const c = this.composerOf(id);
+    const room = Math.max(0, 10 - c.files.length);
+    c.files.push(...files.slice(0, room));
+    if (files.length > room) {
+      this.say("A message carries at most 10 files");
+      await backend.unstage(files.slice(room).map((f) => f.id)).catch(() => {});
+    }
+  }
+
+  /** Takes a file out of the composer. */
+  removeFile(conversationId: string, fileId: string) {
+    const c = this.composerOf(conversationId);
+    c.files = c.files.filter((f) => f.id !== fileId);
+    backend.unstage([fileId]).catch(() => {});
+  }
+
+  /** The blob URL of an image attachment's preview (fetched through the engine once). */
+  thumbnailUrl(attachmentId: string): Promise<string> {
+    let url = this.#thumbnails.get(attachmentId);
+    if (!url) {
+      url = backend.thumbnail(attachmentId).then((bytes) => URL.createObjectURL(new Blob([bytes])));
+      url.catch(() => this.#thumbnails.delete(attachmentId));
+      this.#thumbnails.set(attachmentId, url);
+    }
+    return url;
+  }
+
+  /** Gets a file onto this device, then opens it (or shows it in its folder). */
+  async openAttachment(attachmentId: string, how: "open" | "reveal") {
+    this.transfers[attachmentId] = { state: "running", progress: null };
+    try {
+      await (how === "open" ? backend.openAttachment(attachmentId) : backend.revealAttachment(attachmentId));
+      delete this.transfers[attachmentId];
+    } catch (e) {
+      const err = toCommandError(e);
+      // Downloaded but not opened (a program, no app for it): the file is there, say why.
+      if (this.transfers[attachmentId]?.state === "running") delete this.transfers[attachmentId];
+      this.say(err.message);
+    }
+  }
+
+  /** Sends what the composer holds: text, the quoted reply and the staged files. */
+  async send(conversationId: string, body: string): Promise<boolean> {
+    const c = this.composerOf(conversationId);
+    const reply = c.reply;
+    const files = c.files;
+    try {
+      const m = await backend.send(conversationId, body, reply?.id ?? null, files.map((f) => f.id));
+      c.reply = null;
+      c.files = [];
       const thread = this.threads[conversationId];
       if (thread) thread.messages = mergeMessages(thread.messages, [m]);
       return true;
