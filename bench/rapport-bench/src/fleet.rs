@@ -151,7 +151,7 @@ impl Measured {
     }
 
     /// Records the server's and the generator's CPU use (percent of one core).
-    pub fn record_cpu(&self, outcome: &mut crate::report::Outcome) {
+    pub fn record_cpu(&self, outcome: &mut crate::report::ScenarioResult) {
         outcome.set("server_cpu_pct", self.pct(self.hubs.total_s()));
         outcome.set("server_user_cpu_pct", self.pct(self.hubs.user_s));
         outcome.set("server_system_cpu_pct", self.pct(self.hubs.system_s));

@@ -30,7 +30,7 @@ use anyhow::Context as _;
 use clap::Parser;
 
 use fleet::Phases;
-use report::Outcome;
+use report::ScenarioResult;
 use server::{Programs, Target};
 
 /// Command line.
@@ -170,7 +170,7 @@ async fn main() -> anyhow::Result<()> {
     let scales = scales(&args);
     let started = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
 
-    let mut outcomes: Vec<Outcome> = Vec::new();
+    let mut outcomes: Vec<ScenarioResult> = Vec::new();
     for scenario in &scenarios {
         let per_target = matches!(*scenario, "latency" | "fanout" | "idle" | "storm");
         if *scenario == "scaleout" {
@@ -229,9 +229,9 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn failed(scenario: &str, target: &'static str, err: anyhow::Error) -> Outcome {
+fn failed(scenario: &str, target: &'static str, err: anyhow::Error) -> ScenarioResult {
     let name: &'static str = ALL.iter().find(|s| **s == scenario).copied().unwrap_or("unknown");
-    Outcome::skipped(name, target, format!("failed: {err:#}"))
+    ScenarioResult::skipped(name, target, format!("failed: {err:#}"))
 }
 
 /// The 1-minute load average (2.0 = both cores busy).

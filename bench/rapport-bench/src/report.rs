@@ -1,4 +1,4 @@
-//! Results: one [`Outcome`] per scenario and target, the human table, the JSON summary and the
+//! Results: one [`ScenarioResult`] per scenario and target, the human table, the JSON summary and the
 //! closing comparison lines.
 
 use std::collections::BTreeMap;
@@ -31,7 +31,7 @@ pub struct Headline {
 
 /// One scenario against one target.
 #[derive(Debug, Clone, Serialize)]
-pub struct Outcome {
+pub struct ScenarioResult {
     /// Scenario name.
     pub scenario: &'static str,
     /// Target name.
@@ -46,15 +46,15 @@ pub struct Outcome {
     pub skipped: Option<String>,
 }
 
-impl Outcome {
+impl ScenarioResult {
     /// An empty outcome.
-    pub fn new(scenario: &'static str, target: &'static str, scale: String) -> Outcome {
-        Outcome { scenario, target, scale, metrics: BTreeMap::new(), notes: Vec::new(), skipped: None }
+    pub fn new(scenario: &'static str, target: &'static str, scale: String) -> ScenarioResult {
+        ScenarioResult { scenario, target, scale, metrics: BTreeMap::new(), notes: Vec::new(), skipped: None }
     }
 
     /// A scenario that did not run, and why.
-    pub fn skipped(scenario: &'static str, target: &'static str, why: String) -> Outcome {
-        let mut o = Outcome::new(scenario, target, String::new());
+    pub fn skipped(scenario: &'static str, target: &'static str, why: String) -> ScenarioResult {
+        let mut o = ScenarioResult::new(scenario, target, String::new());
         o.skipped = Some(why);
         o
     }
@@ -100,12 +100,12 @@ fn fmt(v: f64) -> String {
 }
 
 /// Every scenario's figures, one column per target.
-pub fn table(outcomes: &[Outcome]) -> String {
+pub fn table(outcomes: &[ScenarioResult]) -> String {
     let mut out = String::new();
     let mut scenarios: Vec<&str> = outcomes.iter().map(|o| o.scenario).collect();
     scenarios.dedup();
     for scenario in scenarios {
-        let runs: Vec<&Outcome> = outcomes.iter().filter(|o| o.scenario == scenario).collect();
+        let runs: Vec<&ScenarioResult> = outcomes.iter().filter(|o| o.scenario == scenario).collect();
         let _ = writeln!(out, "\n== {scenario} ==");
         for run in &runs {
             match &run.skipped {
@@ -150,7 +150,7 @@ pub fn ratio(h: &Headline, rapport: f64, peer: f64) -> Option<f64> {
 }
 
 /// One closing line per scenario: Rapport's figure, the peer's, the ratio, and the goal.
-pub fn closing_lines(outcomes: &[Outcome], peer: &str) -> Vec<String> {
+pub fn closing_lines(outcomes: &[ScenarioResult], peer: &str) -> Vec<String> {
     let mut lines = Vec::new();
     let mut scenarios: Vec<&str> = outcomes.iter().map(|o| o.scenario).collect();
     scenarios.dedup();

@@ -20,7 +20,7 @@ use sqlx::{Connection as _, SqliteConnection};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::api::Api;
-use crate::report::Outcome;
+use crate::report::ScenarioResult;
 use crate::runner::histogram;
 use crate::server::{Programs, Server, Target};
 use crate::wire::{self, Incoming};
@@ -81,12 +81,12 @@ fn ms(h: &Histogram<u64>, q: f64) -> f64 {
 }
 
 /// Runs the scenario (Rapport only: the Socket.IO stack has no client cache to compare).
-pub async fn run(programs: &Programs, scale: &Scale) -> anyhow::Result<Outcome> {
+pub async fn run(programs: &Programs, scale: &Scale) -> anyhow::Result<ScenarioResult> {
     let text = format!(
         "{} messages in {} conversations, {} missed",
         scale.messages, scale.conversations, scale.missed
     );
-    let mut outcome = Outcome::new("client", "rapport", text);
+    let mut outcome = ScenarioResult::new("client", "rapport", text);
     let mut server = Server::start(Target::Rapport, programs).await?;
     let api = Api::new(Target::Rapport, server.base_url());
     let profile = tempfile::Builder::new().prefix("rapport-bench-profile-").tempdir()?;

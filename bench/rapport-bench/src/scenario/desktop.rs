@@ -22,7 +22,7 @@ use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
 
 use crate::api::Api;
-use crate::report::Outcome;
+use crate::report::ScenarioResult;
 use crate::server::{Programs, Server, Target};
 
 /// How big.
@@ -45,21 +45,21 @@ pub fn default_app(target_dir: &Path) -> PathBuf {
 }
 
 /// Runs the scenario, or reports it skipped when the app is not built or no display exists.
-pub async fn run(programs: &Programs, app: &Path, scale: &Scale) -> anyhow::Result<Outcome> {
+pub async fn run(programs: &Programs, app: &Path, scale: &Scale) -> anyhow::Result<ScenarioResult> {
     if !app.exists() {
         let why = format!("desktop app not built ({} absent; `cd ui && npx tauri build --bundles deb`)", app.display());
         println!("skipped: {why}");
-        return Ok(Outcome::skipped("desktop", "rapport", why));
+        return Ok(ScenarioResult::skipped("desktop", "rapport", why));
     }
     let display = match Display::open().await {
         Ok(display) => display,
         Err(e) => {
             let why = format!("no X display: {e:#}");
             println!("skipped: {why}");
-            return Ok(Outcome::skipped("desktop", "rapport", why));
+            return Ok(ScenarioResult::skipped("desktop", "rapport", why));
         }
     };
-    let mut outcome = Outcome::new(
+    let mut outcome = ScenarioResult::new(
         "desktop",
         "rapport",
         format!("{} conversations, {} launches, memory after {:?} idle", scale.conversations, scale.launches, scale.settle),

@@ -10,7 +10,7 @@ use futures_util::{stream, StreamExt as _, TryStreamExt as _};
 
 use crate::api::Api;
 use crate::fleet::{self, Fleet, Phases, Role};
-use crate::report::Outcome;
+use crate::report::ScenarioResult;
 use crate::runner::SendPlan;
 use crate::server::{Programs, Server, Target};
 
@@ -30,12 +30,12 @@ pub struct Scale {
 }
 
 /// Runs the scenario against `target`.
-pub async fn run(target: Target, programs: &Programs, scale: &Scale) -> anyhow::Result<Outcome> {
+pub async fn run(target: Target, programs: &Programs, scale: &Scale) -> anyhow::Result<ScenarioResult> {
     let text = format!(
         "{} groups of {}, {} senders, {} msg/s, measured {}",
         scale.groups, scale.group_size, scale.senders, scale.rate, super::secs(scale.phases.measure)
     );
-    let mut outcome = Outcome::new("fanout", target.name(), text);
+    let mut outcome = ScenarioResult::new("fanout", target.name(), text);
     let server = Server::start(target, programs).await?;
     let api = Api::new(target, server.base_url());
     let accounts = api.register_many("fan", scale.group_size).await?;

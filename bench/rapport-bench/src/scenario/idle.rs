@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::api::Api;
 use crate::fleet::{self, Fleet, Phases, Role};
 use crate::procfs::rss_kib;
-use crate::report::Outcome;
+use crate::report::ScenarioResult;
 use crate::server::{Programs, Server, Target};
 
 /// How big.
@@ -26,9 +26,9 @@ pub struct Scale {
 }
 
 /// Runs the scenario against `target`.
-pub async fn run(target: Target, programs: &Programs, scale: &Scale) -> anyhow::Result<Outcome> {
+pub async fn run(target: Target, programs: &Programs, scale: &Scale) -> anyhow::Result<ScenarioResult> {
     let text = format!("{} sessions of {} users, frames counted for {}", scale.sessions, scale.users, super::secs(scale.window));
-    let mut outcome = Outcome::new("idle", target.name(), text);
+    let mut outcome = ScenarioResult::new("idle", target.name(), text);
     let server = Server::start(target, programs).await?;
     let api = Api::new(target, server.base_url());
     let accounts = api.register_many("idle", scale.users).await?;

@@ -1,5 +1,5 @@
 //! The scenarios. Each one starts its own server, sets up users and conversations over REST,
-//! runs, and returns an [`Outcome`](crate::report::Outcome).
+//! runs, and returns an [`ScenarioResult`](crate::report::ScenarioResult).
 
 pub mod client;
 pub mod desktop;
@@ -13,10 +13,10 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-use crate::report::Outcome;
+use crate::report::ScenarioResult;
 
 /// Records p50, p99, p99.9 and max (ms) of a µs histogram under `prefix`.
-pub fn record_latency(outcome: &mut Outcome, prefix: &str, h: Option<&Histogram<u64>>) {
+pub fn record_latency(outcome: &mut ScenarioResult, prefix: &str, h: Option<&Histogram<u64>>) {
     let Some(h) = h else { return };
     let ms = |us: u64| us as f64 / 1000.0;
     outcome.set(&format!("{prefix}_p50_ms"), ms(h.value_at_quantile(0.50)));

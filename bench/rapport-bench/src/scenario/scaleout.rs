@@ -17,7 +17,7 @@ use crate::api::Api;
 use crate::deployment::{Deployment, Topology};
 use crate::fleet::{self, Fleet, Phases, Role};
 use crate::procfs;
-use crate::report::Outcome;
+use crate::report::ScenarioResult;
 use crate::runner::SendPlan;
 use crate::server::{Programs, Target};
 
@@ -36,13 +36,13 @@ pub struct Scale {
 }
 
 /// Runs every deployment through the ladder; one outcome per deployment.
-pub async fn run(programs: &Programs, scale: &Scale) -> Vec<Outcome> {
+pub async fn run(programs: &Programs, scale: &Scale) -> Vec<ScenarioResult> {
     let mut outcomes = Vec::new();
     for topology in [Topology::Sqlite, Topology::Postgres, Topology::PostgresPair] {
         eprintln!("-- scaleout against {}", topology.name());
         let outcome = match ladder(topology, programs, scale).await {
             Ok(outcome) => outcome,
-            Err(err) => Outcome::skipped("scaleout", topology.name(), format!("failed: {err:#}")),
+            Err(err) => ScenarioResult::skipped("scaleout", topology.name(), format!("failed: {err:#}")),
         };
         eprintln!("{}", crate::report::table(std::slice::from_ref(&outcome)));
         outcomes.push(outcome);
@@ -50,7 +50,7 @@ pub async fn run(programs: &Programs, scale: &Scale) -> Vec<Outcome> {
     outcomes
 }
 
-async fn ladder(topology: Topology, programs: &Programs, scale: &Scale) -> anyhow::Result<Outcome> {
+async fn ladder(topology: Topology, programs: &Programs, scale: &Scale) -> anyhow::Result<ScenarioResult> {
     let rates: Vec<String> = scale.rates.iter().map(|r| format!("{r}")).collect();
     let text = format!(
         "direct messages at {} msg/s, {} s warm-up and {} s measured each",
@@ -58,7 +58,7 @@ async fn ladder(topology: Topology, programs: &Programs, scale: &Scale) -> anyho
         scale.phases.warmup.as_secs_f64(),
         scale.phases.measure.as_secs_f64()
     );
-    let mut outcome = Outcome::new("scaleout", topology.name(), text);
+    let mut outcome = ScenarioResult::new("scaleout", topology.name(), text);
     let deployment = Deployment::start(topology, programs).await?;
     let base = format!("http://{}", deployment.addr);
     let api = Api::new(Target::Rapport, base);

@@ -25,7 +25,7 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::api::{Account, Api};
 use crate::procfs::CpuMark;
-use crate::report::Outcome;
+use crate::report::ScenarioResult;
 use crate::server::{Programs, Server, Target};
 use crate::wire::{self, Incoming, Opened, Ws};
 
@@ -258,15 +258,15 @@ async fn send(shared: Arc<Shared>, account: Account, opened: Opened, conversatio
 }
 
 /// Runs the scenario against `target`.
-pub async fn run(target: Target, programs: &Programs, scale: &Scale) -> anyhow::Result<Outcome> {
+pub async fn run(target: Target, programs: &Programs, scale: &Scale) -> anyhow::Result<ScenarioResult> {
     let groups = scale.users / scale.group_size;
     let text = format!(
         "{} sessions of {} users in {} groups of {}, {} msg/s per group until the kill",
         scale.sessions, scale.users, groups, scale.group_size, scale.rate_per_group
     );
-    let mut outcome = Outcome::new("storm", target.name(), text);
+    let mut outcome = ScenarioResult::new("storm", target.name(), text);
     if target == Target::SocketIoMemory {
-        return Ok(Outcome::skipped("storm", target.name(), "keeps nothing across a restart".into()));
+        return Ok(ScenarioResult::skipped("storm", target.name(), "keeps nothing across a restart".into()));
     }
     let mut server = Server::start(target, programs).await?;
     let api = Api::new(target, server.base_url());

@@ -142,7 +142,7 @@ pub(super) async fn message_in(conn: &mut PgConnection, conversation_id: &str, m
 }
 
 /// What storing a batch came to, short of a database failure.
-enum Outcome {
+enum BatchAttempt {
     /// Committed: one answer per message.
     Committed(Vec<StoreResult<(Message, bool)>>),
     /// Another hub stored one of the batch's client ids after we looked for it; nothing was
@@ -153,7 +153,7 @@ enum Outcome {
 impl PostgresStore {
     /// Stores a batch in one transaction, as [`batch`] plans it. Any failure other than the
     /// plan's refusals fails the whole batch.
-    async fn insert_batch(&self, batch: &[NewMessage<'_>]) -> StoreResult<Outcome> {
+    async fn insert_batch(&self, batch: &[NewMessage<'_>]) -> StoreResult<BatchAttempt> {
         let now = now_ms();
         let mut conn = self.conn().await?;
         let mut tx = conn.begin().await?;
@@ -293,7 +293,7 @@ impl PostgresStore {
             .await?;
             if inserted != new.len() as i64 {
                 tx.rollback().await?;
-                return Ok(Outcome::Raced);
+                return Ok(BatchAttempt::Raced);
             }
 
             let links = numbered.attachment_links();
@@ -312,7 +312,7 @@ impl PostgresStore {
             }
         }
         tx.commit().await?;
-        Ok(Outcome::Committed(numbered.into_results()))
+        Ok(BatchAttempt::Committed(numbered.into_results()))
     }
 
     /// One chunk: the batch, tried again when it lost a race; when the database is away every
@@ -349,12 +349,12 @@ impl PostgresStore {
         let mut attempt = 1;
         loop {
             match self.insert_batch(batch).await {
-                Ok(Outcome::Committed(results)) => return Ok(results),
-                Ok(Outcome::Raced) if attempt < RACE_ATTEMPTS => tracing::debug!(attempt, "a resend raced another hub; trying the batch again"),
+                Ok(BatchAttempt::Committed(results)) => return Ok(results),
+                Ok(BatchAttempt::Raced) if attempt < RACE_ATTEMPTS => tracing::debug!(attempt, "a resend raced another hub; trying the batch again"),
                 Err(err) if attempt < RACE_ATTEMPTS && lost_a_race(&err) => {
                     tracing::debug!(attempt, error = %err, "the batch lost a race; trying it again")
                 }
-                Ok(Outcome::Raced) => return Err(StoreError::Database(sqlx::Error::Protocol("a resend kept racing another hub".into()))),
+                Ok(BatchAttempt::Raced) => return Err(StoreError::Database(sqlx::Error::Protocol("a resend kept racing another hub".into()))),
                 Err(err) => return Err(err),
             }
             attempt += 1;
