@@ -440,6 +440,8 @@ pub enum EngineEvent {
     Notification(Notification),
     /// Show this desktop notification now.
     Notify(NotificationToShow),
+    /// Notifications became quiet (quiet hours, a pause) or not, or the end moved.
+    Quiet(crate::quiet::QuietStatus),
     /// The total unread count over all conversations changed.
     Unread {
         /// Sum of unread counts.
