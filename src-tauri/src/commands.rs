@@ -2,8 +2,8 @@
 //! Arguments are snake_case on the wire, like every payload the engine produces.
 
 use rapport_client::{
-    ChosenStatus, ConnectionState, ConversationSummary, HistoryPage, LocalMessage, Notification, Presence, Role,
-    SearchHit, TokenStoreKind, User,
+    ChosenStatus, ConnectionState, ConversationSummary, HistoryPage, LocalMessage, Notification, Pause, Presence,
+    QuietStatus, Role, SearchHit, TokenStoreKind, User,
 };
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, State};
@@ -36,6 +36,10 @@ pub struct Bootstrap {
     /// Where the login is kept: `keyring`, or `file` (0600, in the profile) without a keyring;
     /// null before a profile is open.
     login_store: Option<TokenStoreKind>,
+    /// Whether notifications are quiet now; null before a profile is open.
+    quiet: Option<QuietStatus>,
+    /// The system's IANA time zone (what an empty quiet-hours time zone means); null if unknown.
+    system_time_zone: Option<String>,
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -55,6 +59,8 @@ pub fn bootstrap(app: AppHandle, profile: State<'_, ActiveProfile>, settings: St
         demo,
         version: app.package_info().version.to_string(),
         login_store: profile.token_store(),
+        quiet: engine.as_ref().map(|e| e.quiet_status()),
+        system_time_zone: rapport_client::system_time_zone(),
     }
 }
 
@@ -172,6 +178,17 @@ pub async fn set_muted(profile: State<'_, ActiveProfile>, conversation_id: Strin
     Ok(profile.engine()?.set_muted(&conversation_id, muted).await?)
 }
 
+/// Pauses notifications (the settings pane and the tray offer 1 hour and until tomorrow).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn pause_notifications(profile: State<'_, ActiveProfile>, pause: Pause) -> CommandResult<QuietStatus> {
+    Ok(profile.engine()?.pause_notifications(pause).await?)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn resume_notifications(profile: State<'_, ActiveProfile>) -> CommandResult<QuietStatus> {
+    Ok(profile.engine()?.resume_notifications().await?)
+}
+
 #[tauri::command(rename_all = "snake_case")]
 pub fn reconnect_now(profile: State<'_, ActiveProfile>) -> CommandResult<()> {
     profile.engine()?.reconnect_now();
@@ -232,6 +249,8 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         mark_notification_read,
         set_open_conversation,
         set_muted,
+        pause_notifications,
+        resume_notifications,
         reconnect_now,
         get_settings,
         set_settings,

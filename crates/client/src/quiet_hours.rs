@@ -140,6 +140,11 @@ pub(crate) struct Schedule {
 }
 
 impl QuietHours {
+    /// Checks the schedule (as [`crate::Engine::set_quiet_hours`] does) without applying it.
+    pub fn check(&self) -> Result<(), EngineError> {
+        self.compile().map(drop)
+    }
+
     /// Checks the schedule: a clear `invalid` error for an unknown time zone, a time that is not
     /// `HH:MM`, a span without days, or too many spans.
     pub(crate) fn compile(&self) -> Result<Schedule, EngineError> {
