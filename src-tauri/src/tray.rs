@@ -226,7 +226,7 @@ mod tests {
 
     #[test]
     fn the_tray_says_why_and_until_when_it_is_quiet() {
-        let status = |reason, until: Option<&str>| QuietStatus {
+        let status = |reason: Option<QuietReason>, until: Option<&str>| QuietStatus {
             quiet: reason.is_some(),
             reason,
             until: None,
