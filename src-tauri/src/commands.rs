@@ -260,3 +260,29 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         first_paint,
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    /// The commands registered in [`super::handler`], read from this file's source.
+    fn handled() -> Vec<String> {
+        let source = include_str!("commands.rs");
+        let start = source.find("generate_handler![").expect("the handler list") + "generate_handler![".len();
+        let end = start + source[start..].find(']').expect("the end of the handler list");
+        source[start..end].split(',').map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn every_command_is_permitted_to_the_window() {
+        // Tauri refuses a command at run time ("not allowed. Command not found") unless build.rs
+        // declares it and the window's capability grants it; a new command must do all three.
+        let build = include_str!("../build.rs");
+        let capability = include_str!("../capabilities/main.json");
+        let commands = handled();
+        assert!(commands.len() > 20, "the handler list was read: {commands:?}");
+        for command in commands {
+            assert!(build.contains(&format!("\"{command}\"")), "{command} is missing from COMMANDS in src-tauri/build.rs");
+            let permission = format!("\"allow-{}\"", command.replace('_', "-"));
+            assert!(capability.contains(&permission), "{permission} is missing from src-tauri/capabilities/main.json");
+        }
+    }
+}
