@@ -75,6 +75,7 @@ def test_quiet_hours_settings_section(world):
                       "pausing for an hour shows until when")
     assert "Resume" in status
     assert "paused" in w.text(w.one("my-status")), "the status line under the name says notifications are paused"
+    wait_for(lambda: not w.driver.find_elements("css selector", ".toast"), 10, "the error toast goes away by itself")
     w.shot("settings-quiet-hours-paused")
     w.one("quiet-resume").click()
     wait_for(lambda: w.text(w.one("quiet-status")).startswith("Notifications are on"), 10, "resume turns notifications back on")
@@ -120,5 +121,8 @@ def test_no_native_notification_while_paused_and_one_digest_after(world):
     entries = json.loads(history)["data"][0]
     assert sum("3 messages from 2 candidates" in json.dumps(e) for e in entries) == 1, "exactly one digest"
     assert "While notifications were paused" in history
+    mine = w.driver.find_element("css selector", '[data-testid="my-status"]')
+    wait_for(lambda: mine.get_attribute("data-quiet") == "false" and "paused" not in w.text(mine), 10,
+             "the status under the name drops 'paused' when the pause ends")
     w.screen("digest-notification")
     other.terminate()
