@@ -124,5 +124,7 @@ def test_no_native_notification_while_paused_and_one_digest_after(world):
     mine = w.driver.find_element("css selector", '[data-testid="my-status"]')
     wait_for(lambda: mine.get_attribute("data-quiet") == "false" and "paused" not in w.text(mine), 10,
              "the status under the name drops 'paused' when the pause ends")
-    w.screen("digest-notification")
+    # The web view itself: an X screenshot of the unfocused window can show a stale frame, and
+    # the digest's popup has left the screen by the time dunst lists it in its history.
+    w.shot("after-the-pause-badges-kept")
     other.terminate()
