@@ -82,11 +82,11 @@ pub use engine::Engine;
 pub use error::{Code, EngineError};
 pub use event::{
     ChangeKind, ConnectionState, ConversationSummary, DownloadVariant, EngineEvent, HistoryPage, LocalAttachment,
-    LocalMessage, LocalReaction, MessageState, NotificationToShow, PendingChange, ReplyPreview, SearchHit, SnippetPart,
-    TransferProgress, WireEvent,
+    LocalMessage, LocalReaction, MessageState, NotificationToShow, PendingChange, QuietReason, QuietStatus, ReplyPreview,
+    SearchHit, SnippetPart, TransferProgress, WireEvent,
 };
 pub use notify_policy::Coalescer;
-pub use quiet::{Pause, QuietReason, QuietStatus, MAX_PAUSE};
+pub use quiet::{Pause, MAX_PAUSE};
 pub use quiet_hours::{system_time_zone, QuietHours, QuietSpan, Weekday, MAX_SPANS};
 pub use shared::Diagnostics;
 pub use rapport_protocol::gateway::ReceiptKind;

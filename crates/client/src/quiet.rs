@@ -23,7 +23,7 @@ use tokio::sync::Notify;
 
 use crate::clock::Clock;
 use crate::error::{Code, EngineError};
-use crate::event::NotificationToShow;
+use crate::event::{NotificationToShow, QuietReason, QuietStatus};
 use crate::quiet_hours::{self, QuietHours, Schedule};
 
 /// The longest [`run`] sleeps without looking at the clock again.
@@ -43,33 +43,6 @@ pub enum Pause {
     },
     /// Until 09:00 tomorrow in the quiet-hours time zone (this morning's 09:00 before 05:00).
     UntilTomorrow,
-}
-
-/// Why notifications are quiet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[serde(rename_all = "snake_case")]
-pub enum QuietReason {
-    /// The user paused notifications.
-    Paused,
-    /// A quiet-hours span runs.
-    Schedule,
-}
-
-/// Whether notifications are quiet now, and until when.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct QuietStatus {
-    /// Nothing is shown now (a digest follows at the end).
-    pub quiet: bool,
-    /// Why (a pause wins when both hold).
-    pub reason: Option<QuietReason>,
-    /// When the quiet period ends (RFC 3339), when quiet.
-    pub until: Option<String>,
-    /// The same in the quiet-hours time zone: `07:00`, or `Sat 07:00` on another day.
-    pub until_local: Option<String>,
-    /// When the pause ends (RFC 3339), when paused.
-    pub paused_until: Option<String>,
 }
 
 /// Who sent held messages, for the digest's wording.
