@@ -32,6 +32,8 @@ const COMMANDS: &[&str] = &[
     "mark_notification_read",
     "set_open_conversation",
     "set_muted",
+    "pause_notifications",
+    "resume_notifications",
     "reconnect_now",
     "get_settings",
     "set_settings",

@@ -17,8 +17,8 @@ use std::path::Path;
 use rapport_client::{
     ChangeKind, ChosenStatus, Code, ConnectionState, ConversationKind, ConversationSummary, DownloadVariant, Draft, EngineEvent,
     HistoryPage, LocalAttachment, LocalMessage, LocalReaction, Member, MessageKind, MessageState, Notification, NotificationKind,
-    NotificationToShow, PendingChange, Presence, PresenceStatus, ReceiptKind, ReplyPreview, Role, SearchHit, SnippetPart,
-    TokenStoreKind, TransferProgress, User,
+    NotificationToShow, Pause, PendingChange, Presence, PresenceStatus, QuietHours, QuietReason, QuietSpan, QuietStatus,
+    ReceiptKind, ReplyPreview, Role, SearchHit, SnippetPart, TokenStoreKind, TransferProgress, User, Weekday,
 };
 use ts_rs::{Config, TS};
 
@@ -76,9 +76,15 @@ fn declarations(cfg: &Config) -> Vec<Declaration> {
         declaration::<SearchHit>(cfg),
         declaration::<Notification>(cfg),
         declaration::<NotificationToShow>(cfg),
+        declaration::<QuietReason>(cfg),
+        declaration::<QuietStatus>(cfg),
         declaration::<EngineEvent>(cfg),
         // What the UI hands the engine.
         declaration::<Draft>(cfg),
+        declaration::<Pause>(cfg),
+        declaration::<Weekday>(cfg),
+        declaration::<QuietSpan>(cfg),
+        declaration::<QuietHours>(cfg),
         // The shell's own.
         declaration::<Values>(cfg),
         declaration::<Demo>(cfg),

@@ -46,8 +46,12 @@ fn engine_opened(app: &AppHandle, engine: &Engine) -> JoinHandle<()> {
     let settings = app.state::<Settings>().get();
     engine.set_do_not_disturb(settings.do_not_disturb);
     engine.set_away_after(settings.away_after());
+    if let Err(error) = engine.set_quiet_hours(settings.quiet_hours()) {
+        tracing::warn!(%error, "the stored quiet hours do not apply");
+    }
     app.state::<WindowFocus>().apply(engine);
     tray::show_choices(app, engine.chosen_presence(), settings.do_not_disturb);
+    tray::show_quiet(app, &engine.quiet_status());
     forward::spawn(app.clone(), engine.subscribe(), on_engine_event)
 }
 
@@ -58,6 +62,7 @@ fn on_engine_event(app: &AppHandle, event: &EngineEvent) {
         EngineEvent::SignedOut => tray::set_unread(app, 0),
         EngineEvent::Notify(show) => native_notifications::show(app, show.clone()),
         EngineEvent::ChosenPresence(status) => tray::show_choices(app, *status, app.state::<Settings>().get().do_not_disturb),
+        EngineEvent::Quiet(status) => tray::show_quiet(app, status),
         _ => {}
     }
 }
@@ -68,9 +73,13 @@ pub fn on_start(app: &AppHandle) {
     settings_changed(app, None, &values);
 }
 
-/// Stores changed settings and applies what changed; the new values.
+/// Stores changed settings and applies what changed; the new values. Quiet hours the engine
+/// would refuse are refused here, before anything is stored.
 pub fn change_settings(app: &AppHandle, change: impl FnOnce(&mut Values)) -> CommandResult<Values> {
-    let (old, new) = app.state::<Settings>().update(app, change).map_err(|e| CommandError::new(rapport_client::Code::Io, e.to_string()))?;
+    let mut values = app.state::<Settings>().get();
+    change(&mut values);
+    values.quiet_hours().check()?;
+    let (old, new) = app.state::<Settings>().update(app, |v| *v = values).map_err(|e| CommandError::new(rapport_client::Code::Io, e.to_string()))?;
     settings_changed(app, Some(&old), &new);
     Ok(new)
 }
@@ -88,6 +97,11 @@ fn settings_changed(app: &AppHandle, old: Option<&Values>, new: &Values) {
     if let Some(engine) = &engine {
         engine.set_do_not_disturb(new.do_not_disturb);
         engine.set_away_after(new.away_after());
+        if old.is_none_or(|o| o.quiet_hours != new.quiet_hours) {
+            if let Err(error) = engine.set_quiet_hours(new.quiet_hours()) {
+                tracing::warn!(%error, "quiet hours not applied");
+            }
+        }
     }
     tray::show_choices(app, engine.map(|e| e.chosen_presence()).unwrap_or_default(), new.do_not_disturb);
 }
@@ -107,6 +121,23 @@ pub fn on_tray(app: &AppHandle, action: TrayAction) {
             updates::check_and_report(app.clone(), update_hub(app));
         }
         TrayAction::Quit => app.exit(0),
+        TrayAction::Pause(pause) => {
+            let Ok(engine) = app.state::<ActiveProfile>().engine() else { return };
+            // The engine announces the quiet status (`quiet`) to the window and the tray.
+            tauri::async_runtime::spawn(async move {
+                if let Err(error) = engine.pause_notifications(pause).await {
+                    tracing::warn!(%error, "could not pause notifications from the tray");
+                }
+            });
+        }
+        TrayAction::Resume => {
+            let Ok(engine) = app.state::<ActiveProfile>().engine() else { return };
+            tauri::async_runtime::spawn(async move {
+                if let Err(error) = engine.resume_notifications().await {
+                    tracing::warn!(%error, "could not resume notifications from the tray");
+                }
+            });
+        }
         TrayAction::SetStatus(status) => {
             let Ok(engine) = app.state::<ActiveProfile>().engine() else { return };
             // The engine announces the new status (`chosen_presence`) to the window and the tray.

@@ -4,6 +4,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
+use rapport_client::QuietHours;
 use serde::{Deserialize, Serialize};
 use tauri::AppHandle;
 use tauri_plugin_store::StoreExt as _;
@@ -31,6 +32,8 @@ pub struct Values {
     pub check_for_updates: bool,
     /// Idle minutes before an online user is shown as away.
     pub away_after_minutes: u32,
+    /// The weekly quiet hours; an empty time zone means the system's.
+    pub quiet_hours: QuietHours,
 }
 
 impl Default for Values {
@@ -42,6 +45,7 @@ impl Default for Values {
             do_not_disturb: false,
             check_for_updates: true,
             away_after_minutes: 5,
+            quiet_hours: QuietHours::default(),
         }
     }
 }
@@ -50,6 +54,15 @@ impl Values {
     /// Idle time before an online user is shown as away.
     pub fn away_after(&self) -> Duration {
         Duration::from_secs(u64::from(self.away_after_minutes.max(1)) * 60)
+    }
+
+    /// The quiet hours as the engine gets them: in the system's time zone unless one is set.
+    pub fn quiet_hours(&self) -> QuietHours {
+        let mut hours = self.quiet_hours.clone();
+        if hours.time_zone.trim().is_empty() {
+            hours.time_zone = rapport_client::system_time_zone().unwrap_or_default();
+        }
+        hours
     }
 }
 

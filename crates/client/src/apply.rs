@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rapport_protocol::gateway::{Event, ReceiptKind, Ready};
-use rapport_protocol::Message;
+use rapport_protocol::{Message, Role};
 
 use crate::cache::{Applied, Change, Inserted};
 use crate::notify_policy::Candidate;
@@ -132,12 +132,7 @@ pub(crate) async fn event(shared: &Arc<Shared>, seq: u64, event: Event) -> Resul
             if shared.cache.upsert_notification(notification).await? {
                 shared.emit(EngineEvent::Notification(notification.clone()));
                 if shared.policy.lock().wants_notification(notification.kind) {
-                    shared.emit(EngineEvent::Notify(crate::event::NotificationToShow {
-                        title: notification.title.clone(),
-                        body: notification.body.clone(),
-                        conversation_id: None,
-                        notification_id: Some(notification.id.clone()),
-                    }));
+                    shared.alert(notification);
                 }
             }
         }
@@ -260,15 +255,15 @@ async fn wanted_notifications<'a>(shared: &Shared, me: &str, batch: &'a [Message
 /// Sender names and conversation titles already looked up for one batch.
 #[derive(Default)]
 struct Titles {
-    senders: HashMap<String, String>,
+    senders: HashMap<String, (String, Option<Role>)>,
     conversations: HashMap<String, Option<String>>,
 }
 
 /// Hands a message to the notification coalescer.
 async fn candidate(shared: &Shared, me: &str, m: &Message, titles: &mut Titles) -> Result<(), EngineError> {
     if !titles.senders.contains_key(&m.sender_id) {
-        let name = shared.cache.display_name(&m.sender_id).await?.unwrap_or_else(|| "Someone".into());
-        titles.senders.insert(m.sender_id.clone(), name);
+        let known = shared.cache.name_and_role(&m.sender_id).await?;
+        titles.senders.insert(m.sender_id.clone(), known.unwrap_or_else(|| ("Someone".into(), None)));
     }
     if !titles.conversations.contains_key(&m.conversation_id) {
         // The title only: a summary also counts the conversation's unread messages, a scan of
@@ -276,8 +271,15 @@ async fn candidate(shared: &Shared, me: &str, m: &Message, titles: &mut Titles) 
         let title = shared.cache.display_title(&m.conversation_id, me).await?;
         titles.conversations.insert(m.conversation_id.clone(), title);
     }
-    let sender_name = titles.senders[&m.sender_id].clone();
+    let (sender_name, sender_role) = titles.senders[&m.sender_id].clone();
     let title = titles.conversations[&m.conversation_id].clone().unwrap_or_else(|| sender_name.clone());
-    shared.candidate(Candidate { conversation_id: m.conversation_id.clone(), title, sender_name, body: m.body.clone() });
+    shared.candidate(Candidate {
+        conversation_id: m.conversation_id.clone(),
+        title,
+        sender_id: m.sender_id.clone(),
+        sender_name,
+        sender_role,
+        body: m.body.clone(),
+    });
     Ok(())
 }

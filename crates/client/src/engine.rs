@@ -15,10 +15,13 @@ use tokio::sync::{broadcast, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::cache::{keys, Op, OutboxEntry, Settled};
+use crate::clock::Clock;
 use crate::compose::Draft;
 use crate::config::{EngineConfig, TokenStoreKind};
 use crate::error::{Code, EngineError};
-use crate::event::{ConnectionState, ConversationSummary, DownloadVariant, EngineEvent, HistoryPage, LocalAttachment, LocalMessage, MessageState, SearchHit, WireEvent};
+use crate::quiet::Pause;
+use crate::quiet_hours::QuietHours;
+use crate::event::{ConnectionState, ConversationSummary, QuietStatus, DownloadVariant, EngineEvent, HistoryPage, LocalAttachment, LocalMessage, MessageState, SearchHit, WireEvent};
 use crate::shared::{Diagnostics, LiveCommand, Running, Shared};
 use crate::tokens::StoredLogin;
 use crate::wait::Deadline;
@@ -38,7 +41,13 @@ impl std::fmt::Debug for Engine {
 impl Engine {
     /// Opens the profile: creates and migrates the cache and loads the stored login, if any.
     pub async fn open(config: EngineConfig) -> Result<Engine, EngineError> {
-        Ok(Engine { shared: Shared::open(config).await? })
+        Engine::open_with_clock(config, Clock::system()).await
+    }
+
+    /// [`Engine::open`] with the time of day read from `clock` (tests start it at a chosen
+    /// instant and move it with tokio's paused time).
+    pub async fn open_with_clock(config: EngineConfig, clock: Clock) -> Result<Engine, EngineError> {
+        Ok(Engine { shared: Shared::open(config, clock).await? })
     }
 
     /// Every engine event from now on.
@@ -78,6 +87,8 @@ impl Engine {
         self.shared.cache.wipe().await?;
         self.shared.layout.wipe().await;
         self.shared.presence.lock().clear();
+        self.shared.quiet.lock().resume();
+        self.shared.quiet_changed.notify_one();
         self.shared.signed_out().await;
         Ok(())
     }
@@ -430,6 +441,7 @@ impl Engine {
     /// Everything cached in the conversation is read; the hub is told when connected.
     pub async fn mark_read(&self, conversation_id: &str) -> Result<(), EngineError> {
         let me = self.shared.me_id()?;
+        self.shared.quiet.lock().forget_conversation(conversation_id);
         if self.shared.cache.mark_read_local(conversation_id, &me).await?.is_some() {
             self.shared.emit_unread().await;
             self.shared.emit_conversation(conversation_id).await;
@@ -456,6 +468,7 @@ impl Engine {
         self.shared.cache.set_kv(keys::CHOSEN_STATUS, &wire).await?;
         let changed = std::mem::replace(&mut *self.shared.chosen.lock(), status) != status;
         self.shared.auto_away.lock().reset();
+        self.shared.quiet.lock().user_chose_status();
         if changed {
             self.shared.emit(EngineEvent::ChosenPresence(status));
         }
@@ -574,12 +587,55 @@ impl Engine {
 
     /// The app reports how long the user has been idle; crossing the threshold sets `away`
     /// once, and activity restores the chosen status once.
+    /// While busy-while-quiet shows the user busy, auto-away changes nothing others see.
     pub fn report_idle(&self, idle_for: Duration) {
         let chosen = *self.shared.chosen.lock();
-        let change = self.shared.auto_away.lock().on_idle(idle_for, chosen);
-        if let (Some(status), Some(live)) = (change, self.shared.live_sender()) {
-            let _ = live.try_send(LiveCommand::Presence(status, None));
+        let before = self.shared.effective_status();
+        if self.shared.auto_away.lock().on_idle(idle_for, chosen).is_none() {
+            return;
         }
+        let after = self.shared.effective_status();
+        if after != before {
+            self.shared.send_presence(after);
+        }
+    }
+
+    /// Sets the weekly quiet hours (checked first: an unknown time zone, a time that is not
+    /// `HH:MM` or a span without days is `invalid`, and the old schedule stays). A quiet period
+    /// that this ends gets its digest now.
+    pub fn set_quiet_hours(&self, hours: QuietHours) -> Result<QuietStatus, EngineError> {
+        self.shared.quiet.lock().set_hours(hours)?;
+        self.shared.quiet_changed.notify_one();
+        Ok(self.quiet_status())
+    }
+
+    /// The quiet hours in force.
+    pub fn quiet_hours(&self) -> QuietHours {
+        self.shared.quiet.lock().hours()
+    }
+
+    /// Pauses notifications (kept in the profile, so a restart keeps the pause): messages still
+    /// arrive and count as unread, and one digest follows when the pause (and any quiet hours
+    /// it runs into) ends.
+    pub async fn pause_notifications(&self, pause: Pause) -> Result<QuietStatus, EngineError> {
+        let until = self.shared.quiet.lock().pause(pause, self.shared.clock.now())?;
+        self.shared.cache.set_kv(keys::PAUSED_UNTIL, &until.to_string()).await?;
+        self.shared.quiet_changed.notify_one();
+        Ok(self.quiet_status())
+    }
+
+    /// Ends a pause now (the digest follows unless quiet hours go on).
+    pub async fn resume_notifications(&self) -> Result<QuietStatus, EngineError> {
+        self.shared.quiet.lock().resume();
+        self.shared.cache.delete_kv(keys::PAUSED_UNTIL).await?;
+        self.shared.quiet_changed.notify_one();
+        Ok(self.quiet_status())
+    }
+
+    /// Whether notifications are quiet now, why, and until when (also announced as
+    /// [`EngineEvent::Quiet`] on every change).
+    pub fn quiet_status(&self) -> QuietStatus {
+        self.shared.quiet.lock().status_at(self.shared.clock.now())
     }
 
     /// The last known presence of a user.

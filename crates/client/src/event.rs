@@ -440,6 +440,8 @@ pub enum EngineEvent {
     Notification(Notification),
     /// Show this desktop notification now.
     Notify(NotificationToShow),
+    /// Notifications became quiet (quiet hours, a pause) or not, or the end moved.
+    Quiet(QuietStatus),
     /// The total unread count over all conversations changed.
     Unread {
         /// Sum of unread counts.
@@ -447,6 +449,33 @@ pub enum EngineEvent {
     },
     /// The login ended; the app should show the sign-in screen.
     SignedOut,
+}
+
+/// Why notifications are quiet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum QuietReason {
+    /// The user paused notifications.
+    Paused,
+    /// A quiet-hours span runs.
+    Schedule,
+}
+
+/// Whether notifications are quiet now, and until when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct QuietStatus {
+    /// Nothing is shown now (a digest follows at the end).
+    pub quiet: bool,
+    /// Why (a pause wins when both hold).
+    pub reason: Option<QuietReason>,
+    /// When the quiet period ends (RFC 3339), when quiet.
+    pub until: Option<String>,
+    /// The same in the quiet-hours time zone: `07:00`, or `Sat 07:00` on another day.
+    pub until_local: Option<String>,
+    /// When the pause ends (RFC 3339), when paused.
+    pub paused_until: Option<String>,
 }
 
 #[cfg(test)]

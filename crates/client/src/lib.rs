@@ -23,6 +23,9 @@
 //! - `api`: the hub's REST routes; `tokens`: where the login is kept (OS keyring or a 0600 file).
 //! - `presence`, `typing`, `notify_policy`: presence map and auto-away, typing throttle and expiry,
 //!   the notification policy with burst coalescing.
+//! - `quiet_hours`, `quiet`, `clock`: the weekly quiet-hours schedule in the user's time zone,
+//!   quiet periods (schedule or pause) that hold notifications back for one digest, and the wall
+//!   clock they are read on (tokio's clock in tests).
 //! - `error`: [`EngineError`] and [`Code`], every error code a client meets.
 //!
 //! Modules use each other one way (`engine` → `supervisor` → `session` → `outgoing`/`uploads`/
@@ -49,6 +52,7 @@ pub mod backoff;
 mod budget;
 mod cache;
 mod catch_up;
+mod clock;
 mod compose;
 mod config;
 mod directory;
@@ -61,6 +65,8 @@ mod login;
 mod notify_policy;
 mod outgoing;
 mod presence;
+mod quiet;
+mod quiet_hours;
 mod session;
 mod shared;
 mod supervisor;
@@ -69,16 +75,19 @@ mod typing;
 mod uploads;
 mod wait;
 
+pub use clock::Clock;
 pub use compose::Draft;
 pub use config::{EngineConfig, TokenStoreKind};
 pub use engine::Engine;
 pub use error::{Code, EngineError};
 pub use event::{
     ChangeKind, ConnectionState, ConversationSummary, DownloadVariant, EngineEvent, HistoryPage, LocalAttachment,
-    LocalMessage, LocalReaction, MessageState, NotificationToShow, PendingChange, ReplyPreview, SearchHit, SnippetPart,
-    TransferProgress, WireEvent,
+    LocalMessage, LocalReaction, MessageState, NotificationToShow, PendingChange, QuietReason, QuietStatus, ReplyPreview,
+    SearchHit, SnippetPart, TransferProgress, WireEvent,
 };
 pub use notify_policy::Coalescer;
+pub use quiet::{Pause, MAX_PAUSE};
+pub use quiet_hours::{system_time_zone, QuietHours, QuietSpan, Weekday, MAX_SPANS};
 pub use shared::Diagnostics;
 pub use rapport_protocol::gateway::ReceiptKind;
 pub use rapport_protocol::{

@@ -44,7 +44,9 @@ impl Policy {
 pub(crate) struct Candidate {
     pub conversation_id: String,
     pub title: String,
+    pub sender_id: String,
     pub sender_name: String,
+    pub sender_role: Option<rapport_protocol::Role>,
     pub body: String,
 }
 

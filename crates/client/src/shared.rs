@@ -6,24 +6,26 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
 use rapport_protocol::rest::ChosenStatus;
-use rapport_protocol::{Conversation, User};
+use rapport_protocol::{Conversation, Notification, User};
 use tokio::sync::{broadcast, mpsc, oneshot, watch, Notify};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::HubApi;
 use crate::cache::{keys, Cache};
+use crate::clock::Clock;
 use crate::config::{EngineConfig, TokenStoreKind};
 use crate::error::EngineError;
 use crate::files::Layout;
-use crate::event::{ConnectionState, EngineEvent, WireEvent};
+use crate::event::{ConnectionState, EngineEvent, NotificationToShow, WireEvent};
 use crate::login::Login;
 use crate::notify_policy::{Candidate, Policy};
 use crate::presence::{AutoAway, PresenceBook};
+use crate::quiet::{Changes, Quiet};
 use crate::tokens::StoredLogin;
 use crate::typing::{TypingBoard, TypingThrottle};
 
@@ -100,6 +102,12 @@ pub(crate) struct Shared {
     pub typing_in: Mutex<TypingBoard>,
     pub policy: Mutex<Policy>,
     notifier: mpsc::Sender<Candidate>,
+    /// Where the time of day comes from (quiet hours).
+    pub clock: Clock,
+    /// Quiet hours and pauses; what they hold back.
+    pub quiet: Arc<Mutex<Quiet>>,
+    /// The quiet schedule or pause changed: the quiet task looks again now.
+    pub quiet_changed: Arc<Notify>,
     pub running: Mutex<Option<Running>>,
     pub diagnostics: Mutex<Diagnostics>,
     /// The profile's files (staged uploads, kept downloads).
@@ -114,7 +122,7 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// Opens the profile: creates and migrates the cache and loads the stored login, if any.
-    pub(crate) async fn open(config: EngineConfig) -> Result<Arc<Shared>, EngineError> {
+    pub(crate) async fn open(config: EngineConfig, clock: Clock) -> Result<Arc<Shared>, EngineError> {
         let cache = Cache::open(&config.profile_dir).await?;
         let layout = Layout::new(&config.profile_dir);
         let login = Login::load(crate::tokens::open(config.token_store, &config.profile_dir)).await?;
@@ -126,6 +134,10 @@ impl Shared {
             Some(s) => serde_json::from_value(serde_json::Value::String(s)).unwrap_or_default(),
             None => ChosenStatus::Online,
         };
+        let mut quiet = Quiet::default();
+        if let Some(until) = cache.get_kv(keys::PAUSED_UNTIL).await?.and_then(|t| t.parse().ok()) {
+            quiet.restore_pause(until);
+        }
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let (wire, _) = broadcast::channel(EVENT_BUFFER);
         let (notifier, candidates) = mpsc::channel(NOTIFY_QUEUE);
@@ -157,13 +169,59 @@ impl Shared {
             typing_in: Mutex::new(TypingBoard::default()),
             policy: Mutex::new(Policy::default()),
             notifier,
+            clock,
+            quiet: Arc::new(Mutex::new(quiet)),
+            quiet_changed: Arc::new(Notify::new()),
             running: Mutex::new(None),
             diagnostics: Mutex::new(Diagnostics::default()),
             layout,
             uploading: Mutex::new(None),
             download_limit: AtomicU64::new(DEFAULT_DOWNLOAD_LIMIT),
             downloading: Mutex::new(HashMap::new()),
-        }))
+        })
+        .start_quiet())
+    }
+
+    /// Starts the quiet-hours task; it ends when the engine is dropped.
+    fn start_quiet(self: Arc<Shared>) -> Arc<Shared> {
+        let weak: Weak<Shared> = Arc::downgrade(&self);
+        let task = crate::quiet::run(self.quiet.clone(), self.clock.clone(), self.quiet_changed.clone(), move |changes| {
+            let Some(shared) = weak.upgrade() else { return false };
+            shared.quiet_changes(changes);
+            true
+        });
+        tokio::spawn(task);
+        self
+    }
+
+    /// Acts on what the quiet task saw change: announces the status, shows the digest, and
+    /// sends the presence when busy-while-quiet changed what others should see.
+    fn quiet_changes(&self, changes: Changes) {
+        if changes.is_empty() {
+            return;
+        }
+        if let Some(status) = changes.status {
+            self.emit(EngineEvent::Quiet(status));
+        }
+        if let Some(digest) = changes.digest {
+            self.emit(EngineEvent::Notify(digest));
+        }
+        if let Some(busy) = changes.busy {
+            let chosen = *self.chosen.lock();
+            let status = self.auto_away.lock().effective(chosen);
+            let before = self.status_with(!busy, status);
+            let after = self.effective_status();
+            if before != after {
+                self.send_presence(after);
+            }
+        }
+    }
+
+    /// Sends the status others should see now (no acknowledgement awaited).
+    pub(crate) fn send_presence(&self, status: ChosenStatus) {
+        if let Some(live) = self.live_sender() {
+            let _ = live.try_send(LiveCommand::Presence(status, None));
+        }
     }
 
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
@@ -207,8 +265,37 @@ impl Shared {
         self.progress.send_modify(change);
     }
 
+    /// A message the notification policy wants shown: coalesced and shown, or held for the
+    /// digest while notifications are quiet.
     pub(crate) fn candidate(&self, candidate: Candidate) {
+        let now = self.clock.now();
+        {
+            let mut quiet = self.quiet.lock();
+            if quiet.reason(now).is_some() {
+                quiet.set_my_role(self.me().map(|u| u.role));
+                quiet.hold_message(&candidate.conversation_id, &candidate.sender_id, &candidate.sender_name, candidate.sender_role);
+                return;
+            }
+        }
         let _ = self.notifier.try_send(candidate);
+    }
+
+    /// A hub notification the policy wants shown: shown now, or held while quiet.
+    pub(crate) fn alert(&self, notification: &Notification) {
+        let now = self.clock.now();
+        {
+            let mut quiet = self.quiet.lock();
+            if quiet.reason(now).is_some() {
+                quiet.hold_alert(&notification.id);
+                return;
+            }
+        }
+        self.emit(EngineEvent::Notify(NotificationToShow {
+            title: notification.title.clone(),
+            body: notification.body.clone(),
+            conversation_id: None,
+            notification_id: Some(notification.id.clone()),
+        }));
     }
 
     /// Where the login is kept now (the file once the keyring failed).
@@ -301,9 +388,19 @@ impl Shared {
         Ok(())
     }
 
-    /// The status to identify with and to send: the chosen one, or away while auto-away holds.
+    /// The status to identify with and to send: the chosen one; for an `online` user, busy
+    /// while quiet (when opted in), else away while auto-away holds.
     pub(crate) fn effective_status(&self) -> ChosenStatus {
-        self.auto_away.lock().effective(*self.chosen.lock())
+        let busy = self.quiet.lock().busy();
+        let chosen = *self.chosen.lock();
+        let status = self.auto_away.lock().effective(chosen);
+        self.status_with(busy, status)
+    }
+
+    /// The chosen-or-away status `status`, with busy-while-quiet on or off.
+    fn status_with(&self, busy: bool, status: ChosenStatus) -> ChosenStatus {
+        let chosen = *self.chosen.lock();
+        if busy && chosen == ChosenStatus::Online { ChosenStatus::Busy } else { status }
     }
 
     pub(crate) fn live_sender(&self) -> Option<mpsc::Sender<LiveCommand>> {

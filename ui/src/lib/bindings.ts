@@ -410,6 +410,30 @@ conversation_id: string | null,
  */
 notification_id: string | null, };
 
+export type QuietReason = "paused" | "schedule";
+
+export type QuietStatus = { 
+/**
+ * Nothing is shown now (a digest follows at the end).
+ */
+quiet: boolean, 
+/**
+ * Why (a pause wins when both hold).
+ */
+reason: QuietReason | null, 
+/**
+ * When the quiet period ends (RFC 3339), when quiet.
+ */
+until: string | null, 
+/**
+ * The same in the quiet-hours time zone: `07:00`, or `Sat 07:00` on another day.
+ */
+until_local: string | null, 
+/**
+ * When the pause ends (RFC 3339), when paused.
+ */
+paused_until: string | null, };
+
 export type EngineEvent = { "type": "connection", "data": ConnectionState } | { "type": "syncing", "data": { 
 /**
  * Fetched so far.
@@ -538,7 +562,7 @@ user_id: string,
 /**
  * Whether to show the indicator.
  */
-active: boolean, } } | { "type": "presence", "data": Presence } | { "type": "chosen_presence", "data": ChosenStatus } | { "type": "conversation", "data": ConversationSummary } | { "type": "notification", "data": Notification } | { "type": "notify", "data": NotificationToShow } | { "type": "unread", "data": { 
+active: boolean, } } | { "type": "presence", "data": Presence } | { "type": "chosen_presence", "data": ChosenStatus } | { "type": "conversation", "data": ConversationSummary } | { "type": "notification", "data": Notification } | { "type": "notify", "data": NotificationToShow } | { "type": "quiet", "data": QuietStatus } | { "type": "unread", "data": { 
 /**
  * Sum of unread counts.
  */
@@ -558,6 +582,47 @@ reply_to: string | null,
  * message is queued: changing or removing the originals afterwards changes nothing.
  */
 files: Array<string>, };
+
+export type Pause = { "kind": "for", 
+/**
+ * Length of the pause.
+ */
+seconds: number, } | { "kind": "until_tomorrow" };
+
+export type Weekday = "monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "saturday" | "sunday";
+
+export type QuietSpan = { 
+/**
+ * The days the span starts on.
+ */
+days: Array<Weekday>, 
+/**
+ * Local start, `HH:MM` (24-hour).
+ */
+start: string, 
+/**
+ * Local end, `HH:MM`; at or before `start` means the next day.
+ */
+end: string, };
+
+export type QuietHours = { 
+/**
+ * Off: the spans are kept but do nothing (a pause still works).
+ */
+enabled: boolean, 
+/**
+ * IANA time zone the spans are in (`Europe/Paris`); empty means UTC.
+ */
+time_zone: string, 
+/**
+ * The weekly spans.
+ */
+spans: Array<QuietSpan>, 
+/**
+ * Show the user as busy while notifications are quiet (an `online` user only; a status
+ * the user picks meanwhile wins until the quiet period ends).
+ */
+busy_while_quiet: boolean, };
 
 export type Settings = { 
 /**
@@ -583,7 +648,11 @@ check_for_updates: boolean,
 /**
  * Idle minutes before an online user is shown as away.
  */
-away_after_minutes: number, };
+away_after_minutes: number, 
+/**
+ * The weekly quiet hours; an empty time zone means the system's.
+ */
+quiet_hours: QuietHours, };
 
 export type Demo = { email: string, password: string, };
 
@@ -592,7 +661,15 @@ export type Bootstrap = { hub_url: string, user: User | null, connection: Connec
  * Where the login is kept: `keyring`, or `file` (0600, in the profile) without a keyring;
  * null before a profile is open.
  */
-login_store: TokenStoreKind | null, };
+login_store: TokenStoreKind | null, 
+/**
+ * Whether notifications are quiet now; null before a profile is open.
+ */
+quiet: QuietStatus | null, 
+/**
+ * The system's IANA time zone (what an empty quiet-hours time zone means); null if unknown.
+ */
+system_time_zone: string | null, };
 
 export type UpdateStatus = { current_version: string, 
 /**

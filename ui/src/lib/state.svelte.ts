@@ -14,7 +14,9 @@ import type {
   EngineEvent,
   LocalMessage,
   Notification,
+  Pause,
   Presence,
+  QuietStatus,
   Role,
   SearchHit,
   Settings,
@@ -81,6 +83,8 @@ class App {
   notifications = $state<Notification[]>([]);
   chosen = $state<ChosenStatus>("online");
   settings = $state<Settings | null>(null);
+  /** Whether notifications are quiet now (quiet hours or a pause), as the engine says. */
+  quiet = $state<QuietStatus | null>(null);
   drafts = $state<Record<string, string>>(loadDrafts());
   // The window is shown focused at start; blur and focus events keep this true afterwards.
   windowFocused = $state(true);
@@ -185,6 +189,7 @@ class App {
     this.hubUrl = boot.hub_url;
     this.settings = boot.settings;
     this.chosen = boot.chosen_presence;
+    this.quiet = boot.quiet;
     if (seen === this.#connectionEvents) this.setConnection(boot.connection);
     if (boot.user) {
       this.me = boot.user;
@@ -232,6 +237,7 @@ class App {
     const boot = await backend.bootstrap();
     this.hubUrl = boot.hub_url;
     this.chosen = boot.chosen_presence;
+    this.quiet = boot.quiet;
     if (seen === this.#connectionEvents) this.setConnection(boot.connection);
     await this.reloadAll();
   }
@@ -353,6 +359,9 @@ class App {
       }
       case "presence":
         this.presence[e.data.user_id] = e.data;
+        break;
+      case "quiet":
+        this.quiet = e.data;
         break;
       case "chosen_presence":
         // Chosen here, in the tray or by the CLI on this profile: the engine says which.
@@ -722,6 +731,22 @@ class App {
     if (!this.settings) return;
     try {
       this.settings = await backend.setSettings({ ...this.settings, ...change });
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  async pauseNotifications(pause: Pause) {
+    try {
+      this.quiet = await backend.pauseNotifications(pause);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  async resumeNotifications() {
+    try {
+      this.quiet = await backend.resumeNotifications();
     } catch (e) {
       this.fail(e);
     }

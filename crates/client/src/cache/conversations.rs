@@ -107,6 +107,13 @@ impl Cache {
         Ok(sqlx::query_scalar("SELECT display_name FROM users WHERE id = ?").bind(user_id).fetch_optional(&self.pool).await?)
     }
 
+    /// The cached display name and role of a user.
+    pub(crate) async fn name_and_role(&self, user_id: &str) -> Result<Option<(String, Option<Role>)>, EngineError> {
+        let row: Option<(String, String)> =
+            sqlx::query_as("SELECT display_name, role FROM users WHERE id = ?").bind(user_id).fetch_optional(&self.pool).await?;
+        Ok(row.map(|(name, role)| (name, Role::parse(&role))))
+    }
+
     /// The cached direct conversation with `user_id`.
     pub(crate) async fn direct_with(&self, me: &str, user_id: &str) -> Result<Option<String>, EngineError> {
         Ok(sqlx::query_scalar(

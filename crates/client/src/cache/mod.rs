@@ -88,6 +88,11 @@ impl Cache {
         Ok(())
     }
 
+    pub(crate) async fn delete_kv(&self, key: &str) -> Result<(), EngineError> {
+        sqlx::query("DELETE FROM kv WHERE key = ?").bind(key).execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Forgets everything (another user logs in on this profile, or logout).
     pub(crate) async fn wipe(&self) -> Result<(), EngineError> {
         // IMMEDIATE: take the write lock first, so a concurrent writer makes us wait in
@@ -110,4 +115,6 @@ pub(crate) mod keys {
     pub const CHOSEN_STATUS: &str = "chosen_status";
     /// Set once a catch-up completed (later catch-ups may notify about what they bring).
     pub const SYNCED_ONCE: &str = "synced_once";
+    /// When the user's pause of notifications ends (RFC 3339), while one runs.
+    pub const PAUSED_UNTIL: &str = "notifications_paused_until";
 }

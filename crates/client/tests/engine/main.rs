@@ -11,6 +11,7 @@ mod messaging;
 mod outbox;
 mod presence;
 mod property;
+mod quiet;
 mod resume;
 mod search;
 mod several_hubs;

@@ -20,13 +20,18 @@ pub struct Client {
 }
 
 impl Client {
-    /// Registers a fresh user on `hub_url` through the engine.
+    /// Registers a fresh recruiter on `hub_url` through the engine.
     pub async fn register(hub_url: &str, name: &str) -> Client {
+        Client::register_as(hub_url, name, Role::Recruiter).await
+    }
+
+    /// Registers a fresh user with `role` on `hub_url` through the engine.
+    pub async fn register_as(hub_url: &str, name: &str, role: Role) -> Client {
         let dir = tempfile::tempdir().expect("temp profile");
         let engine = open(hub_url, dir.path()).await;
         let email = unique_email(name);
         let password = "correct horse battery".to_owned();
-        let user = engine.register(&email, &password, name, Role::Recruiter).await.expect("register through the engine");
+        let user = engine.register(&email, &password, name, role).await.expect("register through the engine");
         Client { engine, user, dir, password }
     }
 
