@@ -63,8 +63,13 @@ impl Transport for WebSocket {
         let frame = std::task::ready!(self.poll_next_unpin(cx));
         Poll::Ready(match frame {
             None | Some(Ok(WsMessage::Close(_))) => Incoming::Closed,
-            Some(Err(err)) if too_big(err) => Incoming::TooBig,
-            Some(Err(_)) => Incoming::Closed,
+            Some(Err(err)) => {
+                if too_big(err) {
+                    Incoming::TooBig
+                } else {
+                    Incoming::Closed
+                }
+            }
             Some(Ok(WsMessage::Text(text))) => Incoming::Text(text),
             Some(Ok(WsMessage::Binary(_))) => Incoming::Binary,
             // Protocol-level pings are answered by the WebSocket layer; they still count as life.
