@@ -122,7 +122,7 @@ async fn write_loop(mut sink: SplitSink<Ws, WsMessage>, mut queue: mpsc::Receive
 /// How a WebSocket connect failed.
 enum ConnectFailure {
     /// Answered with an HTTP status instead of the upgrade (not the hub's own 503).
-    Refused(u16),
+    Refused,
     /// Anything else: no answer, a reset, a timeout, the hub's 503.
     Failed,
 }
@@ -137,7 +137,7 @@ async fn connect(shared: &Shared) -> Result<Ws, ConnectFailure> {
         Ok(Ok((ws, _))) => Ok(ws),
         Ok(Err(tokio_tungstenite::tungstenite::Error::Http(response))) if response.status().as_u16() != 503 => {
             tracing::debug!(status = response.status().as_u16(), "gateway upgrade refused");
-            Err(ConnectFailure::Refused(response.status().as_u16()))
+            Err(ConnectFailure::Refused)
         }
         Ok(Err(e)) => {
             tracing::debug!(error = %e, "gateway connect failed");
@@ -167,7 +167,7 @@ pub(crate) async fn run(
                     () = cancel.cancelled() => return ConnectionEnd::Shutdown,
                     connected = connect(shared) => match connected {
                         Ok(ws) => ws,
-                        Err(ConnectFailure::Refused(_)) => return ConnectionEnd::UpgradeRefused,
+                        Err(ConnectFailure::Refused) => return ConnectionEnd::UpgradeRefused,
                         Err(ConnectFailure::Failed) => return ConnectionEnd::Lost { was_connected: false },
                     },
                 },
