@@ -453,6 +453,9 @@ impl<T: Transport> Connection<T> {
     /// A new poll says which events the client has: those after `last_seq` are due (again,
     /// when an earlier answer never reached it).
     async fn rewind(&mut self, last_seq: u64) -> Result<(), Ending> {
+        // Replies written while no poll was held go out in this one's answer, with the events
+        // due (the flush in `write_due` answers it when there is anything).
+        self.unflushed = true;
         let Some(session) = &self.session else { return Ok(()) };
         match session.rewind(self.id, last_seq) {
             Rewind::Done => Ok(()),
