@@ -18,7 +18,7 @@ use rapport_client::{
     ChangeKind, ChosenStatus, Code, ConnectionState, ConversationKind, ConversationSummary, DownloadVariant, Draft, EngineEvent,
     HistoryPage, LocalAttachment, LocalMessage, LocalReaction, Member, MessageKind, MessageState, Notification, NotificationKind,
     NotificationToShow, PendingChange, Presence, PresenceStatus, ReceiptKind, ReplyPreview, Role, SearchHit, SnippetPart,
-    TokenStoreKind, TransferProgress, User,
+    TokenStoreKind, TransferProgress, Transport, User,
 };
 use ts_rs::{Config, TS};
 
@@ -52,6 +52,7 @@ fn declarations(cfg: &Config) -> Vec<Declaration> {
         declaration::<PresenceStatus>(cfg),
         declaration::<MessageState>(cfg),
         declaration::<ConnectionState>(cfg),
+        declaration::<Transport>(cfg),
         declaration::<TokenStoreKind>(cfg),
         declaration::<ReceiptKind>(cfg),
         declaration::<ConversationKind>(cfg),
