@@ -18,7 +18,7 @@ use rapport_client::{
     ChangeKind, ChosenStatus, Code, ConnectionState, ConversationKind, ConversationSummary, DownloadVariant, Draft, EngineEvent,
     HistoryPage, LocalAttachment, LocalMessage, LocalReaction, Member, MessageKind, MessageState, Notification, NotificationKind,
     NotificationToShow, Pause, PendingChange, Presence, PresenceStatus, QuietHours, QuietReason, QuietSpan, QuietStatus,
-    ReceiptKind, ReplyPreview, Role, SearchHit, SnippetPart, TokenStoreKind, TransferProgress, User, Weekday,
+    ReceiptKind, ReplyPreview, Role, SearchHit, SnippetPart, TokenStoreKind, TransferProgress, Transport, User, Weekday,
 };
 use ts_rs::{Config, TS};
 
@@ -53,6 +53,7 @@ fn declarations(cfg: &Config) -> Vec<Declaration> {
         declaration::<PresenceStatus>(cfg),
         declaration::<MessageState>(cfg),
         declaration::<ConnectionState>(cfg),
+        declaration::<Transport>(cfg),
         declaration::<TokenStoreKind>(cfg),
         declaration::<ReceiptKind>(cfg),
         declaration::<ConversationKind>(cfg),

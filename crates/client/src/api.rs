@@ -6,6 +6,7 @@ use rapport_protocol::rest::{
     ConversationList, CreateConversation, LoginRequest, MessagePage, NotificationList,
     RefreshRequest, RegisterRequest, UserList,
 };
+use rapport_protocol::poll::{PollAnswer, PollOpen, PollOpened, PollRequest};
 use rapport_protocol::{Attachment, Conversation, ErrorBody, ErrorCode, ErrorInfo, Session};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -88,6 +89,21 @@ impl HubApi {
             return Err(EngineError::Offline(info.message));
         }
         Err(EngineError::from_hub(info))
+    }
+
+    /// (1.1 §4) Opens a long-polled session (the `identify` of the HTTP fallback).
+    pub(crate) async fn poll_open(&self, req: &PollOpen) -> Result<PollOpened, EngineError> {
+        self.call(reqwest::Method::POST, "/v1/poll/open", None, Some(req)).await
+    }
+
+    /// (1.1 §4) One poll: carries `req.ops`, waits up to `hold` (the hub's) for what the
+    /// session has, with some room for the network on top.
+    pub(crate) async fn poll(&self, session_id: &str, req: &PollRequest, hold: Duration) -> Result<PollAnswer, EngineError> {
+        let url = format!("{}/v1/poll/{}", self.base, encode(session_id));
+        let request = self.http.post(url).json(req).timeout(hold + REQUEST_TIMEOUT);
+        let response = self.answer(request).await?;
+        let bytes = response.bytes().await.map_err(|e| EngineError::Offline(without_url(e)))?;
+        serde_json::from_slice(&bytes).map_err(|e| EngineError::Hub { code: ErrorCode::Internal, message: format!("unexpected answer: {e}") })
     }
 
     pub(crate) async fn register(&self, req: &RegisterRequest) -> Result<Session, EngineError> {

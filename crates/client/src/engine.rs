@@ -156,7 +156,7 @@ impl Engine {
         self.shared.me_id()?;
         let started_here = !self.is_running();
         let target = self.shared.progress.borrow().catch_up_started;
-        let connected_before = self.shared.state() == ConnectionState::Connected;
+        let connected_before = self.shared.state().is_connected();
         self.start();
         if connected_before {
             self.shared.kick_catch_up.notify_one();
@@ -211,7 +211,7 @@ impl Engine {
             unfinished: "messages are still queued",
             unreachable: "the hub could not be reached; messages are still queued",
         };
-        let connected_before = self.shared.state() == ConnectionState::Connected;
+        let connected_before = self.shared.state().is_connected();
         crate::wait::until(&self.shared, deadline, connected_before, || async {
             Ok((self.shared.cache.pending_count().await? == 0).then_some(()))
         })

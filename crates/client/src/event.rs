@@ -13,7 +13,10 @@ pub enum ConnectionState {
     /// Opening a connection (first attempt, or right after `reconnect_now`).
     Connecting,
     /// `ready` or `resumed` received; ops flow.
-    Connected,
+    Connected {
+        /// What carries the session.
+        transport: Transport,
+    },
     /// The last attempt failed or the connection was lost; the next attempt is scheduled.
     Reconnecting {
         /// 1 for the first retry after a failure, then 2, 3, …
@@ -28,6 +31,26 @@ pub enum ConnectionState {
     },
     /// The login is gone (logged out, or the hub refused the refresh): nothing is retried.
     SignedOut,
+}
+
+impl ConnectionState {
+    /// Whether ops flow (over either transport).
+    pub fn is_connected(&self) -> bool {
+        matches!(self, ConnectionState::Connected { .. })
+    }
+}
+
+/// What carries the connection to the hub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum Transport {
+    /// The gateway WebSocket: the normal case.
+    #[serde(rename = "websocket")]
+    WebSocket,
+    /// HTTP long polling, because the WebSocket does not get through (a proxy refuses it);
+    /// the engine keeps trying the WebSocket and goes back to it.
+    HttpFallback,
 }
 
 /// Where a message is, as far as this device knows.

@@ -10,7 +10,9 @@
 //!   `wait`: waiting for work within a deadline (`offline` or `timeout` when it passes).
 //! - `supervisor`: the connection state machine — connect, identify or resume, heartbeats and
 //!   zombie detection, backoff with full jitter ([`backoff`]), token refresh, signed-out stop.
-//! - `session`: one live gateway connection: frames in, ops out, acks correlated by `ref`.
+//! - `session`: one live gateway connection: frames in, ops out, acks correlated by `ref` —
+//!   over the WebSocket or, when that does not get through, HTTP long polling (`poll_link`
+//!   carries the frames, `inbound` reads either; `fallback` decides when to switch each way).
 //! - `catch_up`: after `ready`/`resumed`, pages every conversation up to the hub's `last_seq`
 //!   (new messages) and `last_rev` (edits, deletions, reactions).
 //! - `cache`: the local SQLite database (WAL, migrations, FTS5) — the single source of truth
@@ -60,10 +62,13 @@ mod downloads;
 mod engine;
 mod error;
 mod event;
+mod fallback;
 mod files;
+mod inbound;
 mod login;
 mod notify_policy;
 mod outgoing;
+mod poll_link;
 mod presence;
 mod quiet;
 mod quiet_hours;
@@ -83,7 +88,7 @@ pub use error::{Code, EngineError};
 pub use event::{
     ChangeKind, ConnectionState, ConversationSummary, DownloadVariant, EngineEvent, HistoryPage, LocalAttachment,
     LocalMessage, LocalReaction, MessageState, NotificationToShow, PendingChange, QuietReason, QuietStatus, ReplyPreview,
-    SearchHit, SnippetPart, TransferProgress, WireEvent,
+    SearchHit, SnippetPart, TransferProgress, Transport, WireEvent,
 };
 pub use notify_policy::Coalescer;
 pub use quiet::{Pause, MAX_PAUSE};

@@ -1,38 +1,42 @@
 //! One gateway connection, from `hello` to its end: identify or resume, then frames in and ops
 //! out until the connection is lost, the hub refuses the token, or the engine shuts down.
 //!
-//! One task owns the connection state; a small writer task owns the socket's sink behind a
-//! bounded queue. Ops that need an answer carry a numeric `ref` and wait in `pending`. The
+//! The connection is a WebSocket, or (the HTTP fallback) a long-polled session: then the
+//! open's answer stands for `hello` and `ready`, `poll_link` carries the frames both ways, and
+//! the WebSocket is probed with backoff meanwhile; once a probe gets through, the connection
+//! ends with that socket, and the next one resumes the same session over it.
+//!
+//! One task owns the connection state; a small writer task owns the socket's sink (or the
+//! polls) behind a bounded queue. Ops that need an answer carry a numeric `ref` and wait in `pending`. The
 //! REST catch-up runs as a separate task so heartbeats and live events keep flowing meanwhile.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::stream::SplitSink;
 use futures_util::{SinkExt as _, StreamExt as _};
 use rapport_protocol::gateway::{
     ClientFrame, ClientOp, ConversationTarget, Identify, PresenceSet, ReceiptKind, Ref, Resume, SeqTarget, ServerFrame,
 };
+use rapport_protocol::poll::{PollOpen, PollOpened};
 use rapport_protocol::rest::ChosenStatus;
 use rapport_protocol::{close, ErrorCode, ErrorInfo};
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
 
 use crate::budget::OpBudget;
 use crate::outgoing::{Halt, InFlight};
 use crate::cache::PendingReceipt;
 use crate::shared::{LiveCommand, Shared, LIVE_QUEUE};
-use crate::event::ConnectionState;
+use crate::backoff::Backoff;
+use crate::event::{ConnectionState, Transport};
 use crate::error::EngineError;
-
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+use crate::inbound::{Inbound, Incoming, Ws};
 
 /// Opening the TCP/TLS/WebSocket connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -66,6 +70,18 @@ pub(crate) enum ConnectionEnd {
     AuthRejected { token: String },
     /// Anything else: retry with backoff.
     Lost { was_connected: bool },
+    /// The WebSocket upgrade was answered with an HTTP error (a proxy that refuses it).
+    UpgradeRefused,
+    /// (HTTP fallback) a probe reached the gateway: go on over this socket.
+    BackToWebSocket(Box<Ws>),
+}
+
+/// What a connection runs over.
+pub(crate) enum Attempt<'a> {
+    /// The WebSocket: a new one, or one a probe opened already.
+    WebSocket(Option<Box<Ws>>),
+    /// Long polling, probing the WebSocket on this schedule meanwhile.
+    Poll(&'a mut Backoff),
 }
 
 impl std::fmt::Debug for ConnectionEnd {
@@ -75,6 +91,8 @@ impl std::fmt::Debug for ConnectionEnd {
             ConnectionEnd::SignedOut => f.write_str("SignedOut"),
             ConnectionEnd::AuthRejected { .. } => f.write_str("AuthRejected"),
             ConnectionEnd::Lost { was_connected } => write!(f, "Lost {{ was_connected: {was_connected} }}"),
+            ConnectionEnd::UpgradeRefused => f.write_str("UpgradeRefused"),
+            ConnectionEnd::BackToWebSocket(_) => f.write_str("BackToWebSocket"),
         }
     }
 }
@@ -85,28 +103,6 @@ enum Pending {
     Op(InFlight),
     Receipt(PendingReceipt),
     Presence(Option<oneshot::Sender<Result<(), EngineError>>>),
-}
-
-/// What one frame from the hub is.
-enum Incoming {
-    Frame(Box<ServerFrame>),
-    Closed(Option<u16>),
-    Ignored,
-}
-
-async fn read(stream: &mut SplitStream<Ws>) -> Incoming {
-    match stream.next().await {
-        Some(Ok(WsMessage::Text(text))) => match serde_json::from_str::<ServerFrame>(text.as_str()) {
-            Ok(frame) => Incoming::Frame(Box::new(frame)),
-            Err(e) => {
-                tracing::warn!(error = %e, "unreadable frame from the hub");
-                Incoming::Ignored
-            }
-        },
-        Some(Ok(WsMessage::Close(frame))) => Incoming::Closed(frame.map(|f| u16::from(f.code))),
-        Some(Ok(_)) => Incoming::Ignored,
-        Some(Err(_)) | None => Incoming::Closed(None),
-    }
 }
 
 fn text(frame: &ClientFrame) -> WsMessage {
@@ -123,34 +119,87 @@ async fn write_loop(mut sink: SplitSink<Ws, WsMessage>, mut queue: mpsc::Receive
     let _ = sink.close().await;
 }
 
+/// How a WebSocket connect failed.
+enum ConnectFailure {
+    /// Answered with an HTTP status instead of the upgrade (not the hub's own 503).
+    Refused,
+    /// Anything else: no answer, a reset, a timeout, the hub's 503.
+    Failed,
+}
+
+/// Opens the gateway WebSocket.
+async fn connect(shared: &Shared) -> Result<Ws, ConnectFailure> {
+    let mut config = WebSocketConfig::default();
+    config.max_message_size = Some(16 << 20);
+    // TCP_NODELAY (the `true`): ops are small frames and must not wait for delayed ACKs.
+    let connect = tokio_tungstenite::connect_async_with_config(shared.config.gateway_url(), Some(config), true);
+    match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
+        Ok(Ok((ws, _))) => Ok(ws),
+        Ok(Err(tokio_tungstenite::tungstenite::Error::Http(response))) if response.status().as_u16() != 503 => {
+            tracing::debug!(status = response.status().as_u16(), "gateway upgrade refused");
+            Err(ConnectFailure::Refused)
+        }
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "gateway connect failed");
+            Err(ConnectFailure::Failed)
+        }
+        Err(_) => Err(ConnectFailure::Failed),
+    }
+}
+
 /// Runs one connection. `resume` is read (to resume) and updated (session id, last seq).
-pub(crate) async fn run(shared: &Arc<Shared>, resume: &mut Option<ResumePoint>, cancel: &CancellationToken) -> ConnectionEnd {
+pub(crate) async fn run(
+    shared: &Arc<Shared>,
+    resume: &mut Option<ResumePoint>,
+    cancel: &CancellationToken,
+    attempt: Attempt<'_>,
+) -> ConnectionEnd {
     let token = match shared.fresh_token().await {
         Ok(token) => token,
         Err(EngineError::Unauthorized(_)) => return ConnectionEnd::SignedOut,
         Err(_) => return ConnectionEnd::Lost { was_connected: false },
     };
-    let mut config = WebSocketConfig::default();
-    config.max_message_size = Some(16 << 20);
-    // TCP_NODELAY (the `true`): ops are small frames and must not wait for delayed ACKs.
-    let connect = tokio_tungstenite::connect_async_with_config(shared.config.gateway_url(), Some(config), true);
-    let ws = tokio::select! {
-        () = cancel.cancelled() => return ConnectionEnd::Shutdown,
-        connected = tokio::time::timeout(CONNECT_TIMEOUT, connect) => match connected {
-            Ok(Ok((ws, _))) => ws,
-            Ok(Err(e)) => {
-                tracing::debug!(error = %e, "gateway connect failed");
-                return ConnectionEnd::Lost { was_connected: false };
-            }
-            Err(_) => return ConnectionEnd::Lost { was_connected: false },
-        },
+    let (mut inbound, writer, start, probe) = match attempt {
+        Attempt::WebSocket(probed) => {
+            let ws = match probed {
+                Some(ws) => *ws,
+                None => tokio::select! {
+                    () = cancel.cancelled() => return ConnectionEnd::Shutdown,
+                    connected = connect(shared) => match connected {
+                        Ok(ws) => ws,
+                        Err(ConnectFailure::Refused) => return ConnectionEnd::UpgradeRefused,
+                        Err(ConnectFailure::Failed) => return ConnectionEnd::Lost { was_connected: false },
+                    },
+                },
+            };
+            let (sink, stream) = ws.split();
+            let (out, queue) = mpsc::channel(WRITE_QUEUE);
+            (Inbound::WebSocket(stream), (out, tokio::spawn(write_loop(sink, queue))), Start::Handshake, None)
+        }
+        Attempt::Poll(probe) => {
+            let request = PollOpen { token: token.clone(), presence: shared.effective_status() };
+            let opened = tokio::select! {
+                () = cancel.cancelled() => return ConnectionEnd::Shutdown,
+                opened = shared.api.poll_open(&request) => match opened {
+                    Ok(opened) => opened,
+                    Err(EngineError::Unauthorized(_)) => return ConnectionEnd::AuthRejected { token },
+                    Err(e) => {
+                        tracing::debug!(error = %e, "poll open failed");
+                        return ConnectionEnd::Lost { was_connected: false };
+                    }
+                },
+            };
+            let hold = Duration::from_millis(opened.heartbeat_interval_ms.clamp(10, rapport_protocol::poll::POLL_HOLD_MS));
+            let (out, queue) = mpsc::channel(WRITE_QUEUE);
+            let (frames, incoming) = mpsc::channel(WRITE_QUEUE);
+            let link = crate::poll_link::run(shared.api.clone(), opened.session_id.clone(), hold, queue, frames);
+            (Inbound::Poll(incoming), (out, tokio::spawn(link)), Start::Opened(Box::new(opened)), Some(probe))
+        }
     };
     shared.diagnostics.lock().connections += 1;
-    let (sink, mut stream) = ws.split();
-    let (out, queue) = mpsc::channel(WRITE_QUEUE);
-    let writer = tokio::spawn(write_loop(sink, queue));
+    let (out, writer) = writer;
     let mut live = Live::new(shared.clone(), out);
-    let end = live.run(&mut stream, &token, resume, cancel).await;
+    let end = live.run(&mut inbound, start, &token, resume, cancel, probe).await;
     // Stop the live session's helpers and let the writer finish (a close frame included).
     shared.live.lock().take();
     if let Some(task) = live.catch_up.take() {
@@ -168,8 +217,20 @@ pub(crate) async fn run(shared: &Arc<Shared>, resume: &mut Option<ResumePoint>, 
         }
     }
     drop(live);
+    if matches!(inbound, Inbound::Poll(_)) {
+        // A poll may be waiting at the hub: nothing more is read from it.
+        writer.abort();
+    }
     let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
     end
+}
+
+/// How a connection starts.
+enum Start {
+    /// `hello`, then `identify` or `resume` (the WebSocket).
+    Handshake,
+    /// The poll open's answer: `hello` and `ready` in one.
+    Opened(Box<PollOpened>),
 }
 
 struct Live {
@@ -226,13 +287,13 @@ impl Live {
 
     async fn handshake(
         &mut self,
-        stream: &mut SplitStream<Ws>,
+        stream: &mut Inbound,
         token: &str,
         resume: &mut Option<ResumePoint>,
     ) -> Result<(Duration, Option<Vec<rapport_protocol::Conversation>>), ConnectionEnd> {
         let lost = ConnectionEnd::Lost { was_connected: false };
         let deadline = Instant::now() + HANDSHAKE_TIMEOUT;
-        let heartbeat = match tokio::time::timeout_at(deadline, read(stream)).await {
+        let heartbeat = match tokio::time::timeout_at(deadline, stream.read()).await {
             Ok(Incoming::Frame(frame)) => match *frame {
                 ServerFrame::Hello { data } => Duration::from_millis(data.heartbeat_interval_ms.max(10)),
                 _ => return Err(lost),
@@ -252,7 +313,7 @@ impl Live {
         };
         self.write(&first).await.map_err(|_| ConnectionEnd::Lost { was_connected: false })?;
         loop {
-            let incoming = tokio::time::timeout_at(deadline, read(stream)).await.map_err(|_| ConnectionEnd::Lost { was_connected: false })?;
+            let incoming = tokio::time::timeout_at(deadline, stream.read()).await.map_err(|_| ConnectionEnd::Lost { was_connected: false })?;
             let frame = match incoming {
                 Incoming::Frame(frame) => *frame,
                 Incoming::Ignored => continue,
@@ -292,23 +353,45 @@ impl Live {
         }
     }
 
+    /// The poll open's `ready`, taken as a WebSocket `identify`'s.
+    async fn opened(&mut self, opened: PollOpened, resume: &mut Option<ResumePoint>) -> Result<(Duration, Option<Vec<rapport_protocol::Conversation>>), ConnectionEnd> {
+        self.shared.diagnostics.lock().identifies += 1;
+        *resume = Some(ResumePoint { session_id: opened.session_id.clone(), last_seq: 0 });
+        crate::apply::ready(&self.shared, &opened.ready).await.map_err(|e| {
+            tracing::warn!(error = %e, "could not store the ready snapshot");
+            ConnectionEnd::Lost { was_connected: false }
+        })?;
+        Ok((Duration::from_millis(opened.heartbeat_interval_ms.max(10)), Some(opened.ready.conversations)))
+    }
+
     async fn run(
         &mut self,
-        stream: &mut SplitStream<Ws>,
+        stream: &mut Inbound,
+        start: Start,
         token: &str,
         resume: &mut Option<ResumePoint>,
         cancel: &CancellationToken,
+        mut probe: Option<&mut Backoff>,
     ) -> ConnectionEnd {
+        let transport = if probe.is_some() { Transport::HttpFallback } else { Transport::WebSocket };
         let (heartbeat, snapshot) = tokio::select! {
             () = cancel.cancelled() => return ConnectionEnd::Shutdown,
-            done = self.handshake(stream, token, resume) => match done {
+            done = async {
+                match start {
+                    Start::Handshake => self.handshake(stream, token, resume).await,
+                    Start::Opened(opened) => self.opened(*opened, resume).await,
+                }
+            } => match done {
                 Ok(done) => done,
                 Err(stop) => return stop,
             },
         };
         let (commands_tx, mut commands) = mpsc::channel(LIVE_QUEUE);
         *self.shared.live.lock() = Some(commands_tx);
-        self.shared.set_state(ConnectionState::Connected);
+        self.shared.set_state(ConnectionState::Connected { transport });
+        // (HTTP fallback) the next WebSocket probe, and the one under way.
+        let mut probe_at = probe.as_mut().map(|schedule| Instant::now() + schedule.next_delay());
+        let mut probing: Option<JoinHandle<Option<Ws>>> = None;
         self.start_catch_up(snapshot);
         self.uploads = Some(tokio::spawn(crate::uploads::run(self.shared.clone())));
         let ping_every = heartbeat / 2;
@@ -331,7 +414,7 @@ impl Live {
                     let _ = self.out.send(WsMessage::Close(None)).await;
                     return ConnectionEnd::Shutdown;
                 }
-                incoming = read(stream) => match incoming {
+                incoming = stream.read() => match incoming {
                     Incoming::Frame(frame) => {
                         self.last_heard = Instant::now();
                         self.probe_until = None;
@@ -367,6 +450,25 @@ impl Live {
                     // Wake from sleep or a network change: prove the connection still works.
                     self.probe_until = Some(Instant::now() + PROBE_TIMEOUT);
                     self.write(&ClientFrame { reference: Some(Ref::from(0u64)), op: ClientOp::Ping }).await
+                }
+                _ = sleep_until(probe_at) => {
+                    probe_at = None;
+                    let shared = self.shared.clone();
+                    probing = Some(tokio::spawn(async move { connect(&shared).await.ok() }));
+                    Ok(())
+                }
+                probed = async { probing.as_mut().expect("guarded").await }, if probing.is_some() => {
+                    probing = None;
+                    match probed {
+                        Ok(Some(ws)) => {
+                            tracing::info!("the WebSocket gets through again: leaving the HTTP fallback");
+                            return ConnectionEnd::BackToWebSocket(Box::new(ws));
+                        }
+                        _ => {
+                            probe_at = probe.as_mut().map(|schedule| Instant::now() + schedule.next_delay());
+                            Ok(())
+                        }
+                    }
                 }
                 () = self.shared.kick_outbox.notified() => self.flush_outbox().await,
                 _ = sleep_until(self.outbox_at) => {

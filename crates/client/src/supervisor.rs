@@ -16,6 +16,12 @@
 //!              ▼
 //!   shutdown() → offline {reason}
 //! ```
+//!
+//! `connected` carries the transport: the WebSocket, or HTTP long polling when the WebSocket
+//! does not get through (see [`crate::fallback`] for when the engine switches each way). A
+//! switch is a reconnection like any other: back to the WebSocket it resumes the polled
+//! session (nothing replayed twice, nothing missed); to polling it identifies anew and the
+//! catch-up fetches what happened meanwhile.
 
 use std::sync::Arc;
 
@@ -23,8 +29,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::backoff::Backoff;
 use crate::shared::Shared;
-use crate::event::ConnectionState;
-use crate::session::{self, ConnectionEnd, ResumePoint};
+use crate::event::{ConnectionState, Transport};
+use crate::fallback::Fallback;
+use crate::session::{self, Attempt, ConnectionEnd, ResumePoint};
 use crate::EngineError;
 
 /// Consecutive 4001 closes (each after a successful refresh) before giving up.
@@ -35,9 +42,14 @@ pub(crate) async fn run(shared: Arc<Shared>, cancel: CancellationToken) {
     let mut backoff = Backoff::default();
     let mut resume: Option<ResumePoint> = None;
     let mut rejections = 0u32;
+    let mut fallback = Fallback::default();
+    // A socket a probe opened while polling, for the next attempt.
+    let mut probed = None;
     shared.set_state(ConnectionState::Connecting);
     loop {
-        let end = session::run(&shared, &mut resume, &cancel).await;
+        let polling = fallback.transport() == Transport::HttpFallback;
+        let attempt = if polling { Attempt::Poll(&mut fallback.probe) } else { Attempt::WebSocket(probed.take()) };
+        let end = session::run(&shared, &mut resume, &cancel, attempt).await;
         tracing::debug!(?end, "connection ended");
         match end {
             ConnectionEnd::Shutdown => break,
@@ -67,7 +79,29 @@ pub(crate) async fn run(shared: Arc<Shared>, cancel: CancellationToken) {
                 if was_connected {
                     backoff.reset();
                     rejections = 0;
+                    if !polling {
+                        fallback.websocket_worked();
+                    }
+                } else if polling {
+                    fallback.poll_failed();
+                } else if fallback.websocket_failed(false) {
+                    tracing::info!("the WebSocket keeps failing: falling back to HTTP long polling");
+                    shared.set_state(ConnectionState::Connecting);
+                    continue;
                 }
+            }
+            ConnectionEnd::UpgradeRefused => {
+                if fallback.websocket_failed(true) {
+                    tracing::info!("the WebSocket upgrade was refused: falling back to HTTP long polling");
+                    shared.set_state(ConnectionState::Connecting);
+                    continue;
+                }
+            }
+            ConnectionEnd::BackToWebSocket(ws) => {
+                fallback.websocket_worked();
+                probed = Some(ws);
+                shared.set_state(ConnectionState::Connecting);
+                continue;
             }
         }
         let delay = backoff.next_delay();

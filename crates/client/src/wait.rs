@@ -42,7 +42,7 @@ where
         }
         match shared.state() {
             ConnectionState::SignedOut => return Err(EngineError::Unauthorized("signed out".into())),
-            ConnectionState::Connected => ever_connected = true,
+            ConnectionState::Connected { .. } => ever_connected = true,
             _ => {}
         }
         // Wait for something that can change the answer: progress, a state change, the deadline.
@@ -58,7 +58,7 @@ where
                 _ = progress.changed() => break,
                 event = events.recv() => match event {
                     // A connection that came and went between two checks still counts.
-                    Ok(EngineEvent::Connection(ConnectionState::Connected)) => {
+                    Ok(EngineEvent::Connection(ConnectionState::Connected { .. })) => {
                         ever_connected = true;
                         break;
                     }

@@ -6,6 +6,7 @@
 //!
 //! - [`rest`]: the JSON bodies of the REST routes and the objects they return.
 //! - [`gateway`]: the frames of the WebSocket gateway, client and server, and the events.
+//! - [`poll`]: the long-polling transport's request and answer bodies (1.1 §4).
 //! - [`error`]: the one error shape (`{code, message}`) and the codes clients branch on.
 //!
 //! Timestamps are RFC 3339 UTC strings and ids are opaque strings, exactly as on the wire.
@@ -17,6 +18,7 @@
 
 pub mod error;
 pub mod gateway;
+pub mod poll;
 pub mod rest;
 
 pub use error::{ErrorBody, ErrorCode, ErrorInfo};

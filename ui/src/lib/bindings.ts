@@ -13,7 +13,11 @@ export type PresenceStatus = "online" | "away" | "busy" | "offline";
 
 export type MessageState = "pending" | "sent" | "delivered" | "read" | "failed";
 
-export type ConnectionState = { "state": "connecting" } | { "state": "connected" } | { "state": "reconnecting", 
+export type ConnectionState = { "state": "connecting" } | { "state": "connected", 
+/**
+ * What carries the session.
+ */
+transport: Transport, } | { "state": "reconnecting", 
 /**
  * 1 for the first retry after a failure, then 2, 3, …
  */
@@ -26,6 +30,8 @@ retry_in_ms: number, } | { "state": "offline",
  * Why.
  */
 reason: string, } | { "state": "signed_out" };
+
+export type Transport = "websocket" | "http_fallback";
 
 export type TokenStoreKind = "keyring" | "file";
 

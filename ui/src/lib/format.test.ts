@@ -27,7 +27,7 @@ const msg = (over: Partial<LocalMessage>): LocalMessage => ({
 
 describe("connection banner", () => {
   it("is hidden while connected", () => {
-    expect(banner({ state: "connected" }, 0, 0, null)).toBeNull();
+    expect(banner({ state: "connected", transport: "websocket" }, 0, 0, null)).toBeNull();
   });
 
   it("counts down to the next attempt, with the issue's wording", () => {
@@ -45,9 +45,13 @@ describe("connection banner", () => {
   });
 
   it("announces a catch-up, singular and plural", () => {
-    expect(banner({ state: "connected" }, 0, 0, 17)!.text).toBe("Synced 17 new messages");
-    expect(banner({ state: "connected" }, 0, 0, 1)!.text).toBe("Synced 1 new message");
-    expect(banner({ state: "connected" }, 0, 0, 0)).toBeNull();
+    expect(banner({ state: "connected", transport: "websocket" }, 0, 0, 17)!.text).toBe("Synced 17 new messages");
+    expect(banner({ state: "connected", transport: "websocket" }, 0, 0, 1)!.text).toBe("Synced 1 new message");
+    expect(banner({ state: "connected", transport: "websocket" }, 0, 0, 0)).toBeNull();
+    expect(banner({ state: "connected", transport: "http_fallback" }, 0, 0, null)!.text).toBe(
+      "Connected · via HTTP fallback (this network blocks live connections)",
+    );
+    expect(banner({ state: "connected", transport: "http_fallback" }, 0, 0, 3)!.state).toBe("synced");
   });
 });
 

@@ -112,6 +112,10 @@ export function banner(conn: ConnectionState, since: number, now: number, synced
       if (synced && synced > 0) {
         return { state: "synced", text: `Synced ${synced} new message${synced === 1 ? "" : "s"}`, action: null, actionText: "" };
       }
+      if (conn.transport === "http_fallback") {
+        // Live, but over polls: say so, since messages can take a little longer than usual.
+        return { state: "fallback", text: "Connected · via HTTP fallback (this network blocks live connections)", action: null, actionText: "" };
+      }
       return null;
     case "connecting":
       return { state: "connecting", text: "Connecting…", action: null, actionText: "" };

@@ -1,6 +1,6 @@
 //! `tail`: stay connected and print every event until SIGINT/SIGTERM.
 
-use rapport_client::{ConnectionState, Engine, EngineEvent, WireEvent};
+use rapport_client::{ConnectionState, Engine, EngineEvent, Transport, WireEvent};
 use rapport_protocol::gateway::Event;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -72,7 +72,8 @@ fn connection_json(state: &ConnectionState) -> serde_json::Value {
 fn connection_human(state: &ConnectionState) -> String {
     match state {
         ConnectionState::Connecting => "-- connecting".into(),
-        ConnectionState::Connected => "-- connected".into(),
+        ConnectionState::Connected { transport: Transport::WebSocket } => "-- connected".into(),
+        ConnectionState::Connected { transport: Transport::HttpFallback } => "-- connected (via HTTP fallback)".into(),
         ConnectionState::Reconnecting { attempt, retry_in_ms } => format!("-- reconnecting (attempt {attempt}) in {retry_in_ms} ms"),
         ConnectionState::Offline { reason } => format!("-- offline: {reason}"),
         ConnectionState::SignedOut => "-- signed out".into(),

@@ -6,6 +6,7 @@ mod support;
 mod backoff;
 mod attachments;
 mod catch_up;
+mod fallback;
 mod lifecycle;
 mod messaging;
 mod outbox;

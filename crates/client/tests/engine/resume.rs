@@ -20,7 +20,7 @@ async fn a_dropped_connection_resumes_and_gets_the_missed_events() {
 
     proxy.block();
     eventually("alice notices the drop", || async {
-        (alice.engine.connection_state() != rapport_client::ConnectionState::Connected).then_some(())
+        (!alice.engine.connection_state().is_connected()).then_some(())
     })
     .await;
     for i in 0..5 {

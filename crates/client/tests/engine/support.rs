@@ -125,7 +125,7 @@ pub async fn assert_cache_equals_hub(who: &str, engine: &Engine, hub: &[Message]
 
 /// Waits until `engine` is connected.
 pub async fn connected(engine: &Engine) {
-    eventually("engine connected", || async { (engine.connection_state() == rapport_client::ConnectionState::Connected).then_some(()) }).await;
+    eventually("engine connected", || async { engine.connection_state().is_connected().then_some(()) }).await;
 }
 
 /// One message as the hub has it now.

@@ -1,4 +1,6 @@
-//! One WebSocket connection: `hello`, identify or resume, then ops until it closes.
+//! One gateway session's connection, whatever carries it: `hello`, identify or resume, then
+//! ops until it closes. The wire is a [`Transport`]: the WebSocket, or the long-polling link
+//! (`poll_link`); this file is the one implementation of the session for both.
 //!
 //! One task owns the socket (no split, no channel between a reader and a writer): it waits for
 //! whichever comes first — a client frame, the end of the op in progress, events in its
@@ -21,15 +23,14 @@ use std::future::Future;
 use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::Duration;
 
 use tokio::time::Instant;
 
-use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use bytes::BytesMut;
-use futures_util::{SinkExt as _, StreamExt as _};
+use futures_util::SinkExt as _;
 use rapport_protocol::gateway::{
     decode_client_frame, ClientOp, Hello, Identify, Ready, Ref, Resume, Resumed, ServerFrame,
 };
@@ -38,8 +39,9 @@ use rapport_protocol::{close, ErrorCode, ErrorInfo, MAX_FRAME_BYTES, PROTOCOL_VE
 use super::group_commit::PendingAck;
 use super::ops::Outcome;
 use super::rate::{OpLimiter, Verdict};
-use super::session::{Kick, Session, Take};
-use super::{ops, Gateway, Skip};
+use super::session::{Kick, Rewind, Session, Take};
+use super::transport::{Incoming, Transport};
+use super::{ops, Admission, Gateway, Skip};
 use crate::error::ApiError;
 use crate::store::ReadySnapshot;
 use crate::Hub;
@@ -47,7 +49,7 @@ use crate::Hub;
 /// What this hub serves of protocol 1.1, announced in `hello`.
 const FEATURES: &[&str] = {
     use rapport_protocol::gateway::feature::*;
-    &[EDIT, DELETE, REACTIONS, REPLIES, ATTACHMENTS]
+    &[EDIT, DELETE, REACTIONS, REPLIES, ATTACHMENTS, POLL]
 };
 
 /// Socket read chunk. Small on purpose: thousands of idle connections are the normal load, the
@@ -64,9 +66,6 @@ const WRITE_BATCH: usize = 64;
 /// `message.send`s of one connection waiting for their group commit at once; reading pauses
 /// when this many wait.
 const MAX_COMMITTING: usize = 32;
-/// After our close frame, how long we keep reading for the client's, so the client is not
-/// reset before it has read ours.
-const CLOSE_LINGER: Duration = Duration::from_secs(2);
 
 /// `GET /v1/gateway`.
 pub async fn upgrade(State(hub): State<Arc<Hub>>, ws: WebSocketUpgrade) -> Response {
@@ -82,15 +81,11 @@ pub async fn upgrade(State(hub): State<Arc<Hub>>, ws: WebSocketUpgrade) -> Respo
         .max_write_buffer_size(MAX_WRITE_BUFFER)
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| {
-            tracker.track_future(async move {
-                serve(hub, socket).await;
-                drop(admission);
-            })
-        })
+        .on_upgrade(move |socket| tracker.track_future(serve(hub, socket, admission)))
 }
 
-async fn serve(hub: Arc<Hub>, socket: WebSocket) {
+/// Serves one connection over `socket` to its end, then detaches its session.
+pub(super) async fn serve<T: Transport>(hub: Arc<Hub>, socket: T, admission: Admission) {
     let mut connection = Connection {
         id: hub.gateway.next_conn_id(),
         deadline: Instant::now() + hub.config.identify_timeout,
@@ -112,6 +107,7 @@ async fn serve(hub: Arc<Hub>, socket: WebSocket) {
             Box::pin(hub.presence.disconnected(hub, &session.user_id)).await;
         }
     }
+    drop(admission);
 }
 
 /// An op in progress; boxed so that the resident task is not sized for the largest op.
@@ -183,7 +179,7 @@ enum Wake {
     Done(Done),
     Committed(Option<Ref>, Result<serde_json::Value, ApiError>),
     Events,
-    Frame(Option<Result<WsMessage, axum::Error>>),
+    Frame(Incoming),
     Deadline,
 }
 
@@ -195,10 +191,10 @@ fn kick(code: u16, reason: &'static str) -> Kick {
     Kick { code, reason }
 }
 
-struct Connection {
+struct Connection<T> {
     hub: Arc<Hub>,
     id: u64,
-    socket: WebSocket,
+    socket: T,
     /// Set once `ready` or `resumed` is due; its events are sent from then on.
     session: Option<Arc<Session>>,
     /// `resumed`, due once the replay is written.
@@ -214,7 +210,7 @@ struct Connection {
     unflushed: bool,
 }
 
-impl Connection {
+impl<T: Transport> Connection<T> {
     async fn run(&mut self) {
         let hello = ServerFrame::Hello {
             data: Hello {
@@ -223,7 +219,8 @@ impl Connection {
                 features: FEATURES.iter().map(|f| (*f).to_owned()).collect(),
             },
         };
-        let ending = match self.feed(WsMessage::Text(serialise(&hello))).await {
+        let greeted = if T::SENDS_HELLO { self.feed(WsMessage::Text(serialise(&hello))).await } else { Ok(()) };
+        let ending = match greeted {
             Ok(()) => self.serve().await,
             Err(()) => Ending::Broken,
         };
@@ -253,7 +250,7 @@ impl Connection {
             Ending::Close(kick) => {
                 let close = CloseFrame { code: kick.code, reason: kick.reason.into() };
                 if self.write(WsMessage::Close(Some(close))).await.is_ok() {
-                    self.linger().await;
+                    self.socket.linger().await;
                 }
             }
             // Sends the close frame that answers the client's, if it closed cleanly.
@@ -284,9 +281,9 @@ impl Connection {
                 done = async { op.as_mut().expect("checked").await }, if op.is_some() => Wake::Done(done),
                 (reference, answer) = next_committed(committing) => Wake::Committed(reference, answer),
                 () = std::future::poll_fn(|cx| session.as_ref().expect("checked").poll_events(*id, cx)),
-                    if session.is_some() => Wake::Events,
+                    if session.is_some() && socket.takes_events() => Wake::Events,
                 // Before the deadline: a frame that arrived in time wins.
-                frame = socket.next(), if reading => Wake::Frame(frame),
+                frame = std::future::poll_fn(|cx| socket.poll_incoming(cx)), if reading => Wake::Frame(frame),
                 () = deadline.as_mut(), if reading => Wake::Deadline,
             };
             let next = match wake {
@@ -315,7 +312,7 @@ impl Connection {
         let written = tokio::time::timeout(self.hub.config.write_timeout, async {
             if let Some(session) = self.session.clone() {
                 let mut batch = 0;
-                loop {
+                while self.socket.takes_events() {
                     let (seq, body) = match session.take(self.id) {
                         Take::Event(seq, body) => (seq, body),
                         Take::Nothing => break,
@@ -394,18 +391,6 @@ impl Connection {
         }
     }
 
-    /// After our close frame: reads until the client's (or [`CLOSE_LINGER`]).
-    async fn linger(&mut self) {
-        let _ = tokio::time::timeout(CLOSE_LINGER, async {
-            while let Some(Ok(message)) = self.socket.next().await {
-                if matches!(message, WsMessage::Close(_)) {
-                    break;
-                }
-            }
-        })
-        .await;
-    }
-
     async fn on_done(&mut self, done: Done) -> Result<(), Ending> {
         match done {
             Done::Op(reference, Ok(Outcome::Committing(ack))) => {
@@ -441,28 +426,44 @@ impl Connection {
         }
     }
 
-    async fn on_frame(&mut self, frame: Option<Result<WsMessage, axum::Error>>) -> Result<(), Ending> {
-        let message = match frame {
-            None | Some(Ok(WsMessage::Close(_))) => return Err(Ending::ByClient),
-            Some(Err(err)) => return Err(read_error(err)),
-            Some(Ok(message)) => message,
-        };
+    async fn on_frame(&mut self, frame: Incoming) -> Result<(), Ending> {
+        match frame {
+            Incoming::Closed => return Err(Ending::ByClient),
+            Incoming::TooBig => return Err(Ending::Close(kick(close::TOO_BIG, "frame too big"))),
+            _ => {}
+        }
         if self.session.is_some() {
             self.deadline = Instant::now() + 2 * self.hub.config.heartbeat;
         }
-        match message {
-            WsMessage::Text(text) if self.session.is_none() => self.authenticate(text.as_str()),
-            WsMessage::Text(text) => self.on_op(text.as_str()).await,
-            WsMessage::Binary(_) if self.session.is_none() => {
+        match frame {
+            Incoming::Text(text) if self.session.is_none() => self.authenticate(text.as_str()),
+            Incoming::Text(text) => self.on_op(text.as_str()).await,
+            Incoming::Binary if self.session.is_none() => {
                 Err(Ending::Close(kick(close::NOT_AUTHENTICATED, "identify first")))
             }
-            WsMessage::Binary(_) => {
+            Incoming::Binary => {
                 let error = ErrorInfo::new(ErrorCode::BadFrame, "frames must be text (JSON)");
                 self.reply(&ServerFrame::Error { reference: None, error }).await
             }
-            // Protocol-level pings are answered by the WebSocket layer; they still count as life.
-            WsMessage::Ping(_) | WsMessage::Pong(_) => Ok(()),
-            WsMessage::Close(_) => Err(Ending::ByClient),
+            Incoming::Poll { last_seq } => self.rewind(last_seq).await,
+            Incoming::Alive | Incoming::Closed | Incoming::TooBig => Ok(()),
+        }
+    }
+
+    /// A new poll says which events the client has: those after `last_seq` are due (again,
+    /// when an earlier answer never reached it).
+    async fn rewind(&mut self, last_seq: u64) -> Result<(), Ending> {
+        // Replies written while no poll was held go out in this one's answer, with the events
+        // due (the flush in `write_due` answers it when there is anything).
+        self.unflushed = true;
+        let Some(session) = &self.session else { return Ok(()) };
+        match session.rewind(self.id, last_seq) {
+            Rewind::Done => Ok(()),
+            Rewind::Ahead => {
+                let error = ErrorInfo::new(ErrorCode::InvalidPayload, "last_seq is ahead of every event this session sent");
+                self.reply(&ServerFrame::Error { reference: None, error }).await
+            }
+            Rewind::Lost => Err(Ending::Close(kick(close::POLICY, "client too slow"))),
         }
     }
 
@@ -640,14 +641,3 @@ async fn resume_op(hub: Arc<Hub>, conn: u64, reference: Option<Ref>, resume: Res
     Ok(Done::Resumed { session, resumed })
 }
 
-fn read_error(err: axum::Error) -> Ending {
-    let too_big = err
-        .into_inner()
-        .downcast::<tungstenite::Error>()
-        .is_ok_and(|e| matches!(*e, tungstenite::Error::Capacity(_)));
-    if too_big {
-        Ending::Close(kick(close::TOO_BIG, "frame too big"))
-    } else {
-        Ending::ByClient
-    }
-}

@@ -1,6 +1,9 @@
-//! The WebSocket gateway: session registry and fan-out.
+//! The gateway: session registry and fan-out, over a WebSocket or long polling.
 //!
-//! - `connection`: one task per socket (reader and writer futures), from `hello` to close.
+//! - `connection`: one task per session connection, from `hello` to close — the one
+//!   implementation of the session, whatever carries its frames.
+//! - `transport`: what carries them: the WebSocket, or `poll_link` (long polling, whose HTTP
+//!   side is `poll`).
 //! - `ops`: what each client op does once the session is ready.
 //! - `group_commit`: the one task that stores queued `message.send`s together and makes the
 //!   queued edits, deletions and reactions (`changes`), dispatching their events in `seq` and
@@ -17,9 +20,12 @@ mod changes;
 mod connection;
 mod group_commit;
 mod ops;
+pub mod poll;
+mod poll_link;
 mod rate;
 mod session;
 mod snapshots;
+mod transport;
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -40,6 +46,8 @@ use crate::Hub;
 /// Where sessions are found.
 pub struct Gateway {
     sessions: DashMap<String, Arc<Session>>,
+    /// The way to each long-polled session's task, by session id.
+    polls: DashMap<String, tokio::sync::mpsc::Sender<poll_link::PollCall>>,
     by_user: DashMap<String, Vec<Arc<Session>>>,
     /// Members of each conversation; membership never changes after creation in protocol v1.
     members: DashMap<String, Arc<[String]>>,
@@ -90,6 +98,7 @@ impl Gateway {
         let (sends, receiver) = group_commit::queue();
         let gateway = Gateway {
             sessions: DashMap::new(),
+            polls: DashMap::new(),
             by_user: DashMap::new(),
             members: DashMap::new(),
             sends,
@@ -233,6 +242,8 @@ pub async fn janitor(hub: Arc<Hub>) {
         for session in expired {
             hub.gateway.forget(&session);
         }
+        // Polled sessions whose task has ended.
+        hub.gateway.polls.retain(|_, calls| !calls.is_closed());
         hub.logins.sweep();
         if let Some(cluster) = &hub.cluster {
             cluster.sweep();

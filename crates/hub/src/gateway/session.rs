@@ -73,6 +73,17 @@ pub struct Session {
     state: Mutex<State>,
 }
 
+/// What a poll's `last_seq` did to the attached connection.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Rewind {
+    /// Events after it are due (again).
+    Done,
+    /// It names events this connection was never sent.
+    Ahead,
+    /// Events after it have left the ring: they cannot be sent again.
+    Lost,
+}
+
 /// Seq bookkeeping after a successful resume.
 pub struct Resumption {
     /// Events to replay before `resumed`: those up to this seq.
@@ -176,6 +187,25 @@ impl Session {
             waker.wake(); // its connection finds itself superseded and closes
         }
         Some(Resumption { replay_upto: last_sent, replayed: last_sent - last_seq, took_over })
+    }
+
+    /// Connection `conn`'s client has every event up to `last_seq` and none after: the next
+    /// [`take`](Session::take) starts after it. A polled session's answer may be lost on the
+    /// way (the HTTP request dropped), and the next poll says so by its `last_seq`.
+    pub fn rewind(&self, conn: u64, last_seq: u64) -> Rewind {
+        let mut state = self.state.lock();
+        let state = &mut *state;
+        let first_kept = state.ring.front().map_or(state.next_seq, |(seq, _)| *seq);
+        // Not attached any more: its next `take` closes it.
+        let Some(attached) = state.attached.as_mut().filter(|a| a.conn == conn) else { return Rewind::Done };
+        if last_seq > attached.sent_upto {
+            return Rewind::Ahead;
+        }
+        if last_seq + 1 < first_kept {
+            return Rewind::Lost;
+        }
+        attached.sent_upto = last_seq;
+        Rewind::Done
     }
 
     /// Detaches connection `conn` (if it is still the attached one). Returns whether it was.
@@ -295,6 +325,26 @@ mod tests {
         assert_eq!(take_all(&s, 2), vec![8, 9, 10, 11]);
         assert!(matches!(s.take(1), Take::Close(k) if k.code == 1000), "old connection must close");
         assert!(s.resume(3, 12).is_none(), "seq from the future");
+    }
+
+    #[test]
+    fn rewind_sends_again_what_a_lost_answer_carried() {
+        let s = session(1);
+        for n in 0..5 {
+            s.push(body(n));
+        }
+        assert_eq!(take_all(&s, 1), vec![1, 2, 3, 4, 5]);
+        assert_eq!(s.rewind(1, 6), Rewind::Ahead, "seq 6 was never sent");
+        assert_eq!(s.rewind(1, 3), Rewind::Done);
+        assert_eq!(take_all(&s, 1), vec![4, 5], "the client lacks 4 and 5: they are due again");
+        assert_eq!(s.rewind(1, 5), Rewind::Done);
+        assert_eq!(take_all(&s, 1), Vec::<u64>::new(), "nothing is sent twice to a client that has it");
+        assert_eq!(s.rewind(2, 0), Rewind::Done, "another connection's poll changes nothing");
+        assert_eq!(take_all(&s, 1), Vec::<u64>::new());
+        for n in 0..(RING_CAPACITY as u64) {
+            s.push(body(n));
+        }
+        assert_eq!(s.rewind(1, 0), Rewind::Lost, "event 1 has left the ring");
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod extract;
 mod messages;
 mod notifications;
 mod openapi;
+mod poll;
 mod service;
 mod text;
 mod updates;
@@ -26,6 +27,8 @@ use crate::{gateway, Hub};
 
 /// Largest REST request body.
 const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Largest poll body: room for many ops, each at most `MAX_FRAME_BYTES` as on the WebSocket.
+const MAX_POLL_BODY_BYTES: usize = 1024 * 1024;
 
 /// All routes of protocol v1 and 1.1. `POST /v1/attachments` reads its body as a stream with
 /// its own limit (`--max-upload-mb`); the 64 KiB limit is that of the JSON bodies.
@@ -50,6 +53,8 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/v1/notifications/{id}/read", post(notifications::read))
         .route("/v1/openapi.json", get(openapi::document))
         .route("/v1/gateway", get(gateway::upgrade))
+        .route("/v1/poll/open", post(poll::open))
+        .route("/v1/poll/{session_id}", post(poll::call).layer(DefaultBodyLimit::max(MAX_POLL_BODY_BYTES)))
         .route("/v1/updates/{file}", get(updates::file))
         .route("/healthz", get(service::healthz))
         .route("/readyz", get(service::readyz))

@@ -80,5 +80,5 @@ async fn a_reply_names_a_message_of_the_same_conversation() {
     assert_eq!(code(&later), "unsupported");
     assert_eq!(p.bob.get(&format!("/v1/conversations/{c}")).await.body["last_seq"], 2);
     let features = &Gw::connect(&hub.gateway_url()).await.hello["data"]["features"];
-    assert_eq!(features, &json!(["edit", "delete", "reactions", "replies", "attachments"]), "hello says what is served, and only that");
+    assert_eq!(features, &json!(["edit", "delete", "reactions", "replies", "attachments", "poll"]), "hello says what is served, and only that");
 }

@@ -16,6 +16,7 @@ mod messaging;
 mod migrations;
 mod notifications;
 mod path_ids;
+mod poll;
 mod postgres;
 mod presence;
 mod reactions;
