@@ -47,7 +47,7 @@ use crate::Hub;
 /// What this hub serves of protocol 1.1, announced in `hello`.
 const FEATURES: &[&str] = {
     use rapport_protocol::gateway::feature::*;
-    &[EDIT, DELETE, REACTIONS, REPLIES, ATTACHMENTS]
+    &[EDIT, DELETE, REACTIONS, REPLIES, ATTACHMENTS, CARDS, TEMPLATES, SCHEDULED]
 };
 
 /// Socket read chunk. Small on purpose: thousands of idle connections are the normal load, the

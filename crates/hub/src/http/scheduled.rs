@@ -1,0 +1,40 @@
+//! The caller's scheduled messages (1.1, §3): listed until they are sent, cancelled until a
+//! hub starts sending them. Scheduling itself is `message.send` with `send_at`.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use rapport_protocol::rest::ScheduledList;
+use rapport_protocol::ErrorBody;
+
+use super::extract::{Caller, Named, PathId};
+use crate::error::{ApiError, ApiResult};
+use crate::store::StoreError;
+use crate::Hub;
+
+/// A scheduled message id in the path.
+pub struct ScheduledId;
+impl Named for ScheduledId {
+    const WHAT: &'static str = "scheduled message";
+}
+
+/// The caller's messages waiting for their time, soonest first.
+#[utoipa::path(get, path = "/v1/scheduled", tag = "scheduled", security(("bearer" = [])),
+    responses((status = 200, body = ScheduledList), (status = 401, body = ErrorBody)))]
+pub async fn list(State(hub): State<Arc<Hub>>, caller: Caller) -> ApiResult<Json<ScheduledList>> {
+    Ok(Json(ScheduledList { scheduled: hub.store.scheduled_of(&caller.user_id).await? }))
+}
+
+/// Cancels a scheduled message: it will not be sent.
+#[utoipa::path(delete, path = "/v1/scheduled/{id}", tag = "scheduled", security(("bearer" = [])),
+    params(("id" = String, Path, description = "scheduled message id")),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 410, body = ErrorBody, description = "it is being sent or was sent")))]
+pub async fn cancel(State(hub): State<Arc<Hub>>, caller: Caller, PathId(id, _): PathId<ScheduledId>) -> ApiResult<StatusCode> {
+    hub.store.cancel_scheduled(&caller.user_id, &id).await.map_err(|err| match err {
+        StoreError::NotFound => ApiError::not_found("scheduled message"),
+        other => other.into(),
+    })?;
+    Ok(StatusCode::NO_CONTENT)
+}
