@@ -485,6 +485,24 @@ pub struct ScheduledMessage {
     pub card: Option<Box<Card>>,
 }
 
+/// `POST /v1/scheduled`: the REST form of a `message.send` with `send_at` (same fields, same
+/// rules, same answer as the gateway ack's `scheduled`), for clients that are not connected.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ScheduleRequest {
+    /// Where to.
+    pub conversation_id: String,
+    /// The idempotency key, also of the message it becomes.
+    pub client_msg_id: String,
+    /// The text; may be empty with a card.
+    pub body: String,
+    /// A job or application status card.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<Box<Card>>,
+    /// When (RFC 3339, 1 min to 90 days ahead).
+    pub send_at: String,
+}
+
 /// `GET /v1/scheduled`: the caller's messages still waiting for their time.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

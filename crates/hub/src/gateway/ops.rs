@@ -7,7 +7,7 @@ use rapport_protocol::gateway::{
     ClientOp, ConversationTarget, EditMessage, Event, MessageTarget, PresenceSet, ReactMessage, ReceiptKind, ScheduledAck,
     SeqTarget, SendMessage,
 };
-use rapport_protocol::{check_body_with, Card, ErrorCode, Message, Role, MAX_ATTACHMENTS, MAX_CLIENT_MSG_ID_CHARS};
+use rapport_protocol::{check_body_with, Card, ErrorCode, Message, Role, ScheduledMessage, MAX_ATTACHMENTS, MAX_CLIENT_MSG_ID_CHARS};
 use serde_json::{json, Value};
 
 use super::changes::{self, ChangeKind};
@@ -75,35 +75,9 @@ pub(super) async fn members_for(hub: &Hub, user_id: &str, conversation_id: &str)
 }
 
 async fn send_message(hub: &Hub, user_id: &str, send: SendMessage, received_at: Instant) -> ApiResult<Outcome> {
-    let id_len = send.client_msg_id.chars().count();
-    if id_len == 0 || id_len > MAX_CLIENT_MSG_ID_CHARS {
-        return Err(ApiError::invalid("client_msg_id must be 1 to 64 characters"));
-    }
-    let card = send.card.map(|card| *card);
-    if let Some(card) = &card {
-        check_card_of(hub, user_id, card).await?;
-    }
-    if send.attachment_ids.len() > MAX_ATTACHMENTS {
-        return Err(ApiError::invalid("a message carries at most 10 attachments"));
-    }
-    let mut distinct = send.attachment_ids.clone();
-    distinct.sort();
-    distinct.dedup();
-    if distinct.len() != send.attachment_ids.len() {
-        return Err(ApiError::invalid("attachment_ids must not repeat an id"));
-    }
-    check_body_with(&send.body, !send.attachment_ids.is_empty() || card.is_some()).map_err(|code| match code {
-        ErrorCode::BodyEmpty => ApiError::new(code, "the message is empty"),
-        _ => ApiError::new(code, "the message is longer than 4000 characters"),
-    })?;
+    let card = checked_send(hub, user_id, &send).await?;
     if let Some(send_at) = &send.send_at {
-        if !send.attachment_ids.is_empty() || send.reply_to.is_some() {
-            // Uploads expire after 24 h and a reply's context may be gone by then: a scheduled
-            // message is text and an optional card.
-            return Err(ApiError::invalid("a scheduled message cannot carry attachments or reply_to"));
-        }
-        let send_at = schedule::parse_send_at(send_at)?;
-        let scheduled = schedule::store(hub, user_id, &send.conversation_id, &send.client_msg_id, &send.body, card.as_ref(), send_at).await?;
+        let scheduled = schedule_checked(hub, user_id, &send, card.as_ref(), send_at).await?;
         return Ok(Outcome::Done(json!(ScheduledAck { scheduled })));
     }
     let members = members_for(hub, user_id, &send.conversation_id).await?;
@@ -126,9 +100,54 @@ async fn send_message(hub: &Hub, user_id: &str, send: SendMessage, received_at: 
         .map(Outcome::Committing)
 }
 
+/// The rules of a `message.send` that do not need the database but for the sender's role;
+/// its card when it has one.
+async fn checked_send(hub: &Hub, user_id: &str, send: &SendMessage) -> ApiResult<Option<Card>> {
+    let id_len = send.client_msg_id.chars().count();
+    if id_len == 0 || id_len > MAX_CLIENT_MSG_ID_CHARS {
+        return Err(ApiError::invalid("client_msg_id must be 1 to 64 characters"));
+    }
+    let card = send.card.as_deref().cloned();
+    if let Some(card) = &card {
+        check_card_of(hub, user_id, card).await?;
+    }
+    if send.attachment_ids.len() > MAX_ATTACHMENTS {
+        return Err(ApiError::invalid("a message carries at most 10 attachments"));
+    }
+    let mut distinct = send.attachment_ids.clone();
+    distinct.sort();
+    distinct.dedup();
+    if distinct.len() != send.attachment_ids.len() {
+        return Err(ApiError::invalid("attachment_ids must not repeat an id"));
+    }
+    check_body_with(&send.body, !send.attachment_ids.is_empty() || card.is_some()).map_err(|code| match code {
+        ErrorCode::BodyEmpty => ApiError::new(code, "the message is empty"),
+        _ => ApiError::new(code, "the message is longer than 4000 characters"),
+    })?;
+    Ok(card)
+}
+
+async fn schedule_checked(hub: &Hub, user_id: &str, send: &SendMessage, card: Option<&Card>, send_at: &str) -> ApiResult<ScheduledMessage> {
+    if !send.attachment_ids.is_empty() || send.reply_to.is_some() {
+        // Uploads expire after 24 h and a reply's context may be gone by then: a scheduled
+        // message is text and an optional card.
+        return Err(ApiError::invalid("a scheduled message cannot carry attachments or reply_to"));
+    }
+    let send_at = schedule::parse_send_at(send_at)?;
+    schedule::store(hub, user_id, &send.conversation_id, &send.client_msg_id, &send.body, card, send_at).await
+}
+
+/// `message.send` with `send_at` over REST (`POST /v1/scheduled`): the same checks, the same
+/// answer as the gateway ack's `scheduled`.
+pub async fn schedule_over_rest(hub: &Hub, user_id: &str, send: SendMessage) -> ApiResult<ScheduledMessage> {
+    let card = checked_send(hub, user_id, &send).await?;
+    let send_at = send.send_at.clone().unwrap_or_default();
+    schedule_checked(hub, user_id, &send, card.as_ref(), &send_at).await
+}
+
 /// Whether `user_id` may send this card: it must be well formed, and only recruiters share
 /// roles or tell candidates where their application stands (`forbidden` for a candidate).
-pub async fn check_card_of(hub: &Hub, user_id: &str, card: &Card) -> ApiResult<()> {
+async fn check_card_of(hub: &Hub, user_id: &str, card: &Card) -> ApiResult<()> {
     check_card(card).map_err(ApiError::invalid)?;
     let user = hub.store.user_by_id(user_id).await?.ok_or_else(|| ApiError::not_found("user"))?;
     if user.role != Role::Recruiter {

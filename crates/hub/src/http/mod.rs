@@ -54,7 +54,7 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/v1/integrations/application-status", post(integrations::application_status))
         .route("/v1/templates", get(templates::list).post(templates::create))
         .route("/v1/templates/{id}", put(templates::update).delete(templates::delete))
-        .route("/v1/scheduled", get(scheduled::list))
+        .route("/v1/scheduled", get(scheduled::list).post(scheduled::create))
         .route("/v1/scheduled/{id}", delete(scheduled::cancel))
         .route("/v1/openapi.json", get(openapi::document))
         .route("/v1/gateway", get(gateway::upgrade))

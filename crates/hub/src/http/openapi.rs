@@ -16,7 +16,7 @@ use super::{account, attachments, conversations, integrations, messages, notific
         attachments::upload, attachments::download, attachments::thumbnail,
         notifications::create, notifications::list, notifications::read,
         integrations::application_status, templates::list, templates::create, templates::update, templates::delete,
-        scheduled::list, scheduled::cancel,
+        scheduled::create, scheduled::list, scheduled::cancel,
         document, service::healthz, service::readyz, service::metrics,
     ),
     modifiers(&Security)

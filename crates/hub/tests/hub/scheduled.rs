@@ -100,6 +100,15 @@ async fn a_scheduled_message_is_listed_to_its_sender_only_and_can_be_cancelled()
     assert_eq!(left["scheduled"][0]["id"], later_id.as_str());
     assert_eq!(left["scheduled"].as_array().unwrap().len(), 1);
 
+    // The REST form takes the same fields and rules and answers the same shape.
+    let over_rest = p.alice.post("/v1/scheduled", json!({"conversation_id": c, "client_msg_id": "s3", "body": "By REST", "send_at": in_secs(5400)})).await;
+    assert_eq!((over_rest.status, over_rest.body["body"].as_str()), (201, Some("By REST")), "{:?}", over_rest.body);
+    let too_soon = p.alice.post("/v1/scheduled", json!({"conversation_id": c, "client_msg_id": "s4", "body": "x", "send_at": in_secs(10)})).await;
+    assert_eq!((too_soon.status, too_soon.code()), (400, "invalid_payload"));
+    let card_from_candidate = p.bob.post("/v1/scheduled", json!({"conversation_id": c, "client_msg_id": "s5", "body": "", "card": {"title": "t", "company": "c"}, "send_at": in_secs(600)})).await;
+    assert_eq!((card_from_candidate.status, card_from_candidate.code()), (403, "forbidden"));
+    assert_eq!(p.alice.get("/v1/scheduled").await.body["scheduled"].as_array().unwrap().len(), 2);
+
     let seen = bob.drain_for(Duration::from_millis(300)).await;
     assert!(!seen.iter().any(|f| f["type"] == "message.created"), "nothing was sent: {seen:?}");
     assert_eq!(p.bob.get(&format!("/v1/conversations/{c}")).await.body["last_seq"], 0);
