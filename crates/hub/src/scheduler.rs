@@ -64,10 +64,24 @@ pub async fn run(hub: Arc<Hub>) {
     }
 }
 
-/// Sends the claimed messages together (the committer stores them in one batch) and records
-/// how each ended.
-async fn send_all(hub: &Hub, due: Vec<DueMessage>) {
-    futures_util::future::join_all(due.into_iter().map(|due| send_one(hub, due))).await;
+/// Sends the claimed messages and records how each ended: the conversations together (the
+/// committer stores their messages in one batch), each conversation's one after the other in
+/// the order they are due, so that two due at the same time keep the order they were scheduled in.
+async fn send_all(hub: &Hub, mut due: Vec<DueMessage>) {
+    due.sort_by(|a, b| (&a.conversation_id, a.send_at, &a.id).cmp(&(&b.conversation_id, b.send_at, &b.id)));
+    let mut by_conversation: Vec<Vec<DueMessage>> = Vec::new();
+    for message in due {
+        match by_conversation.last_mut() {
+            Some(group) if group[0].conversation_id == message.conversation_id => group.push(message),
+            _ => by_conversation.push(vec![message]),
+        }
+    }
+    futures_util::future::join_all(by_conversation.into_iter().map(|group| async move {
+        for message in group {
+            send_one(hub, message).await;
+        }
+    }))
+    .await;
 }
 
 async fn send_one(hub: &Hub, due: DueMessage) {

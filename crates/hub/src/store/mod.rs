@@ -124,6 +124,8 @@ pub struct DueMessage {
     pub body: String,
     /// Its card.
     pub card: Option<Card>,
+    /// When it is due (ms since the epoch): the order it is sent in, with `id`.
+    pub send_at: i64,
 }
 
 /// How sending a scheduled message ended.

@@ -119,7 +119,9 @@ async fn a_scheduled_message_is_listed_to_its_sender_only_and_can_be_cancelled()
 /// recruiter — the candidate sees them live — and the cancelled one never.
 #[tokio::test]
 async fn scheduled_messages_are_sent_once_at_their_time_after_a_sigkill_and_restart() {
-    let mut hub = HubProcess::start(&[]).await;
+    // The candidate's socket sits silent for the minute until the messages are due: a heartbeat
+    // interval longer than that keeps the hub from closing it for missed heartbeats.
+    let mut hub = HubProcess::start(&["--heartbeat-ms", "120000"]).await;
     let api = Api::new(&hub.url());
     let (rita, rita_session) = api.user("Rita Recruiter", "recruiter").await;
     let (carl, carl_session) = api.user("Carl Candidate", "candidate").await;

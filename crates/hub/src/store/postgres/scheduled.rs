@@ -39,6 +39,7 @@ struct DueRow {
     client_msg_id: String,
     body: String,
     card: Option<String>,
+    send_at: i64,
 }
 
 impl From<DueRow> for DueMessage {
@@ -50,6 +51,7 @@ impl From<DueRow> for DueMessage {
             client_msg_id: row.client_msg_id,
             body: row.body,
             card: row.card.and_then(|json| serde_json::from_str::<Card>(&json).ok()),
+            send_at: row.send_at,
         }
     }
 }
@@ -151,7 +153,7 @@ impl ScheduleStore for PostgresStore {
                       ORDER BY send_at, id LIMIT $3
                         FOR UPDATE SKIP LOCKED) due
               WHERE s.id = due.id
-             RETURNING s.id, s.sender_id, s.conversation_id, s.client_msg_id, s.body, s.card::text AS card",
+             RETURNING s.id, s.sender_id, s.conversation_id, s.client_msg_id, s.body, s.card::text AS card, s.send_at",
         )
         .bind(now)
         .bind(lease_until)

@@ -38,6 +38,7 @@ struct DueRow {
     client_msg_id: String,
     body: String,
     card: Option<String>,
+    send_at: i64,
 }
 
 impl From<DueRow> for DueMessage {
@@ -49,6 +50,7 @@ impl From<DueRow> for DueMessage {
             client_msg_id: row.client_msg_id,
             body: row.body,
             card: row.card.and_then(|json| serde_json::from_str::<Card>(&json).ok()),
+            send_at: row.send_at,
         }
     }
 }
@@ -147,7 +149,7 @@ impl ScheduleStore for SqliteStore {
                             WHERE sent_at IS NULL AND send_at <= $1 AND claimed_until <= $1
                             ORDER BY send_at, id LIMIT $3)
                 AND sent_at IS NULL AND claimed_until <= $1
-             RETURNING id, sender_id, conversation_id, client_msg_id, body, card",
+             RETURNING id, sender_id, conversation_id, client_msg_id, body, card, send_at",
         )
         .bind(now)
         .bind(lease_until)

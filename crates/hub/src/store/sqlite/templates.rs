@@ -69,6 +69,18 @@ impl TemplateStore for SqliteStore {
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?;
+        if taken.is_some() {
+            // A missing template is named as such before its new name is judged.
+            let exists: Option<String> = sqlx::query_scalar("SELECT id FROM templates WHERE id = $1 AND owner_id = $2")
+                .bind(id)
+                .bind(owner_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            return Err(match exists {
+                Some(_) => StoreError::Refused(Refusal::TemplateNameTaken),
+                None => StoreError::NotFound,
+            });
+        }
         let row: Option<TemplateRow> = sqlx::query_as(
             "UPDATE templates SET name = $3, body = $4, updated_at = $5 WHERE id = $1 AND owner_id = $2
              RETURNING id, name, body, created_at, updated_at",
@@ -81,9 +93,6 @@ impl TemplateStore for SqliteStore {
         .fetch_optional(&mut *tx)
         .await?;
         let row = row.ok_or(StoreError::NotFound)?;
-        if taken.is_some() {
-            return Err(StoreError::Refused(Refusal::TemplateNameTaken));
-        }
         tx.commit().await?;
         Ok(row.into())
     }
