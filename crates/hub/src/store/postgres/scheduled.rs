@@ -63,7 +63,7 @@ impl ScheduleStore for PostgresStore {
     async fn schedule(&self, new: NewScheduled<'_>) -> StoreResult<ScheduledMessage> {
         let mut conn = self.conn().await?;
         let mut tx = conn.begin().await?;
-        let member: Option<i64> = sqlx::query_scalar("SELECT 1 FROM members WHERE conversation_id = $1 AND user_id = $2")
+        let member: Option<i64> = sqlx::query_scalar("SELECT 1::BIGINT FROM members WHERE conversation_id = $1 AND user_id = $2")
             .bind(new.conversation_id)
             .bind(new.sender_id)
             .fetch_optional(&mut *tx)
@@ -128,7 +128,7 @@ impl ScheduleStore for PostgresStore {
             tx.commit().await?;
             return Ok(());
         }
-        let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM scheduled_messages WHERE id = $1 AND sender_id = $2")
+        let exists: Option<i64> = sqlx::query_scalar("SELECT 1::BIGINT FROM scheduled_messages WHERE id = $1 AND sender_id = $2")
             .bind(id)
             .bind(user_id)
             .fetch_optional(&mut *tx)
