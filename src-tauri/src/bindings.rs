@@ -20,6 +20,7 @@ use rapport_client::{
     NotificationToShow, Pause, PendingChange, Presence, PresenceStatus, QuietHours, QuietReason, QuietSpan, QuietStatus,
     ReceiptKind, ReplyPreview, Role, SearchHit, SnippetPart, TokenStoreKind, TransferProgress, Transport, User, Weekday,
 };
+use rapport_protocol::{Application, ApplicationStatus, ApplicationStatusCard, Card, JobCard};
 use ts_rs::{Config, TS};
 
 use crate::commands::{Bootstrap, Demo, NewAccount};
@@ -72,6 +73,11 @@ fn declarations(cfg: &Config) -> Vec<Declaration> {
         declaration::<TransferProgress>(cfg),
         declaration::<LocalMessage>(cfg),
         declaration::<HistoryPage>(cfg),
+        declaration::<ApplicationStatus>(cfg),
+        declaration::<Application>(cfg),
+        declaration::<JobCard>(cfg),
+        declaration::<ApplicationStatusCard>(cfg),
+        declaration::<Card>(cfg),
         declaration::<ConversationSummary>(cfg),
         declaration::<SnippetPart>(cfg),
         declaration::<SearchHit>(cfg),

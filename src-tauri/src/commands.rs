@@ -115,7 +115,7 @@ pub async fn send(
     files: Option<Vec<String>>,
 ) -> CommandResult<LocalMessage> {
     let files = files.unwrap_or_default();
-    let draft = Draft { body, reply_to, files: staging.paths(&files)? };
+    let draft = Draft { body, reply_to, files: staging.paths(&files)?, ..Draft::default() };
     let sent = profile.engine()?.send_draft(&conversation_id, &draft).await?;
     staging.release(&files).await;
     Ok(sent)

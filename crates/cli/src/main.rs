@@ -53,7 +53,7 @@ async fn run(args: Args, out: &Output) -> Result<(), Failure> {
         Command::Whoami => cmd::account::whoami(&engine, out),
         Command::Conversations => cmd::conversations::run(&engine, out).await,
         Command::Send { target, reply_to, attach, timeout, text } => {
-            let draft = Draft { body: text.join(" "), reply_to, files: attach };
+            let draft = Draft { body: text.join(" "), reply_to, files: attach, ..Draft::default() };
             cmd::send::run(&engine, out, target, timeout, &draft).await
         }
         Command::Edit { id, timeout, text } => cmd::edit::run(&engine, out, &id, &text.join(" "), timeout).await,

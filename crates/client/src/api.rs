@@ -3,11 +3,11 @@
 use std::time::Duration;
 
 use rapport_protocol::rest::{
-    ConversationList, CreateConversation, LoginRequest, MessagePage, NotificationList,
-    RefreshRequest, RegisterRequest, UserList,
+    ConversationList, CreateConversation, LoginRequest, MessagePage, NotificationList, RefreshRequest, RegisterRequest,
+    ScheduleRequest, ScheduledList, TemplateList, TemplateRequest, UserList,
 };
 use rapport_protocol::poll::{PollAnswer, PollOpen, PollOpened, PollRequest};
-use rapport_protocol::{Attachment, Conversation, ErrorBody, ErrorCode, ErrorInfo, Session};
+use rapport_protocol::{Attachment, Conversation, ErrorBody, ErrorCode, ErrorInfo, ScheduledMessage, Session, Template};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -184,6 +184,36 @@ impl HubApi {
     pub(crate) async fn thumbnail(&self, token: &str, id: &str) -> Result<reqwest::Response, EngineError> {
         let request = self.http.get(format!("{}/v1/attachments/{}/thumbnail", self.base, encode(id))).bearer_auth(token).timeout(TRANSFER_TIMEOUT);
         self.answer(request).await
+    }
+
+    /// (1.1, §3) The user's saved replies.
+    pub(crate) async fn templates(&self, token: &str) -> Result<TemplateList, EngineError> {
+        self.call(reqwest::Method::GET, "/v1/templates", Some(token), None::<&()>).await
+    }
+
+    pub(crate) async fn create_template(&self, token: &str, req: &TemplateRequest) -> Result<Template, EngineError> {
+        self.call(reqwest::Method::POST, "/v1/templates", Some(token), Some(req)).await
+    }
+
+    pub(crate) async fn update_template(&self, token: &str, id: &str, req: &TemplateRequest) -> Result<Template, EngineError> {
+        self.call(reqwest::Method::PUT, &format!("/v1/templates/{}", encode(id)), Some(token), Some(req)).await
+    }
+
+    pub(crate) async fn delete_template(&self, token: &str, id: &str) -> Result<(), EngineError> {
+        self.call::<serde_json::Value>(reqwest::Method::DELETE, &format!("/v1/templates/{}", encode(id)), Some(token), None::<&()>).await.map(drop)
+    }
+
+    /// (1.1, §3) Schedules a message (the REST form of `message.send` with `send_at`).
+    pub(crate) async fn schedule(&self, token: &str, req: &ScheduleRequest) -> Result<ScheduledMessage, EngineError> {
+        self.call(reqwest::Method::POST, "/v1/scheduled", Some(token), Some(req)).await
+    }
+
+    pub(crate) async fn scheduled(&self, token: &str) -> Result<ScheduledList, EngineError> {
+        self.call(reqwest::Method::GET, "/v1/scheduled", Some(token), None::<&()>).await
+    }
+
+    pub(crate) async fn cancel_scheduled(&self, token: &str, id: &str) -> Result<(), EngineError> {
+        self.call::<serde_json::Value>(reqwest::Method::DELETE, &format!("/v1/scheduled/{}", encode(id)), Some(token), None::<&()>).await.map(drop)
     }
 
     pub(crate) async fn notifications(&self, token: &str) -> Result<NotificationList, EngineError> {

@@ -5,7 +5,8 @@
 
 use std::path::PathBuf;
 
-use rapport_protocol::{check_body_with, check_emoji, DEFAULT_MAX_UPLOAD_MB, MAX_ATTACHMENTS, MAX_REACTIONS};
+use rapport_protocol::card::check_card;
+use rapport_protocol::{check_body_with, check_emoji, Card, Role, DEFAULT_MAX_UPLOAD_MB, MAX_ATTACHMENTS, MAX_REACTIONS};
 use serde::{Deserialize, Serialize};
 
 use crate::cache::{OutboxEntry, QueuedFile, Target};
@@ -28,6 +29,9 @@ pub struct Draft {
     #[serde(default)]
     #[cfg_attr(feature = "ts", ts(type = "Array<string>"))]
     pub files: Vec<PathBuf>,
+    /// (1.1, §3) A job or application status card (recruiters only); the body may then be empty.
+    #[serde(default)]
+    pub card: Option<Card>,
 }
 
 impl Draft {
@@ -51,7 +55,10 @@ pub(crate) async fn send(shared: &Shared, conversation_id: Option<String>, to_em
     if draft.files.len() > MAX_ATTACHMENTS {
         return Err(invalid(Code::InvalidPayload, format!("at most {MAX_ATTACHMENTS} files per message")));
     }
-    check_body(&draft.body, !draft.files.is_empty())?;
+    if let Some(card) = &draft.card {
+        check_card_of_mine(shared, card)?;
+    }
+    check_body(&draft.body, !draft.files.is_empty() || draft.card.is_some())?;
     if let (Some(reply_to), Some(conversation_id)) = (&draft.reply_to, &conversation_id) {
         // A message cached elsewhere is refused now; one not cached is the hub's to judge.
         if shared.cache.message(reply_to, &me).await?.is_some_and(|m| m.conversation_id != *conversation_id) {
@@ -66,7 +73,8 @@ pub(crate) async fn send(shared: &Shared, conversation_id: Option<String>, to_em
             return Err(e);
         }
     };
-    let entry = OutboxEntry::send(client_msg_id.clone(), conversation_id, to_email, me.clone(), draft.body.clone(), draft.reply_to.clone(), now_rfc3339());
+    let mut entry = OutboxEntry::send(client_msg_id.clone(), conversation_id, to_email, me.clone(), draft.body.clone(), draft.reply_to.clone(), now_rfc3339());
+    entry.card = draft.card.as_ref().and_then(|card| serde_json::to_string(card).ok());
     if let Err(e) = shared.cache.enqueue(&entry, &files).await {
         shared.layout.remove(&format!("outgoing/{client_msg_id}")).await;
         return Err(e);
@@ -79,6 +87,16 @@ pub(crate) async fn send(shared: &Shared, conversation_id: Option<String>, to_em
     }
     shared.kick_outbox.notify_one();
     Ok(local)
+}
+
+/// What the hub would refuse of a card from this user, refused now: a card that breaks the
+/// card rules, or any card from a candidate (`forbidden`).
+pub(crate) fn check_card_of_mine(shared: &Shared, card: &Card) -> Result<(), EngineError> {
+    check_card(card).map_err(|message| invalid(Code::InvalidPayload, message))?;
+    match shared.me() {
+        Some(me) if me.role != Role::Recruiter => Err(invalid(Code::Forbidden, "only recruiters send job and application status cards")),
+        _ => Ok(()),
+    }
 }
 
 /// Copies the files into the profile, hashing them.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rapport_protocol::rest::{ChosenStatus, CreateConversation, LoginRequest, RegisterRequest};
-use rapport_protocol::{Notification, Presence, Role, User};
+use rapport_protocol::{Card, Notification, Presence, Role, ScheduledMessage, Template, User};
 use tokio::sync::{broadcast, oneshot};
 use tokio_util::sync::CancellationToken;
 
@@ -532,6 +532,55 @@ impl Engine {
     /// Starts a group with these other members.
     pub async fn start_group(&self, title: &str, member_ids: &[String]) -> Result<ConversationSummary, EngineError> {
         self.create(CreateConversation::Group { title: title.to_owned(), member_ids: member_ids.to_vec() }).await
+    }
+
+    /// (1.1, §3) Queues a card (job, or application status) with an optional body: a send like
+    /// any other, durable in the outbox. Only recruiters send cards.
+    pub async fn send_card(&self, conversation_id: &str, body: &str, card: Card) -> Result<LocalMessage, EngineError> {
+        let draft = Draft { body: body.to_owned(), card: Some(card), ..Draft::default() };
+        self.send_draft(conversation_id, &draft).await
+    }
+
+    /// (1.1, §3) The user's saved replies, by name (hub).
+    pub async fn templates(&self) -> Result<Vec<Template>, EngineError> {
+        crate::templates::list(&self.shared).await
+    }
+
+    /// (1.1, §3) Saves a template (hub); only the known `{{variables}}` are accepted.
+    pub async fn add_template(&self, name: &str, body: &str) -> Result<Template, EngineError> {
+        crate::templates::add(&self.shared, name, body).await
+    }
+
+    /// (1.1, §3) Replaces a template's name and body.
+    pub async fn update_template(&self, id: &str, name: &str, body: &str) -> Result<Template, EngineError> {
+        crate::templates::update(&self.shared, id, name, body).await
+    }
+
+    /// (1.1, §3) Removes a template.
+    pub async fn remove_template(&self, id: &str) -> Result<(), EngineError> {
+        crate::templates::remove(&self.shared, id).await
+    }
+
+    /// (1.1, §3) A template body with its variables filled for this conversation; an unknown
+    /// variable, or one the conversation has no value for, is `invalid` with a message naming it.
+    pub async fn fill_template(&self, conversation_id: &str, body: &str) -> Result<String, EngineError> {
+        crate::templates::fill(&self.shared, conversation_id, body).await
+    }
+
+    /// (1.1, §3) Has the hub send `draft` (text and an optional card) at `send_at` (RFC 3339,
+    /// 1 minute to 90 days ahead). Needs the hub: `offline` when it cannot be reached.
+    pub async fn schedule(&self, conversation_id: &str, draft: &Draft, send_at: &str) -> Result<ScheduledMessage, EngineError> {
+        crate::scheduled::schedule(&self.shared, conversation_id, draft, send_at).await
+    }
+
+    /// (1.1, §3) The user's scheduled messages not sent yet, soonest first (hub).
+    pub async fn scheduled(&self) -> Result<Vec<ScheduledMessage>, EngineError> {
+        crate::scheduled::list(&self.shared).await
+    }
+
+    /// (1.1, §3) Cancels a scheduled message before it is sent.
+    pub async fn cancel_scheduled(&self, id: &str) -> Result<(), EngineError> {
+        crate::scheduled::cancel(&self.shared, id).await
     }
 
     /// Notifications, newest first: refreshed from the hub when reachable, else from the cache.

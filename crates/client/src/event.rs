@@ -2,7 +2,7 @@
 
 use rapport_protocol::gateway::{Event, ReceiptKind};
 use rapport_protocol::rest::ChosenStatus;
-use rapport_protocol::{ConversationKind, Member, MessageKind, Notification, Presence};
+use rapport_protocol::{Application, Card, ConversationKind, Member, MessageKind, Notification, Presence};
 use serde::{Deserialize, Serialize};
 
 /// The connection supervisor's state, as the UI shows it.
@@ -110,9 +110,12 @@ pub struct LocalMessage {
     /// For a queued `send --to EMAIL` whose conversation is not known yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to_email: Option<String>,
-    /// What sort of message it is (`text` for everything people write today).
+    /// What sort of message it is: `text`, or the kind of its card.
     #[serde(default)]
     pub kind: MessageKind,
+    /// (1.1, §3) A job or application status card; null for text and once deleted.
+    #[serde(default)]
+    pub card: Option<Card>,
     /// The message this one answers, or null.
     #[serde(default)]
     pub reply_to: Option<String>,
@@ -264,6 +267,9 @@ pub struct ConversationSummary {
     pub unread_count: i64,
     /// Muted conversations never notify.
     pub muted: bool,
+    /// (1.1, §3) Where the candidate stands: the newest application status card, or null.
+    #[serde(default)]
+    pub application: Option<Application>,
     /// RFC 3339.
     pub created_at: String,
 }

@@ -22,6 +22,8 @@
 //!   hub's answers do; `uploads`: the files of queued sends, uploaded before they go;
 //!   `downloads`: attachments fetched into the profile, verified and kept under a size cap;
 //!   `files`: the profile's file layout, safe names, hashing.
+//! - `templates`: saved replies (hub) and the filling of their variables from the cache;
+//!   `scheduled`: messages the hub sends later (1.1, §3).
 //! - `api`: the hub's REST routes; `tokens`: where the login is kept (OS keyring or a 0600 file).
 //! - `presence`, `typing`, `notify_policy`: presence map and auto-away, typing throttle and expiry,
 //!   the notification policy with burst coalescing.
@@ -72,9 +74,11 @@ mod poll_link;
 mod presence;
 mod quiet;
 mod quiet_hours;
+mod scheduled;
 mod session;
 mod shared;
 mod supervisor;
+mod templates;
 mod tokens;
 mod typing;
 mod uploads;
@@ -96,7 +100,7 @@ pub use quiet_hours::{system_time_zone, QuietHours, QuietSpan, Weekday, MAX_SPAN
 pub use shared::Diagnostics;
 pub use rapport_protocol::gateway::ReceiptKind;
 pub use rapport_protocol::{
-    rest::ChosenStatus, ConversationKind, Member, MessageKind, Notification, NotificationKind, Presence,
-    PresenceStatus, Role, User,
+    rest::ChosenStatus, Application, ApplicationStatus, ApplicationStatusCard, Card, ConversationKind, JobCard, Member,
+    MessageKind, Notification, NotificationKind, Presence, PresenceStatus, Role, ScheduledMessage, Template, User,
 };
 pub use tokens::{FileTokenStore, StoredLogin, TokenStore};

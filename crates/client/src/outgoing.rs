@@ -114,6 +114,7 @@ async fn op_for(shared: &Shared, entry: &OutboxEntry, fresh_after: i64, waiting:
                 body: entry.body.clone(),
                 reply_to: entry.reply_to.clone(),
                 attachment_ids,
+                card: entry.card().map(Box::new),
                 ..SendMessage::default()
             }))
         }

@@ -121,6 +121,9 @@ impl From<Refusal> for ApiError {
             Refusal::ReplyElsewhere => ApiError::invalid("reply_to must name a message of this conversation"),
             Refusal::AttachmentUnavailable => ApiError::not_found("attachment"),
             Refusal::TooManyReactions => ApiError::invalid("a message has at most 20 different reactions"),
+            Refusal::TemplateNameTaken => ApiError::invalid("you already have a template with this name"),
+            Refusal::TooManyTemplates => ApiError::invalid("you have 500 templates already; remove one first"),
+            Refusal::AlreadySent => ApiError::new(ErrorCode::Gone, "the scheduled message is being sent or was sent already"),
         }
     }
 }

@@ -19,6 +19,8 @@
 //!   changes and dispatches their events in order. Each session owns a bounded ring of serialised events that
 //!   is at once its outgoing queue and its resume buffer; fan-out serialises an event once and
 //!   shares the bytes with every recipient.
+//! - `scheduler`: sends scheduled messages at their time, exactly once across restarts and
+//!   hubs (1.1, §3).
 //! - `presence`: who is shown online, with the reconnect grace period.
 //! - `cluster` (`--redis`): several hubs on one PostgreSQL and one Redis acting as one: each
 //!   event reaches the sessions on every hub, presence counts every hub's connections, a
@@ -45,6 +47,7 @@ mod logins;
 mod metrics;
 mod passwords;
 mod presence;
+mod scheduler;
 mod server;
 pub mod store;
 
@@ -75,6 +78,8 @@ pub(crate) struct Hub {
     pub blobs: Arc<blobs::Blobs>,
     /// Thumbnails being made at once at most (decoding an image takes a core).
     pub thumbnails: tokio::sync::Semaphore,
+    /// Wakes the scheduler: a message was scheduled, maybe sooner than its next wake-up.
+    pub scheduled_due: tokio::sync::Notify,
     /// A deletion committed since the database's files were last purged of removed data.
     pub purge_due: std::sync::atomic::AtomicBool,
     pub presence: presence::PresenceBoard,
@@ -116,6 +121,7 @@ pub async fn run(
         blobs: Arc::new(blobs),
         thumbnails: tokio::sync::Semaphore::new(1),
         purge_due: std::sync::atomic::AtomicBool::new(false),
+        scheduled_due: tokio::sync::Notify::new(),
         presence: presence::PresenceBoard::default(),
         metrics,
         shutdown: CancellationToken::new(),
@@ -128,6 +134,7 @@ pub async fn run(
     });
     let janitor = tokio::spawn(gateway::janitor(hub.clone()));
     let housekeeping = tokio::spawn(housekeeping::run(hub.clone()));
+    let scheduler = tokio::spawn(scheduler::run(hub.clone()));
     let stop_committing = CancellationToken::new();
     let committer = tokio::spawn(gateway::commit_sends(hub.clone(), send_queue, stop_committing.clone()));
 
@@ -153,6 +160,9 @@ pub async fn run(
     }
     janitor.abort();
     housekeeping.abort();
+    // A send it started is in the committer's queue and finishes below; an unfinished claim
+    // runs out and another hub (or the next start) sends it, stored once.
+    scheduler.abort();
     // Only now, with every session gone, may the committer stop; it finishes a batch it started.
     stop_committing.cancel();
     if tokio::time::timeout(SHUTDOWN_DRAIN, committer).await.is_err() {

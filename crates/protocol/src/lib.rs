@@ -8,6 +8,8 @@
 //! - [`gateway`]: the frames of the WebSocket gateway, client and server, and the events.
 //! - [`poll`]: the long-polling transport's request and answer bodies (1.1 §4).
 //! - [`error`]: the one error shape (`{code, message}`) and the codes clients branch on.
+//! - [`card`]: what makes a job or application status card acceptable (1.1, §3).
+//! - [`template`]: the variables of saved replies and how a client fills them (1.1, §3).
 //!
 //! Timestamps are RFC 3339 UTC strings and ids are opaque strings, exactly as on the wire.
 //!
@@ -16,15 +18,18 @@
 //! byte for byte those of v1.
 #![deny(missing_docs)]
 
+pub mod card;
 pub mod error;
 pub mod gateway;
 pub mod poll;
 pub mod rest;
+pub mod template;
 
 pub use error::{ErrorBody, ErrorCode, ErrorInfo};
 pub use rest::{
-    Application, ApplicationStatus, Attachment, Card, Conversation, ConversationKind, Member, Message,
-    MessageKind, Notification, NotificationKind, Presence, PresenceStatus, Reaction, Role, Session, User,
+    Application, ApplicationStatus, ApplicationStatusCard, Attachment, Card, Conversation, ConversationKind, JobCard,
+    Member, Message, MessageKind, Notification, NotificationKind, Presence, PresenceStatus, Reaction, Role,
+    ScheduledMessage, Session, Template, User,
 };
 
 /// The protocol version the hub announces in `hello`.
@@ -61,6 +66,12 @@ pub const DEFAULT_MAX_UPLOAD_MB: u64 = 25;
 
 /// Longest side of a thumbnail, in pixels (1.1).
 pub const THUMBNAIL_MAX_PX: u32 = 320;
+
+/// A scheduled send lies at least this far ahead, in seconds (1.1, §3).
+pub const MIN_SCHEDULE_AHEAD_SECS: i64 = 60;
+
+/// A scheduled send lies at most this far ahead, in days (1.1, §3).
+pub const MAX_SCHEDULE_AHEAD_DAYS: i64 = 90;
 
 /// Why a message body is not acceptable, if it is not.
 pub fn check_body(body: &str) -> Result<(), ErrorCode> {

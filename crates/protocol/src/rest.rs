@@ -354,10 +354,12 @@ impl Card {
     }
 }
 
-/// A role a recruiter shares.
+/// A role a recruiter shares. Unknown fields are refused, so that a card of another (or a
+/// mistyped) kind never passes for this one.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
 pub struct JobCard {
     /// Job title.
     pub title: String,
@@ -399,10 +401,42 @@ pub enum ApplicationStatus {
     Withdrawn,
 }
 
-/// An application moved on.
+impl ApplicationStatus {
+    /// Every status, in the order an application usually goes.
+    pub const ALL: [ApplicationStatus; 7] = [
+        ApplicationStatus::Applied,
+        ApplicationStatus::Screening,
+        ApplicationStatus::Interview,
+        ApplicationStatus::Offer,
+        ApplicationStatus::Hired,
+        ApplicationStatus::Rejected,
+        ApplicationStatus::Withdrawn,
+    ];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApplicationStatus::Applied => "applied",
+            ApplicationStatus::Screening => "screening",
+            ApplicationStatus::Interview => "interview",
+            ApplicationStatus::Offer => "offer",
+            ApplicationStatus::Hired => "hired",
+            ApplicationStatus::Rejected => "rejected",
+            ApplicationStatus::Withdrawn => "withdrawn",
+        }
+    }
+
+    /// Parses the wire name.
+    pub fn parse(s: &str) -> Option<ApplicationStatus> {
+        ApplicationStatus::ALL.into_iter().find(|status| status.as_str() == s)
+    }
+}
+
+/// An application moved on. Unknown fields are refused, as for [`JobCard`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
 pub struct ApplicationStatusCard {
     /// The role applied for.
     pub job_title: String,
@@ -446,6 +480,90 @@ pub struct ScheduledMessage {
     pub body: String,
     /// When (RFC 3339).
     pub send_at: String,
+    /// The card it will carry, if any (absent when none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<Box<Card>>,
+}
+
+/// `POST /v1/scheduled`: the REST form of a `message.send` with `send_at` (same fields, same
+/// rules, same answer as the gateway ack's `scheduled`), for clients that are not connected.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ScheduleRequest {
+    /// Where to.
+    pub conversation_id: String,
+    /// The idempotency key, also of the message it becomes.
+    pub client_msg_id: String,
+    /// The text; may be empty with a card.
+    pub body: String,
+    /// A job or application status card.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<Box<Card>>,
+    /// When (RFC 3339, 1 min to 90 days ahead).
+    pub send_at: String,
+}
+
+/// `GET /v1/scheduled`: the caller's messages still waiting for their time.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ScheduledList {
+    /// Soonest first.
+    pub scheduled: Vec<ScheduledMessage>,
+}
+
+/// A saved reply (1.1, §3), private to its owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Template {
+    /// Opaque id.
+    pub id: String,
+    /// What the owner calls it (unique among their templates).
+    pub name: String,
+    /// The text, with `{{variables}}` the client fills in before sending.
+    pub body: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub updated_at: String,
+}
+
+/// `POST /v1/templates` and `PUT /v1/templates/{id}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TemplateRequest {
+    /// 1..100 characters, one line.
+    pub name: String,
+    /// 1..4000 characters; only the known `{{variables}}`.
+    pub body: String,
+}
+
+/// `GET /v1/templates`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TemplateList {
+    /// By name.
+    pub templates: Vec<Template>,
+}
+
+/// `POST /v1/integrations/application-status` (integration route, `X-Api-Key`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ApplicationStatusRequest {
+    /// The candidate's login email.
+    pub candidate_email: String,
+    /// The recruiter's login email; the card is sent as them.
+    pub recruiter_email: String,
+    /// The role applied for.
+    pub job_title: String,
+    /// Where the application stands now.
+    pub status: ApplicationStatus,
+    /// A word for the candidate.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// The tracking system's id of this change: the same one again is the same message.
+    #[serde(default)]
+    pub external_id: Option<String>,
 }
 
 /// `GET /v1/conversations/{id}/messages`.
@@ -661,6 +779,12 @@ mod tests {
         let status: Card = serde_json::from_str(r#"{"job_title":"Rust engineer","status":"interview"}"#).unwrap();
         assert_eq!(status.kind(), MessageKind::ApplicationStatus);
         assert!(serde_json::from_str::<Card>(r#"{"job_title":"x","status":"promoted"}"#).is_err(), "unknown status");
+        assert!(serde_json::from_str::<Card>(r#"{"title":"x","company":"y","status":"applied"}"#).is_err(), "a mix of two kinds is neither");
+        assert!(serde_json::from_str::<Card>(r#"{"kind":"promo","title":"x","company":"y"}"#).is_err(), "an unknown kind is refused");
+        for status in ApplicationStatus::ALL {
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+            assert_eq!(ApplicationStatus::parse(status.as_str()), Some(status));
+        }
         let v = serde_json::to_value(&job).unwrap();
         assert!(v.get("location").is_none() && v.get("url").is_none(), "absent optional card fields stay absent: {v}");
     }

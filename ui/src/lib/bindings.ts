@@ -246,9 +246,13 @@ error: Code | null,
  */
 to_email?: string | null, 
 /**
- * What sort of message it is (`text` for everything people write today).
+ * What sort of message it is: `text`, or the kind of its card.
  */
 kind: MessageKind, 
+/**
+ * (1.1, §3) A job or application status card; null for text and once deleted.
+ */
+card: Card | null, 
 /**
  * The message this one answers, or null.
  */
@@ -298,6 +302,64 @@ messages: Array<LocalMessage>,
  */
 has_more: boolean, };
 
+export type ApplicationStatus = "applied" | "screening" | "interview" | "offer" | "hired" | "rejected" | "withdrawn";
+
+export type Application = { 
+/**
+ * The role applied for.
+ */
+job_title: string, 
+/**
+ * Where it stands.
+ */
+status: ApplicationStatus, 
+/**
+ * RFC 3339: when that card was sent.
+ */
+updated_at: string, };
+
+export type JobCard = { 
+/**
+ * Job title.
+ */
+title: string, 
+/**
+ * Hiring company.
+ */
+company: string, 
+/**
+ * Where.
+ */
+location?: string | null, 
+/**
+ * Pay, as the recruiter writes it.
+ */
+salary?: string | null, 
+/**
+ * Link to the posting.
+ */
+url?: string | null, 
+/**
+ * Longer text.
+ */
+description?: string | null, };
+
+export type ApplicationStatusCard = { 
+/**
+ * The role applied for.
+ */
+job_title: string, 
+/**
+ * Where it stands now.
+ */
+status: ApplicationStatus, 
+/**
+ * A word from the recruiter.
+ */
+note?: string | null, };
+
+export type Card = JobCard | ApplicationStatusCard;
+
 export type ConversationSummary = { 
 /**
  * Opaque id.
@@ -335,6 +397,10 @@ unread_count: number,
  * Muted conversations never notify.
  */
 muted: boolean, 
+/**
+ * (1.1, §3) Where the candidate stands: the newest application status card, or null.
+ */
+application: Application | null, 
 /**
  * RFC 3339.
  */
@@ -587,7 +653,11 @@ reply_to: string | null,
  * Files to attach (at most 10, each at most 25 MiB), copied into the profile when the
  * message is queued: changing or removing the originals afterwards changes nothing.
  */
-files: Array<string>, };
+files: Array<string>, 
+/**
+ * (1.1, §3) A job or application status card (recruiters only); the body may then be empty.
+ */
+card: Card | null, };
 
 export type Pause = { "kind": "for", 
 /**

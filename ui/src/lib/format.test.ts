@@ -13,6 +13,7 @@ const msg = (over: Partial<LocalMessage>): LocalMessage => ({
   state: "sent",
   error: null,
   kind: "text",
+  card: null,
   reply_to: null,
   reply: null,
   attachments: [],

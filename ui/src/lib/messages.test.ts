@@ -13,6 +13,7 @@ const m = (seq: number | null, key: string, over: Partial<LocalMessage> = {}): L
   state: seq === null ? "pending" : "sent",
   error: null,
   kind: "text",
+  card: null,
   reply_to: null,
   reply: null,
   attachments: [],
@@ -35,6 +36,7 @@ const conv = (id: string, at: string): ConversationSummary => ({
   last_message: null,
   unread_count: 0,
   muted: false,
+  application: null,
   created_at: at,
 });
 

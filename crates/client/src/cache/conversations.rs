@@ -209,6 +209,7 @@ impl Cache {
             None => others_title(&members, me),
         };
         let last_message = self.latest_message(id, me).await?;
+        let application = self.application(id).await?;
         Ok(Some(ConversationSummary {
             unread_count: self.unread_count(id, me).await?,
             kind: if row.kind == "group" { ConversationKind::Group } else { ConversationKind::Direct },
@@ -219,6 +220,7 @@ impl Cache {
             last_seq: row.hub_last_seq,
             last_message,
             muted: row.muted,
+            application,
             created_at: row.created_at,
         }))
     }

@@ -73,6 +73,7 @@ pub(crate) enum Applied {
 struct Cached {
     body: String,
     kind: String,
+    card: Option<String>,
     reply_to: Option<String>,
     reactions: String,
     edited_at: Option<String>,
@@ -95,10 +96,10 @@ impl Cache {
         for m in messages {
             let done = sqlx::query(
                 "INSERT OR IGNORE INTO messages (rowid, id, conversation_id, seq, sender_id, body, client_msg_id, created_at,
-                                                 kind, reply_to, reactions, edited_at, deleted_at, rev)
+                                                 kind, reply_to, reactions, edited_at, deleted_at, rev, card)
                  VALUES ((SELECT CASE WHEN MAX(rowid) IS NULL THEN ?1 WHEN MAX(rowid) < ?1 + ?2 - 1 THEN MAX(rowid) + 1 END
                           FROM messages WHERE rowid BETWEEN ?1 AND ?1 + ?2 - 1),
-                         ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                         ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
             )
             .bind(rowid_key(&m.created_at))
             .bind(ROWIDS_PER_MS)
@@ -115,6 +116,7 @@ impl Cache {
             .bind(&m.edited_at)
             .bind(&m.deleted_at)
             .bind(m.rev)
+            .bind(card_json(m))
             .execute(&mut *tx)
             .await?;
             if m.sender_id == me {
@@ -322,10 +324,15 @@ async fn acknowledge(tx: &mut Transaction<'_, Sqlite>, m: &Message, out: &mut In
     Ok(())
 }
 
+/// A message's card as the cache keeps it (JSON), or `None`.
+pub(super) fn card_json(m: &Message) -> Option<String> {
+    m.card.as_ref().and_then(|card| serde_json::to_string(card).ok())
+}
+
 /// Replaces a cached message by a copy that is at least as new; what changed, if anything.
 async fn refresh(tx: &mut Transaction<'_, Sqlite>, m: &Message, removed_files: &mut Vec<String>) -> Result<Option<Change>, EngineError> {
     let Some(cached) = sqlx::query_as::<_, Cached>(
-        "SELECT body, kind, reply_to, reactions, edited_at, deleted_at, rev FROM messages WHERE id = ?",
+        "SELECT body, kind, card, reply_to, reactions, edited_at, deleted_at, rev FROM messages WHERE id = ?",
     )
     .bind(&m.id)
     .fetch_optional(&mut **tx)
@@ -346,16 +353,18 @@ async fn refresh(tx: &mut Transaction<'_, Sqlite>, m: &Message, removed_files: &
     let files_changed = attachment_ids.iter().ne(m.attachments.iter().map(|a| &a.id));
     let content = cached.body != m.body
         || cached.kind != m.kind.as_str()
+        || cached.card != card_json(m)
         || cached.reply_to != m.reply_to
         || cached.edited_at != m.edited_at
         || cached.deleted_at != m.deleted_at
         || files_changed;
     let reactions = parse_reactions(&cached.reactions) != m.reactions;
     sqlx::query(
-        "UPDATE messages SET body = ?, kind = ?, reply_to = ?, reactions = ?, edited_at = ?, deleted_at = ?, rev = ? WHERE id = ?",
+        "UPDATE messages SET body = ?, kind = ?, card = ?, reply_to = ?, reactions = ?, edited_at = ?, deleted_at = ?, rev = ? WHERE id = ?",
     )
     .bind(&m.body)
     .bind(m.kind.as_str())
+    .bind(card_json(m))
     .bind(&m.reply_to)
     .bind(reactions_json(&m.reactions))
     .bind(&m.edited_at)

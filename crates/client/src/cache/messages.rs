@@ -1,7 +1,7 @@
 //! Reading cached messages: history pages, single messages, and the local state of each one.
 //! (Writing them is `incoming`; what a row becomes for the UI is finished by `view`.)
 
-use rapport_protocol::MessageKind;
+use rapport_protocol::{Card, MessageKind};
 
 use super::incoming::parse_reactions;
 use super::Cache;
@@ -10,7 +10,7 @@ use crate::EngineError;
 
 /// The columns of [`MessageRow`], for `SELECT`s.
 pub(super) const COLUMNS: &str =
-    "id, conversation_id, seq, sender_id, body, client_msg_id, created_at, kind, reply_to, reactions, edited_at, deleted_at, rev";
+    "id, conversation_id, seq, sender_id, body, client_msg_id, created_at, kind, reply_to, reactions, edited_at, deleted_at, rev, card";
 
 #[derive(sqlx::FromRow)]
 pub(super) struct MessageRow {
@@ -27,6 +27,8 @@ pub(super) struct MessageRow {
     pub edited_at: Option<String>,
     pub deleted_at: Option<String>,
     pub rev: i64,
+    /// The card as JSON (1.1, §3).
+    pub card: Option<String>,
 }
 
 /// What decides the state of a cached message, per conversation.
@@ -103,6 +105,7 @@ impl ReceiptView {
             error: None,
             to_email: None,
             kind: MessageKind::parse(&row.kind).unwrap_or_default(),
+            card: row.card.and_then(|json| serde_json::from_str::<Card>(&json).ok()),
             reply_to: row.reply_to,
             reply: None,
             attachments: Vec::new(),

@@ -5,8 +5,10 @@
 //! changes by `rev`), `messages` (history paging, local states), `view` (files, quotes and
 //! queued changes laid over each message for the UI), `outbox` (the durable queue of everything
 //! not yet acknowledged) with `changes` (its edits, deletions and reactions), `files` (uploads,
-//! attachments, the kept downloads), `search` (FTS5) and `notifications`.
+//! attachments, the kept downloads), `search` (FTS5), `notifications`, and `cards` (what the cached job and status cards of a
+//! conversation say).
 
+mod cards;
 mod changes;
 mod conversations;
 mod files;

@@ -51,6 +51,8 @@ pub(crate) struct OutboxEntry {
     pub reply_to: Option<String>,
     pub emoji: Option<String>,
     pub react_on: Option<bool>,
+    /// A send's card, as JSON (1.1, §3).
+    pub card: Option<String>,
 }
 
 /// A file of a send, as queued.
@@ -82,7 +84,13 @@ impl OutboxEntry {
             reply_to,
             emoji: None,
             react_on: None,
+            card: None,
         }
+    }
+
+    /// The card a send carries.
+    pub(crate) fn card(&self) -> Option<rapport_protocol::Card> {
+        self.card.as_deref().and_then(|json| serde_json::from_str(json).ok())
     }
 
     /// A send as a message, before [`Cache::finish`] adds its files and quote.
@@ -98,7 +106,8 @@ impl OutboxEntry {
             state: self.state,
             error: self.error,
             to_email: self.to_email.clone(),
-            kind: rapport_protocol::MessageKind::Text,
+            kind: self.card().map_or(rapport_protocol::MessageKind::Text, |card| card.kind()),
+            card: self.card(),
             reply_to: self.reply_to.clone(),
             reply: None,
             attachments: Vec::new(),
@@ -113,7 +122,7 @@ impl OutboxEntry {
 }
 
 pub(super) const COLUMNS: &str =
-    "client_msg_id, conversation_id, to_email, sender_id, body, created_at, state, error, op, message_id, target_client_msg_id, reply_to, emoji, react_on";
+    "client_msg_id, conversation_id, to_email, sender_id, body, created_at, state, error, op, message_id, target_client_msg_id, reply_to, emoji, react_on, card";
 
 impl Cache {
     /// Writes a new pending send and its files. Returns once it is on disk.
@@ -121,7 +130,7 @@ impl Cache {
         let io = |e: sqlx::Error| EngineError::Io(format!("could not queue the message: {e}"));
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(io)?;
         sqlx::query(
-            "INSERT INTO outbox (client_msg_id, conversation_id, to_email, sender_id, body, created_at, reply_to) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO outbox (client_msg_id, conversation_id, to_email, sender_id, body, created_at, reply_to, card) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&entry.client_msg_id)
         .bind(&entry.conversation_id)
@@ -130,6 +139,7 @@ impl Cache {
         .bind(&entry.body)
         .bind(&entry.created_at)
         .bind(&entry.reply_to)
+        .bind(&entry.card)
         .execute(&mut *tx)
         .await
         .map_err(io)?;

@@ -29,6 +29,7 @@ struct HitRow {
     edited_at: Option<String>,
     deleted_at: Option<String>,
     rev: i64,
+    card: Option<String>,
     snippet: String,
     sender_name: Option<String>,
     conversation_title: String,
@@ -91,7 +92,7 @@ impl Cache {
         // subqueries evaluated for the returned rows only, not from a round trip per hit.
         let rows: Vec<HitRow> = sqlx::query_as(&format!(
             "SELECT m.id, m.conversation_id, m.seq, m.sender_id, m.body, m.client_msg_id, m.created_at, m.kind, m.reply_to,
-                    m.reactions, m.edited_at, m.deleted_at, m.rev,
+                    m.reactions, m.edited_at, m.deleted_at, m.rev, m.card,
                     snippet(messages_fts, 0, '{OPEN}', '{CLOSE}', '…', 16) AS snippet, u.display_name AS sender_name,
                     COALESCE(c.title, (SELECT group_concat(COALESCE(pu.display_name, p.user_id), ', ' ORDER BY p.rowid)
                                        FROM members p LEFT JOIN users pu ON pu.id = p.user_id
@@ -131,6 +132,7 @@ impl Cache {
                         edited_at: r.edited_at,
                         deleted_at: r.deleted_at,
                         rev: r.rev,
+                        card: r.card,
                     }),
                 }
             })

@@ -31,7 +31,7 @@ fn sha256(content: &[u8]) -> String {
 }
 
 fn files(paths: Vec<PathBuf>, body: &str) -> Draft {
-    Draft { body: body.into(), reply_to: None, files: paths }
+    Draft { body: body.into(), reply_to: None, files: paths, card: None }
 }
 
 #[tokio::test]

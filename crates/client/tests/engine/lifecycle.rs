@@ -48,7 +48,7 @@ async fn edits_deletions_reactions_and_replies_reach_the_other_side_live() {
     .await;
     assert_eq!((reactions[0].emoji.as_str(), reactions[0].user_ids.clone(), reactions[0].mine), ("👍", vec![bob.user.id.clone()], false));
 
-    let reply = bob.engine.send_draft(&conversation.id, &rapport_client::Draft { body: "deal".into(), reply_to: Some(id.clone()), files: vec![] }).await.unwrap();
+    let reply = bob.engine.send_draft(&conversation.id, &rapport_client::Draft { body: "deal".into(), reply_to: Some(id.clone()), files: vec![], card: None }).await.unwrap();
     let reply = bob.engine.wait_sent(&reply.client_msg_id, DEADLINE).await.unwrap();
     let quoted = reply.reply.clone().expect("the reply quotes what it answers");
     assert_eq!((quoted.message_id.as_str(), quoted.seq, quoted.body.as_str()), (id.as_str(), 1, "the salary is 95k"));

@@ -49,7 +49,7 @@ use crate::Hub;
 /// What this hub serves of protocol 1.1, announced in `hello`.
 const FEATURES: &[&str] = {
     use rapport_protocol::gateway::feature::*;
-    &[EDIT, DELETE, REACTIONS, REPLIES, ATTACHMENTS, POLL]
+    &[EDIT, DELETE, REACTIONS, REPLIES, ATTACHMENTS, CARDS, TEMPLATES, SCHEDULED, POLL]
 };
 
 /// Socket read chunk. Small on purpose: thousands of idle connections are the normal load, the

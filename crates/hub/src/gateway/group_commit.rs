@@ -22,7 +22,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use rapport_protocol::gateway::{Event, MessageAck};
-use rapport_protocol::Message;
+use rapport_protocol::{Card, Message, MessageKind};
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -48,6 +48,8 @@ pub struct QueuedSend {
     pub client_msg_id: String,
     /// Text.
     pub body: String,
+    /// (§3) Its card, checked already (its kind is the message's).
+    pub card: Option<Card>,
     /// The message it answers.
     pub reply_to: Option<String>,
     /// The sender's uploads it carries.
@@ -169,6 +171,8 @@ async fn commit_sends(hub: &Hub, sends: &mut Vec<(QueuedSend, oneshot::Sender<St
     let messages: Vec<NewMessage<'_>> = sends
         .iter()
         .map(|(send, _)| NewMessage {
+            kind: send.card.as_ref().map_or(MessageKind::Text, Card::kind),
+            card: send.card.as_ref(),
             reply_to: send.reply_to.as_deref(),
             attachment_ids: &send.attachment_ids,
             ..NewMessage::text(&send.conversation_id, &send.sender_id, &send.client_msg_id, &send.body)

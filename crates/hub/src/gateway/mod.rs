@@ -8,6 +8,7 @@
 //! - `group_commit`: the one task that stores queued `message.send`s together and makes the
 //!   queued edits, deletions and reactions (`changes`), dispatching their events in `seq` and
 //!   `rev` order per conversation.
+//! - `schedule`: `message.send` with `send_at`, kept in the database until its time.
 //! - `session`: a session's event ring (outgoing queue and resume buffer at once).
 //! - `snapshots`: `ready` snapshots shared by the sessions of a user that identify together.
 //! - `announce`: where an event goes: the sessions here and, with `--redis`, every other hub's.
@@ -23,6 +24,7 @@ mod ops;
 pub mod poll;
 mod poll_link;
 mod rate;
+mod schedule;
 mod session;
 mod snapshots;
 mod transport;
@@ -37,7 +39,7 @@ use rapport_protocol::gateway::Event;
 pub use changes::{enqueue as enqueue_change, ChangeKind, EMOJI_RULE};
 pub use connection::upgrade;
 pub use group_commit::{run as commit_sends, SendQueueReceiver};
-pub use ops::read_over_rest;
+pub use ops::{read_over_rest, schedule_over_rest, send_as};
 use session::{Kick, Session};
 
 use crate::store::StoreResult;

@@ -2,14 +2,16 @@
 
 use std::time::Instant;
 
+use rapport_protocol::card::check_card;
 use rapport_protocol::gateway::{
-    ClientOp, ConversationTarget, EditMessage, Event, MessageTarget, PresenceSet, ReactMessage, ReceiptKind, SeqTarget,
-    SendMessage,
+    ClientOp, ConversationTarget, EditMessage, Event, MessageTarget, PresenceSet, ReactMessage, ReceiptKind, ScheduledAck,
+    SeqTarget, SendMessage,
 };
-use rapport_protocol::{check_body_with, ErrorCode, MAX_ATTACHMENTS, MAX_CLIENT_MSG_ID_CHARS};
+use rapport_protocol::{check_body_with, Card, ErrorCode, Message, Role, ScheduledMessage, MAX_ATTACHMENTS, MAX_CLIENT_MSG_ID_CHARS};
 use serde_json::{json, Value};
 
 use super::changes::{self, ChangeKind};
+use super::schedule;
 use super::group_commit::{PendingAck, QueuedSend, Work};
 use super::session::Session;
 use super::{announce, Skip};
@@ -31,7 +33,7 @@ pub enum Outcome {
 pub async fn handle(hub: &std::sync::Arc<Hub>, session: &Session, op: ClientOp, received_at: Instant) -> ApiResult<Outcome> {
     let user_id = session.user_id.as_str();
     let done = match op {
-        ClientOp::MessageSend(send) => return send_message(hub, user_id, send, received_at).await.map(Outcome::Committing),
+        ClientOp::MessageSend(send) => return send_message(hub, user_id, send, received_at).await,
         ClientOp::MessageEdit(EditMessage { conversation_id, message_id, body }) => {
             let kind = ChangeKind::Edit { body };
             return changes::enqueue(hub, user_id, conversation_id, message_id, kind, received_at).await.map(Outcome::Committing);
@@ -72,32 +74,12 @@ pub(super) async fn members_for(hub: &Hub, user_id: &str, conversation_id: &str)
     Ok(members)
 }
 
-async fn send_message(hub: &Hub, user_id: &str, send: SendMessage, received_at: Instant) -> ApiResult<PendingAck> {
-    let id_len = send.client_msg_id.chars().count();
-    if id_len == 0 || id_len > MAX_CLIENT_MSG_ID_CHARS {
-        return Err(ApiError::invalid("client_msg_id must be 1 to 64 characters"));
+async fn send_message(hub: &Hub, user_id: &str, send: SendMessage, received_at: Instant) -> ApiResult<Outcome> {
+    let card = checked_send(hub, user_id, &send).await?;
+    if let Some(send_at) = &send.send_at {
+        let scheduled = schedule_checked(hub, user_id, &send, card.as_ref(), send_at).await?;
+        return Ok(Outcome::Done(json!(ScheduledAck { scheduled })));
     }
-    // Cards and scheduled sends come with a later part of 1.1; until then they are refused
-    // whole rather than sent without what made them what they are.
-    if send.card.is_some() {
-        return Err(ApiError::new(ErrorCode::Unsupported, "this hub does not serve cards yet"));
-    }
-    if send.send_at.is_some() {
-        return Err(ApiError::new(ErrorCode::Unsupported, "this hub does not serve scheduled messages yet"));
-    }
-    if send.attachment_ids.len() > MAX_ATTACHMENTS {
-        return Err(ApiError::invalid("a message carries at most 10 attachments"));
-    }
-    let mut distinct = send.attachment_ids.clone();
-    distinct.sort();
-    distinct.dedup();
-    if distinct.len() != send.attachment_ids.len() {
-        return Err(ApiError::invalid("attachment_ids must not repeat an id"));
-    }
-    check_body_with(&send.body, !send.attachment_ids.is_empty()).map_err(|code| match code {
-        ErrorCode::BodyEmpty => ApiError::new(code, "the message is empty"),
-        _ => ApiError::new(code, "the message is longer than 4000 characters"),
-    })?;
     let members = members_for(hub, user_id, &send.conversation_id).await?;
     // The committer answers only after the commit, and dispatches `message.created` itself,
     // in seq order; a resend comes back as the stored message, announced once only.
@@ -108,11 +90,97 @@ async fn send_message(hub: &Hub, user_id: &str, send: SendMessage, received_at: 
             sender_id: user_id.to_owned(),
             client_msg_id: send.client_msg_id,
             body: send.body,
+            card,
             reply_to: send.reply_to,
             attachment_ids: send.attachment_ids,
             members,
             received_at,
         }))
+        .await
+        .map(Outcome::Committing)
+}
+
+/// The rules of a `message.send` that do not need the database but for the sender's role;
+/// its card when it has one.
+async fn checked_send(hub: &Hub, user_id: &str, send: &SendMessage) -> ApiResult<Option<Card>> {
+    let id_len = send.client_msg_id.chars().count();
+    if id_len == 0 || id_len > MAX_CLIENT_MSG_ID_CHARS {
+        return Err(ApiError::invalid("client_msg_id must be 1 to 64 characters"));
+    }
+    let card = send.card.as_deref().cloned();
+    if let Some(card) = &card {
+        check_card_of(hub, user_id, card).await?;
+    }
+    if send.attachment_ids.len() > MAX_ATTACHMENTS {
+        return Err(ApiError::invalid("a message carries at most 10 attachments"));
+    }
+    let mut distinct = send.attachment_ids.clone();
+    distinct.sort();
+    distinct.dedup();
+    if distinct.len() != send.attachment_ids.len() {
+        return Err(ApiError::invalid("attachment_ids must not repeat an id"));
+    }
+    check_body_with(&send.body, !send.attachment_ids.is_empty() || card.is_some()).map_err(|code| match code {
+        ErrorCode::BodyEmpty => ApiError::new(code, "the message is empty"),
+        _ => ApiError::new(code, "the message is longer than 4000 characters"),
+    })?;
+    Ok(card)
+}
+
+async fn schedule_checked(hub: &Hub, user_id: &str, send: &SendMessage, card: Option<&Card>, send_at: &str) -> ApiResult<ScheduledMessage> {
+    if !send.attachment_ids.is_empty() || send.reply_to.is_some() {
+        // Uploads expire after 24 h and a reply's context may be gone by then: a scheduled
+        // message is text and an optional card.
+        return Err(ApiError::invalid("a scheduled message cannot carry attachments or reply_to"));
+    }
+    let send_at = schedule::parse_send_at(send_at)?;
+    schedule::store(hub, user_id, &send.conversation_id, &send.client_msg_id, &send.body, card, send_at).await
+}
+
+/// `message.send` with `send_at` over REST (`POST /v1/scheduled`): the same checks, the same
+/// answer as the gateway ack's `scheduled`.
+pub async fn schedule_over_rest(hub: &Hub, user_id: &str, send: SendMessage) -> ApiResult<ScheduledMessage> {
+    let card = checked_send(hub, user_id, &send).await?;
+    let send_at = send.send_at.clone().unwrap_or_default();
+    schedule_checked(hub, user_id, &send, card.as_ref(), &send_at).await
+}
+
+/// Whether `user_id` may send this card: it must be well formed, and only recruiters share
+/// roles or tell candidates where their application stands (`forbidden` for a candidate).
+async fn check_card_of(hub: &Hub, user_id: &str, card: &Card) -> ApiResult<()> {
+    check_card(card).map_err(ApiError::invalid)?;
+    let user = hub.store.user_by_id(user_id).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    if user.role != Role::Recruiter {
+        let what = match card {
+            Card::Job(_) => "job cards",
+            Card::ApplicationStatus(_) => "application status cards",
+        };
+        return Err(ApiError::new(ErrorCode::Forbidden, format!("only recruiters send {what}")));
+    }
+    Ok(())
+}
+
+/// Sends a message as `sender_id` through the committer, exactly as a `message.send` of theirs
+/// would be (a scheduled message at its time, the integration's status card): the same checks
+/// of membership, the same `seq`, the same `message.created`; the same `client_msg_id` again
+/// answers the message stored first.
+pub async fn send_as(hub: &Hub, sender_id: &str, conversation_id: &str, client_msg_id: &str, body: &str, card: Option<Card>) -> ApiResult<Message> {
+    let members = members_for(hub, sender_id, conversation_id).await?;
+    hub.gateway
+        .sends
+        .enqueue(Work::Send(QueuedSend {
+            conversation_id: conversation_id.to_owned(),
+            sender_id: sender_id.to_owned(),
+            client_msg_id: client_msg_id.to_owned(),
+            body: body.to_owned(),
+            card,
+            reply_to: None,
+            attachment_ids: Vec::new(),
+            members,
+            received_at: Instant::now(),
+        }))
+        .await?
+        .message()
         .await
 }
 

@@ -7,18 +7,21 @@ mod account;
 mod attachments;
 mod conversations;
 mod extract;
+mod integrations;
 mod messages;
 mod notifications;
 mod openapi;
 mod poll;
+mod scheduled;
 mod service;
+mod templates;
 mod text;
 mod updates;
 
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, patch, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
 use tower_http::trace::TraceLayer;
 
@@ -51,6 +54,11 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/v1/attachments/{id}/thumbnail", get(attachments::thumbnail))
         .route("/v1/notifications", post(notifications::create).get(notifications::list))
         .route("/v1/notifications/{id}/read", post(notifications::read))
+        .route("/v1/integrations/application-status", post(integrations::application_status))
+        .route("/v1/templates", get(templates::list).post(templates::create))
+        .route("/v1/templates/{id}", put(templates::update).delete(templates::delete))
+        .route("/v1/scheduled", get(scheduled::list).post(scheduled::create))
+        .route("/v1/scheduled/{id}", delete(scheduled::cancel))
         .route("/v1/openapi.json", get(openapi::document))
         .route("/v1/gateway", get(gateway::upgrade))
         .route("/v1/poll/open", post(poll::open))

@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{account, attachments, conversations, messages, notifications, service};
+use super::{account, attachments, conversations, integrations, messages, notifications, scheduled, service, templates};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,6 +15,8 @@ use super::{account, attachments, conversations, messages, notifications, servic
         messages::edit, messages::delete, messages::react, messages::unreact,
         attachments::upload, attachments::download, attachments::thumbnail,
         notifications::create, notifications::list, notifications::read,
+        integrations::application_status, templates::list, templates::create, templates::update, templates::delete,
+        scheduled::create, scheduled::list, scheduled::cancel,
         document, service::healthz, service::readyz, service::metrics,
     ),
     modifiers(&Security)

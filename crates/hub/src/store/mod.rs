@@ -5,7 +5,7 @@
 //! [`Store`] is all of them). What does not depend on the dialect is decided in shared code,
 //! the same for every database: `batch` plans a group commit, `change` decides an edit, a
 //! deletion or a reaction from the rows a backend read, `parts` assembles a message's
-//! attachments and reactions. `sqlite/` (the embedded default) and `postgres/` (several hubs
+//! attachments and reactions, `application` reads where a candidate stands off a status card. `sqlite/` (the embedded default) and `postgres/` (several hubs
 //! sharing one database) implement the contract with one file per concept each. PostgreSQL also
 //! implements [`ClusterStore`]: what hubs that share it read to catch up on events they missed.
 //! `backend` is the one place that knows both: it opens the one a URL names and reads their
@@ -19,6 +19,7 @@
 //! is spent by one atomic update. Everything returned here is already in protocol shape for
 //! the caller it was asked for.
 
+mod application;
 pub mod backend;
 mod batch;
 mod change;
@@ -30,7 +31,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use rapport_protocol::gateway::ReceiptKind;
-use rapport_protocol::{Attachment, Card, Conversation, Message, MessageKind, Notification, NotificationKind, Role, User};
+use rapport_protocol::{
+    Attachment, Card, Conversation, Message, MessageKind, Notification, NotificationKind, Role, ScheduledMessage, Template, User,
+};
 
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +82,58 @@ pub enum Refusal {
     AttachmentUnavailable,
     /// A new emoji on a message that has [`rapport_protocol::MAX_REACTIONS`] (`invalid_payload`).
     TooManyReactions,
+    /// (§3) The owner already has a template of this name (`invalid_payload`).
+    TemplateNameTaken,
+    /// (§3) The owner has [`MAX_TEMPLATES`] templates already (`invalid_payload`).
+    TooManyTemplates,
+    /// (§3) The scheduled message is being sent or was sent: too late to cancel (`gone`).
+    AlreadySent,
+}
+
+/// Templates one user keeps at most.
+pub const MAX_TEMPLATES: i64 = 500;
+
+/// A scheduled message about to be stored (1.1, §3).
+pub struct NewScheduled<'a> {
+    /// Who will send it (must be a member).
+    pub sender_id: &'a str,
+    /// Where.
+    pub conversation_id: &'a str,
+    /// Its idempotency key now, and that of the message it becomes.
+    pub client_msg_id: &'a str,
+    /// Text.
+    pub body: &'a str,
+    /// Its card, checked by the caller.
+    pub card: Option<&'a Card>,
+    /// When, in milliseconds since the epoch.
+    pub send_at: i64,
+}
+
+/// A scheduled message a hub claimed to send now.
+#[derive(Debug, Clone)]
+pub struct DueMessage {
+    /// The scheduled message's id.
+    pub id: String,
+    /// Who sends it.
+    pub sender_id: String,
+    /// Where.
+    pub conversation_id: String,
+    /// The key of the message it becomes.
+    pub client_msg_id: String,
+    /// Text.
+    pub body: String,
+    /// Its card.
+    pub card: Option<Card>,
+    /// When it is due (ms since the epoch): the order it is sent in, with `id`.
+    pub send_at: i64,
+}
+
+/// How sending a scheduled message ended.
+pub enum SentOutcome<'a> {
+    /// Stored as this message.
+    Sent(&'a str),
+    /// Refused for good (the sender left the conversation, …): it will not be tried again.
+    Failed(&'a str),
 }
 
 /// A user about to be created.
@@ -214,7 +269,17 @@ pub struct Receipts {
 /// depend on the dialect lives in `batch`.
 #[async_trait]
 pub trait Store:
-    UserStore + LoginStore + ConversationStore + MessageStore + ChangeStore + AttachmentStore + ReceiptStore + NotificationStore
+    UserStore
+    + LoginStore
+    + ConversationStore
+    + MessageStore
+    + ChangeStore
+    + AttachmentStore
+    + ReceiptStore
+    + NotificationStore
+    + TemplateStore
+    + ScheduleStore
+    + IntegrationStore
 {
     /// Answers when the database is reachable.
     async fn ping(&self) -> StoreResult<()>;
@@ -335,6 +400,72 @@ pub trait NotificationStore: Send + Sync {
     async fn mark_notification_read(&self, user_id: &str, id: &str) -> StoreResult<()>;
     /// Number of unread notifications.
     async fn unread_notifications(&self, user_id: &str) -> StoreResult<i64>;
+}
+
+/// (1.1, §3) Saved replies, each private to its owner: another user's id is `NotFound`.
+#[async_trait]
+pub trait TemplateStore: Send + Sync {
+    /// The owner's templates by name.
+    async fn templates(&self, owner_id: &str) -> StoreResult<Vec<Template>>;
+    /// A new template; `Refused` when the name is taken or the owner has too many.
+    async fn create_template(&self, owner_id: &str, name: &str, body: &str) -> StoreResult<Template>;
+    /// Replaces a template's name and body.
+    async fn update_template(&self, owner_id: &str, id: &str, name: &str, body: &str) -> StoreResult<Template>;
+    /// Removes a template.
+    async fn delete_template(&self, owner_id: &str, id: &str) -> StoreResult<()>;
+}
+
+/// (1.1, §3) Messages waiting for their time. Several hubs may share the table: a due message
+/// is claimed by one of them for a lease, and becomes a message under its own client id, so
+/// even a second send (after a hub died holding the claim) stores it once.
+#[async_trait]
+pub trait ScheduleStore: Send + Sync {
+    /// Stores a scheduled message, or returns the one the sender already scheduled under this
+    /// client id in this conversation. `NotFound` when the sender is not a member.
+    async fn schedule(&self, new: NewScheduled<'_>) -> StoreResult<ScheduledMessage>;
+    /// The user's scheduled messages not sent yet, soonest first.
+    async fn scheduled_of(&self, user_id: &str) -> StoreResult<Vec<ScheduledMessage>>;
+    /// Cancels one; `NotFound` when it is not the user's, `Refused(AlreadySent)` when it is
+    /// being sent or was sent.
+    async fn cancel_scheduled(&self, user_id: &str, id: &str) -> StoreResult<()>;
+    /// When the next unsent message falls due (or its claim runs out), in ms since the epoch.
+    async fn next_due(&self) -> StoreResult<Option<i64>>;
+    /// Claims up to `limit` messages due at `now` that nobody holds, until `lease_until`.
+    async fn claim_due(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<DueMessage>>;
+    /// Records how sending a claimed message ended; it is never claimed again.
+    async fn finish_scheduled(&self, id: &str, outcome: SentOutcome<'_>) -> StoreResult<()>;
+}
+
+/// (1.1, §3) What the applicant-tracking system told the hub, by its `external_id`.
+#[async_trait]
+pub trait IntegrationStore: Send + Sync {
+    /// The message already posted for this external id, as it is now.
+    async fn integration_message(&self, external_id: &str) -> StoreResult<Option<Message>>;
+    /// Records that `external_id` became `message_id` and, in the same transaction, creates
+    /// the candidate's notification unless an earlier call for this external id did: returns
+    /// it when this call created it. A concurrent second call waits for the first and creates
+    /// none.
+    async fn record_integration(
+        &self,
+        external_id: &str,
+        conversation_id: &str,
+        message_id: &str,
+        notify: NewNotification<'_>,
+    ) -> StoreResult<Option<Notification>>;
+}
+
+/// A notification about to be stored.
+pub struct NewNotification<'a> {
+    /// For whom.
+    pub user_id: &'a str,
+    /// What about.
+    pub kind: NotificationKind,
+    /// Headline.
+    pub title: &'a str,
+    /// Text.
+    pub body: &'a str,
+    /// Data for the client.
+    pub data: &'a serde_json::Value,
 }
 
 /// Where a conversation stands in the database, for a hub that may have missed its events.

@@ -73,12 +73,10 @@ async fn a_reply_names_a_message_of_the_same_conversation() {
     let history = p.bob.get(&format!("/v1/conversations/{c}/messages")).await.body;
     assert_eq!(history["messages"].as_array().unwrap().len(), 2, "the refused replies stored nothing");
 
-    // Cards and scheduled sends are not served yet: refused whole, nothing stored.
-    let card = bob.request("message.send", json!({"conversation_id": c, "client_msg_id": "card", "body": "", "card": {"title": "Rust engineer", "company": "Acme"}})).await;
-    assert_eq!(code(&card), "unsupported", "{card}");
-    let later = bob.request("message.send", json!({"conversation_id": c, "client_msg_id": "later", "body": "x", "send_at": "2030-01-01T00:00:00Z"})).await;
-    assert_eq!(code(&later), "unsupported");
-    assert_eq!(p.bob.get(&format!("/v1/conversations/{c}")).await.body["last_seq"], 2);
     let features = &Gw::connect(&hub.gateway_url()).await.hello["data"]["features"];
-    assert_eq!(features, &json!(["edit", "delete", "reactions", "replies", "attachments", "poll"]), "hello says what is served, and only that");
+    assert_eq!(
+        features,
+        &json!(["edit", "delete", "reactions", "replies", "attachments", "cards", "templates", "scheduled", "poll"]),
+        "hello says what is served, and only that"
+    );
 }

@@ -3,12 +3,14 @@
 
 mod attachments;
 mod auth;
+mod cards;
 mod changes;
 mod conversations;
 mod display_text;
 mod edits;
 mod gateway;
 mod http_limits;
+mod integrations;
 mod limits;
 mod login_flood;
 mod logs;
@@ -22,10 +24,12 @@ mod presence;
 mod reactions;
 mod receipts;
 mod resume;
+mod scheduled;
 mod service;
 mod several_hubs;
 mod shutdown;
 mod support;
+mod templates;
 mod text;
 mod timeouts;
 mod typing;

@@ -22,10 +22,13 @@ mod attachments;
 mod changes;
 mod cluster;
 mod conversations;
+mod integrations;
 mod logins;
 mod messages;
 mod notifications;
 mod receipts;
+mod scheduled;
+mod templates;
 mod users;
 
 use std::str::FromStr;

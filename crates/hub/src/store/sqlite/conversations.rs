@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use rapport_protocol::{Conversation, ConversationKind, Member, Message, Role};
+use rapport_protocol::{Application, Conversation, ConversationKind, Member, Message, Role};
 use sqlx::{FromRow, SqliteConnection};
 
 use super::messages::{complete, MessageRow, MESSAGE_COLUMNS};
@@ -77,6 +77,28 @@ impl SqliteStore {
         .fetch_all(&mut *conn)
         .await?;
         let last_messages = complete(conn, last_rows).await?;
+        // Where each candidate stands: the newest status card that was not deleted.
+        let status_rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT m.conversation_id, m.card, m.created_at
+               FROM members me
+               JOIN messages m ON m.conversation_id = me.conversation_id
+              WHERE me.user_id = $1 AND ($2 IS NULL OR me.conversation_id = $2)
+                AND m.kind = 'application_status' AND m.deleted_at IS NULL
+                AND m.seq = (SELECT MAX(x.seq) FROM messages x
+                              WHERE x.conversation_id = m.conversation_id
+                                AND x.kind = 'application_status' AND x.deleted_at IS NULL)",
+        )
+        .bind(user_id)
+        .bind(only)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut applications: HashMap<String, Application> = status_rows
+            .into_iter()
+            .filter_map(|(conversation_id, card, created_at)| {
+                let application = crate::store::application::application(&card, created_at)?;
+                Some((conversation_id, application))
+            })
+            .collect();
 
         let mut members: HashMap<String, Vec<Member>> = HashMap::new();
         for m in member_rows {
@@ -101,7 +123,7 @@ impl SqliteStore {
                 unread_count: row.unread,
                 created_at: rfc3339(row.created_at),
                 last_rev: row.last_rev,
-                application: None,
+                application: applications.remove(&row.id),
                 id: row.id,
             })
             .collect())

@@ -9,10 +9,13 @@
 mod attachments;
 mod changes;
 mod conversations;
+mod integrations;
 mod logins;
 mod messages;
 mod notifications;
 mod receipts;
+mod scheduled;
+mod templates;
 mod users;
 
 use std::str::FromStr;
