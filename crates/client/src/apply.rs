@@ -277,6 +277,7 @@ async fn candidate(shared: &Shared, me: &str, m: &Message, titles: &mut Titles) 
     let title = titles.conversations[&m.conversation_id].clone().unwrap_or_else(|| sender_name.clone());
     shared.candidate(Candidate {
         conversation_id: m.conversation_id.clone(),
+        seq: m.seq,
         title,
         sender_id: m.sender_id.clone(),
         sender_name,

@@ -441,8 +441,10 @@ impl Engine {
     /// Everything cached in the conversation is read; the hub is told when connected.
     pub async fn mark_read(&self, conversation_id: &str) -> Result<(), EngineError> {
         let me = self.shared.me_id()?;
-        self.shared.quiet.lock().forget_conversation(conversation_id);
-        if self.shared.cache.mark_read_local(conversation_id, &me).await?.is_some() {
+        let moved = self.shared.cache.mark_read_local(conversation_id, &me).await?;
+        // After the read, so that a message held in between is forgotten too.
+        self.shared.quiet.lock().forget_conversation(conversation_id, moved);
+        if moved.is_some() {
             self.shared.emit_unread().await;
             self.shared.emit_conversation(conversation_id).await;
             self.shared.kick_receipts.notify_one();

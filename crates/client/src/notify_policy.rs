@@ -43,6 +43,7 @@ impl Policy {
 /// A message that passed the notification policy, waiting to be coalesced.
 pub(crate) struct Candidate {
     pub conversation_id: String,
+    pub seq: i64,
     pub title: String,
     pub sender_id: String,
     pub sender_name: String,

@@ -89,6 +89,9 @@ pub(crate) struct Quiet {
     /// What was last announced (and acted on).
     status: QuietStatus,
     held: Held,
+    /// How far the user has read each conversation held from (what `forget_conversation` was
+    /// told): a message stored before the read but held after it stays out of the digest.
+    read_up_to: HashMap<String, i64>,
     /// The user's own role: senders are "candidates" to a recruiter when they all are.
     my_role: Option<Role>,
     busy_on: bool,
@@ -105,6 +108,7 @@ impl Default for Quiet {
             paused_until: None,
             status: QuietStatus { quiet: false, reason: None, until: None, until_local: None, paused_until: None },
             held: Held::default(),
+            read_up_to: HashMap::new(),
             my_role: None,
             busy_on: false,
             busy_overridden: false,
@@ -206,7 +210,10 @@ impl Quiet {
     }
 
     /// Holds a message instead of showing it.
-    pub(crate) fn hold_message(&mut self, conversation_id: &str, sender_id: &str, sender_name: &str, sender_role: Option<Role>) {
+    pub(crate) fn hold_message(&mut self, conversation_id: &str, seq: i64, sender_id: &str, sender_name: &str, sender_role: Option<Role>) {
+        if self.read_up_to.get(conversation_id).is_some_and(|read| seq <= *read) {
+            return;
+        }
         let entry = self.held.conversations.entry(conversation_id.to_owned()).or_default();
         entry.0 += 1;
         entry.1.insert(sender_id.to_owned());
@@ -218,9 +225,14 @@ impl Quiet {
         self.held.alerts.push(notification_id.to_owned());
     }
 
-    /// The user read a conversation meanwhile: its messages leave the digest.
-    pub(crate) fn forget_conversation(&mut self, conversation_id: &str) {
+    /// The user read a conversation (up to `read_seq`, when that is known) meanwhile: its
+    /// messages leave the digest.
+    pub(crate) fn forget_conversation(&mut self, conversation_id: &str, read_seq: Option<i64>) {
         self.held.conversations.remove(conversation_id);
+        if let Some(seq) = read_seq {
+            let read = self.read_up_to.entry(conversation_id.to_owned()).or_default();
+            *read = (*read).max(seq);
+        }
     }
 
     /// The user picked a status: busy-while-quiet lets go until this quiet period ends.
@@ -377,7 +389,7 @@ mod tests {
         }
 
         fn hold(&self, conversation: &str, sender: &str, role: Role) {
-            self.quiet.lock().hold_message(conversation, sender, &format!("{sender} name"), Some(role));
+            self.quiet.lock().hold_message(conversation, 1, sender, &format!("{sender} name"), Some(role));
         }
     }
 
@@ -469,7 +481,9 @@ mod tests {
         w.wake.notify_one();
         w.sleep_until("2026-06-05T09:31:00Z").await;
         w.hold("c1", "carl", Role::Candidate);
-        w.quiet.lock().forget_conversation("c1");
+        w.quiet.lock().forget_conversation("c1", Some(1));
+        // Stored before the read, held only after it: still read, still out of the digest.
+        w.hold("c1", "carl", Role::Candidate);
         let silent = w.reports_until("2026-06-05T10:00:00Z").await;
         assert!(digests(&silent).is_empty(), "nothing left to tell: {silent:?}");
         assert_eq!(silent.iter().filter(|(_, c)| c.status.is_some()).count(), 2, "the pause and its end are announced, nothing else");

@@ -273,7 +273,7 @@ impl Shared {
             let mut quiet = self.quiet.lock();
             if quiet.reason(now).is_some() {
                 quiet.set_my_role(self.me().map(|u| u.role));
-                quiet.hold_message(&candidate.conversation_id, &candidate.sender_id, &candidate.sender_name, candidate.sender_role);
+                quiet.hold_message(&candidate.conversation_id, candidate.seq, &candidate.sender_id, &candidate.sender_name, candidate.sender_role);
                 return;
             }
         }
