@@ -31,7 +31,8 @@ pub struct Args {
     /// Redis; the hubs of one deployment must agree on it.
     #[arg(long, env = "RAPPORT_REDIS_PREFIX", default_value = "rapport")]
     pub redis_prefix: String,
-    /// Enables `POST /v1/notifications` for callers presenting this key in `X-Api-Key`.
+    /// Enables `POST /v1/notifications` and `POST /v1/integrations/application-status` for callers
+    /// presenting this key in `X-Api-Key`.
     #[arg(long, env = "RAPPORT_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
     /// Lifetime of access tokens, in seconds.
