@@ -185,9 +185,7 @@ pub(crate) async fn messages(shared: &Shared, me: &str, batch: &[Message], annou
         if shared.typing_in.lock().clear(&m.conversation_id, &m.sender_id) {
             shared.emit(EngineEvent::Typing { conversation_id: m.conversation_id.clone(), user_id: m.sender_id.clone(), active: false });
         }
-        // Read while it was being stored (mark_read can run between the insert and here): there is
-        // nothing left to tell, now or in a quiet period's digest.
-        if wanted.contains(m.id.as_str()) && shared.cache.is_unread(&m.conversation_id, m.seq, me).await? {
+        if wanted.contains(m.id.as_str()) {
             candidate(shared, me, m, &mut titles).await?;
         }
     }

@@ -172,16 +172,6 @@ impl Cache {
         .await?)
     }
 
-    /// Whether `me` has not read up to `seq` in the conversation yet.
-    pub(crate) async fn is_unread(&self, conversation_id: &str, seq: i64, me: &str) -> Result<bool, EngineError> {
-        let read: i64 = sqlx::query_scalar("SELECT COALESCE((SELECT read_seq FROM members WHERE conversation_id = ?1 AND user_id = ?2), 0)")
-            .bind(conversation_id)
-            .bind(me)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(seq > read)
-    }
-
     /// Sum of unread counts over every conversation.
     pub(crate) async fn unread_total(&self, me: &str) -> Result<i64, EngineError> {
         Ok(sqlx::query_scalar(
