@@ -44,8 +44,11 @@ postgres_start() {
   port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') || return 1
   # fsync off: the tests kill PostgreSQL's processes, never the machine, so what a commit wrote
   # survives in the OS either way; synchronous_commit stays on, so an ack still means written.
+  # authentication_timeout 2 s (default 60 s): a test's in-process hub may be dropped while its
+  # pool is halfway through logging in, and DROP DATABASE … WITH (FORCE) then waits for that
+  # half-open login to time out — a minute per such test.
   pg_createcluster -q "$version" "$_pg_cluster" -d "$_pg_dir/data" -s "$_pg_dir" -l "$_pg_dir/postgresql.log" \
-    -p "$port" --start-conf=manual -o fsync=off -o max_connections=200 \
+    -p "$port" --start-conf=manual -o fsync=off -o max_connections=200 -o authentication_timeout=2s \
     -- --no-sync --locale=C.UTF-8 --auth-local=peer --auth-host=scram-sha-256 >/dev/null || return 1
   pg_ctlcluster "$version" "$_pg_cluster" start || return 1
   password=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
