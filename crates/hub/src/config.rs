@@ -85,6 +85,10 @@ pub struct Args {
     #[arg(long, env = "RAPPORT_MAX_UPLOAD_MB", default_value_t = rapport_protocol::DEFAULT_MAX_UPLOAD_MB,
           value_parser = clap::value_parser!(u64).range(1..=4096))]
     pub max_upload_mb: u64,
+    /// Shortest time ahead, in milliseconds, that a message may be scheduled: the protocol's
+    /// one minute. Hidden: only tests shorten it, so that they need not wait a minute.
+    #[arg(long, env = "RAPPORT_SCHEDULE_MIN_LEAD_MS", hide = true, default_value_t = rapport_protocol::MIN_SCHEDULE_AHEAD_SECS as u64 * 1000)]
+    pub schedule_min_lead_ms: u64,
     /// Log format: `pretty` for people, `json` for machines.
     #[arg(long, env = "RAPPORT_LOG_FORMAT", default_value = "pretty")]
     pub log_format: LogFormat,
@@ -158,6 +162,8 @@ pub struct Config {
     /// How often expired uploads and stray files are looked for. Not a command-line flag
     /// (tests shorten it).
     pub housekeeping_interval: Duration,
+    /// Shortest time ahead a message may be scheduled (the protocol's minute; tests shorten it).
+    pub schedule_min_lead: Duration,
 }
 
 impl Config {
@@ -188,6 +194,7 @@ impl Config {
             max_upload_bytes: rapport_protocol::DEFAULT_MAX_UPLOAD_MB * 1024 * 1024,
             unsent_upload_ttl: Duration::from_secs(24 * 3600),
             housekeeping_interval: Duration::from_secs(60),
+            schedule_min_lead: Duration::from_secs(rapport_protocol::MIN_SCHEDULE_AHEAD_SECS as u64),
             data_dir,
             jwt_secret: None,
             updates_dir: None,
@@ -232,6 +239,7 @@ impl Config {
         config.http_header_timeout = Duration::from_secs(args.http_header_timeout);
         config.http_idle_timeout = Duration::from_secs(args.http_idle_timeout);
         config.http_request_timeout = Duration::from_secs(args.http_request_timeout);
+        config.schedule_min_lead = Duration::from_millis(args.schedule_min_lead_ms);
         config.client_address_header = match args.client_address_header.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(name) => Some(

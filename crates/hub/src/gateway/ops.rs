@@ -133,7 +133,7 @@ async fn schedule_checked(hub: &Hub, user_id: &str, send: &SendMessage, card: Op
         // message is text and an optional card.
         return Err(ApiError::invalid("a scheduled message cannot carry attachments or reply_to"));
     }
-    let send_at = schedule::parse_send_at(send_at)?;
+    let send_at = schedule::parse_send_at(send_at, hub.config.schedule_min_lead)?;
     schedule::store(hub, user_id, &send.conversation_id, &send.client_msg_id, &send.body, card, send_at).await
 }
 
