@@ -37,7 +37,7 @@ use rapport_protocol::gateway::{
 use rapport_protocol::{close, ErrorCode, ErrorInfo, MAX_FRAME_BYTES, PROTOCOL_VERSION};
 
 use super::group_commit::PendingAck;
-use super::ops::Outcome;
+use super::ops::OpAnswer;
 use super::rate::{OpLimiter, Verdict};
 use super::session::{Kick, Rewind, Session, Take};
 use super::transport::{Incoming, Transport};
@@ -116,7 +116,7 @@ type OpFuture = Pin<Box<dyn Future<Output = Done> + Send>>;
 /// How an op ended, for the connection to act on.
 enum Done {
     /// An op after `ready`: its answer, for the client if it gave a `ref`.
-    Op(Option<Ref>, Result<Outcome, ApiError>),
+    Op(Option<Ref>, Result<OpAnswer, ApiError>),
     /// `identify` succeeded: send `ready`, then the session's events.
     Ready { ready: Utf8Bytes, session: Arc<Session> },
     /// `resume` succeeded: replay, then `resumed`.
@@ -230,7 +230,7 @@ impl<T: Transport> Connection<T> {
                 Done::Ready { session, .. }
                 | Done::Resumed { session, .. }
                 | Done::Close { session: Some(session), .. } => self.session = Some(session),
-                Done::Op(reference, Ok(Outcome::Committing(ack))) => {
+                Done::Op(reference, Ok(OpAnswer::Committing(ack))) => {
                     self.committing.push_back((reference, Answer::Committing(ack)));
                 }
                 Done::Op(..) | Done::InvalidSession(_) | Done::Close { session: None, .. } => {}
@@ -393,11 +393,11 @@ impl<T: Transport> Connection<T> {
 
     async fn on_done(&mut self, done: Done) -> Result<(), Ending> {
         match done {
-            Done::Op(reference, Ok(Outcome::Committing(ack))) => {
+            Done::Op(reference, Ok(OpAnswer::Committing(ack))) => {
                 self.committing.push_back((reference, Answer::Committing(ack)));
                 Ok(())
             }
-            Done::Op(reference, Ok(Outcome::Done(data))) => self.answer_in_order(reference, Ok(data)).await,
+            Done::Op(reference, Ok(OpAnswer::Done(data))) => self.answer_in_order(reference, Ok(data)).await,
             Done::Op(reference, Err(err)) => self.answer_in_order(reference, Err(err)).await,
             Done::Ready { ready, session } => {
                 // `ready` first: the session's events follow it.

@@ -22,7 +22,7 @@ use crate::Hub;
 const TYPING_EXPIRES_MS: u64 = 6000;
 
 /// How an op was answered.
-pub enum Outcome {
+pub enum OpAnswer {
     /// Done: the ack's data.
     Done(Value),
     /// A `message.send` waiting for its group commit; the ack's data when it completes.
@@ -30,21 +30,21 @@ pub enum Outcome {
 }
 
 /// Runs one op for `session`.
-pub async fn handle(hub: &std::sync::Arc<Hub>, session: &Session, op: ClientOp, received_at: Instant) -> ApiResult<Outcome> {
+pub async fn handle(hub: &std::sync::Arc<Hub>, session: &Session, op: ClientOp, received_at: Instant) -> ApiResult<OpAnswer> {
     let user_id = session.user_id.as_str();
     let done = match op {
         ClientOp::MessageSend(send) => return send_message(hub, user_id, send, received_at).await,
         ClientOp::MessageEdit(EditMessage { conversation_id, message_id, body }) => {
             let kind = ChangeKind::Edit { body };
-            return changes::enqueue(hub, user_id, conversation_id, message_id, kind, received_at).await.map(Outcome::Committing);
+            return changes::enqueue(hub, user_id, conversation_id, message_id, kind, received_at).await.map(OpAnswer::Committing);
         }
         ClientOp::MessageDelete(MessageTarget { conversation_id, message_id }) => {
             let kind = ChangeKind::Delete;
-            return changes::enqueue(hub, user_id, conversation_id, message_id, kind, received_at).await.map(Outcome::Committing);
+            return changes::enqueue(hub, user_id, conversation_id, message_id, kind, received_at).await.map(OpAnswer::Committing);
         }
         ClientOp::MessageReact(ReactMessage { conversation_id, message_id, emoji, on }) => {
             let kind = ChangeKind::React { emoji, on };
-            return changes::enqueue(hub, user_id, conversation_id, message_id, kind, received_at).await.map(Outcome::Committing);
+            return changes::enqueue(hub, user_id, conversation_id, message_id, kind, received_at).await.map(OpAnswer::Committing);
         }
         ClientOp::Typing(target) => typing(hub, user_id, target, received_at).await,
         ClientOp::Read(target) => receipt(hub, user_id, target, ReceiptKind::Read, received_at).await,
@@ -58,7 +58,7 @@ pub async fn handle(hub: &std::sync::Arc<Hub>, session: &Session, op: ClientOp, 
         }
         ClientOp::Ping => Ok(json!({})),
     };
-    done.map(Outcome::Done)
+    done.map(OpAnswer::Done)
 }
 
 fn record_latency(hub: &Hub, received_at: Instant) {
@@ -74,11 +74,11 @@ pub(super) async fn members_for(hub: &Hub, user_id: &str, conversation_id: &str)
     Ok(members)
 }
 
-async fn send_message(hub: &Hub, user_id: &str, send: SendMessage, received_at: Instant) -> ApiResult<Outcome> {
+async fn send_message(hub: &Hub, user_id: &str, send: SendMessage, received_at: Instant) -> ApiResult<OpAnswer> {
     let card = checked_send(hub, user_id, &send).await?;
     if let Some(send_at) = &send.send_at {
         let scheduled = schedule_checked(hub, user_id, &send, card.as_ref(), send_at).await?;
-        return Ok(Outcome::Done(json!(ScheduledAck { scheduled })));
+        return Ok(OpAnswer::Done(json!(ScheduledAck { scheduled })));
     }
     let members = members_for(hub, user_id, &send.conversation_id).await?;
     // The committer answers only after the commit, and dispatches `message.created` itself,
@@ -97,7 +97,7 @@ async fn send_message(hub: &Hub, user_id: &str, send: SendMessage, received_at: 
             received_at,
         }))
         .await
-        .map(Outcome::Committing)
+        .map(OpAnswer::Committing)
 }
 
 /// The rules of a `message.send` that do not need the database but for the sender's role;

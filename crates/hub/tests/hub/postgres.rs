@@ -119,7 +119,7 @@ async fn until(what: &str, done: impl Fn() -> bool) {
 }
 
 /// What one send came to.
-enum Outcome {
+enum SendAnswer {
     Acked(Value),
     Refused(Value),
 }
@@ -140,7 +140,7 @@ async fn restart_of_postgres_mid_traffic_loses_no_acked_message_and_the_hub_reco
 
     // One session sends message after message for the whole test (at most 50 a second, half the
     // gateway's rate limit) and notes every answer.
-    let outcomes: Arc<Mutex<Vec<(String, Outcome)>>> = Arc::default();
+    let outcomes: Arc<Mutex<Vec<(String, SendAnswer)>>> = Arc::default();
     let (stop, stopped) = watch::channel(false);
     let (mut gw, _) = Gw::ready(&hub.gateway_url(), &a.access_token).await;
     let sender = tokio::spawn({
@@ -153,8 +153,8 @@ async fn restart_of_postgres_mid_traffic_loses_no_acked_message_and_the_hub_reco
                 let key = format!("k{n}");
                 let reply = gw.request("message.send", send_data(&conversation_id, &key, "through a restart")).await;
                 let outcome = match reply["op"].as_str() {
-                    Some("ack") => Outcome::Acked(reply["data"]["message"].clone()),
-                    _ => Outcome::Refused(reply),
+                    Some("ack") => SendAnswer::Acked(reply["data"]["message"].clone()),
+                    _ => SendAnswer::Refused(reply),
                 };
                 outcomes.lock().push((key, outcome));
                 tokio::time::sleep(Duration::from_millis(20)).await;
@@ -162,8 +162,8 @@ async fn restart_of_postgres_mid_traffic_loses_no_acked_message_and_the_hub_reco
             gw
         }
     });
-    let acks = || outcomes.lock().iter().filter(|(_, o)| matches!(o, Outcome::Acked(_))).count();
-    let refusals = || outcomes.lock().iter().filter(|(_, o)| matches!(o, Outcome::Refused(_))).count();
+    let acks = || outcomes.lock().iter().filter(|(_, o)| matches!(o, SendAnswer::Acked(_))).count();
+    let refusals = || outcomes.lock().iter().filter(|(_, o)| matches!(o, SendAnswer::Refused(_))).count();
     let readyz = || async { api.get("/readyz").await.status };
 
     until("traffic flows", || acks() >= 20).await;
@@ -203,10 +203,10 @@ async fn restart_of_postgres_mid_traffic_loses_no_acked_message_and_the_hub_reco
     let mut refused: Vec<String> = Vec::new();
     for (key, outcome) in outcomes {
         match outcome {
-            Outcome::Acked(message) => {
+            SendAnswer::Acked(message) => {
                 acked.insert(key, message);
             }
-            Outcome::Refused(reply) => {
+            SendAnswer::Refused(reply) => {
                 assert_eq!(reply["error"]["code"], "unavailable", "a send during the outage is refused as retryable: {reply}");
                 assert_eq!(reply["error"]["retry_after_ms"], 1000, "with a hint when to retry: {reply}");
                 refused.push(key);
