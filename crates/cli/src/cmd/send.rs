@@ -27,6 +27,12 @@ pub async fn run(engine: &Engine, out: &Output, target: SendTarget, timeout: f64
     let deadline = tokio::time::Instant::now() + seconds(timeout);
     let send_at = outgoing.at.as_deref().map(super::scheduled::send_at).transpose()?;
     let Outgoing { mut draft, template, .. } = outgoing;
+    // The text is checked before `--to EMAIL` is resolved (which may create the conversation);
+    // a template's is checked once filled.
+    if template.is_none() {
+        rapport_protocol::check_body_with(&draft.body, !draft.files.is_empty() || draft.card.is_some())
+            .map_err(|code| Failure::invalid(anyhow!("message not sent: {code}")))?;
+    }
     // A template is filled for, and a schedule made in, a known conversation: resolve it now.
     let conversation = match (&target.conversation, template.is_some() || send_at.is_some()) {
         (Some(id), _) => Some(id.clone()),

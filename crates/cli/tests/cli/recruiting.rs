@@ -133,7 +133,14 @@ async fn bad_cards_templates_and_times_are_refused_and_nothing_is_sent_or_schedu
     let conversation = first["conversation_id"].as_str().unwrap().to_owned();
     carl.ok(&["sync"]).await;
 
-    // Cards.
+    // Cards. To someone not talked to yet: no conversation is created either.
+    let (dana_email, _) = Profile::new(&hub.url()).register("Dana", "candidate").await;
+    refused(&rita.run(&["card", "job", "--to", &dana_email, "--title", "", "--company", "Acme"]).await, "title must not be empty");
+    refused(&rita.run(&["send", "--to", &dana_email, " "]).await, "message not sent");
+    refused(&rita.run(&["send", "--to", &dana_email, "--at", "+1d 3h", ""]).await, "message not sent");
+    refused(&rita.run(&["send", "--to", &dana_email, "--at", "yesterday", "hi"]).await, "not a time I can read");
+    rita.ok(&["sync"]).await;
+    assert_eq!(rita.ok(&["--json", "conversations"]).await.lines().len(), 1, "only the conversation with Carl exists");
     refused(&carl.run(&["card", "job", "--to", &rita_email, "--title", "Rust dev", "--company", "Me"]).await, "only recruiters send job");
     let json = carl.run(&["--json", "card", "job", "--conversation", &conversation, "--title", "Rust dev", "--company", "Me"]).await;
     assert_eq!(json.code, 1, "{json:?}");
