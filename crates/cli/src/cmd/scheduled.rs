@@ -16,8 +16,12 @@ pub fn send_at(input: &str) -> Result<Timestamp, Failure> {
 
 fn line(s: &ScheduledMessage) -> String {
     let when = s.send_at.parse::<Timestamp>().map(|at| crate::when::local(at, &TimeZone::system())).unwrap_or_else(|_| s.send_at.clone());
-    let card = s.card.as_deref().map(|c| format!(" {}", super::card_line(c))).unwrap_or_default();
-    format!("{}  {when}  to {}:{card} {}", s.id, s.conversation_id, s.body)
+    let what = match (s.card.as_deref(), s.body.is_empty()) {
+        (Some(card), true) => super::card_line(card),
+        (Some(card), false) => format!("{} {}", super::card_line(card), s.body),
+        (None, _) => s.body.clone(),
+    };
+    format!("{}  {when}  to {}: {what}", s.id, s.conversation_id)
 }
 
 /// Hands the message to the hub for `at`.

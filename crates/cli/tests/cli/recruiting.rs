@@ -75,6 +75,10 @@ async fn job_card_templates_and_scheduled_sends_round_trip() {
     let on_hub: Vec<String> = hub_messages(&hub, &carl_email, &conversation).await.iter().map(|m| m["body"].as_str().unwrap().to_owned()).collect();
     assert_eq!(on_hub.last().map(String::as_str), Some("Thanks Carl Jensen!"), "sent filled, never with braces: {on_hub:?}");
 
+    let later = rita.ok(&["--json", "send", "--to", &carl_email, "--template", "intro", "--at", "+5h"]).await.json();
+    assert_eq!(later["body"], "Hi Carl, about Staff Engineer: 20 minutes this week? — Rita Moreno", "a template can be scheduled, filled now");
+    rita.ok(&["scheduled", "cancel", later["id"].as_str().unwrap()]).await;
+
     let removed = rita.ok(&["--json", "templates", "rm", "thanks"]).await.json();
     assert_eq!(removed["name"], "thanks");
     rita.ok(&["templates", "rm", &template_id]).await;
