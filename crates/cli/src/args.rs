@@ -88,6 +88,94 @@ pub struct HistoryTarget {
     pub conversation: Option<String>,
 }
 
+/// When the hub should send a message instead of now.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct At {
+    /// Have the hub send it at TIME (1 minute to 90 days ahead), also while this device is off:
+    /// RFC 3339 (`2026-12-04T09:00:00+01:00`), a local date and time (`2026-12-04 09:00`),
+    /// `today 17:30`, `tomorrow 09:00`, a weekday (`monday 09:00`: the next one), or from now
+    /// (`+2h`, `+1d 3h`, `+90m`). Local times are in the system's time zone (`TZ`).
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+}
+
+/// The fields of a job card.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct JobFields {
+    /// Job title.
+    #[arg(long)]
+    pub title: String,
+    /// Hiring company.
+    #[arg(long)]
+    pub company: String,
+    /// Where the job is.
+    #[arg(long)]
+    pub location: Option<String>,
+    /// Pay, as you would write it (`€90–110k`).
+    #[arg(long)]
+    pub salary: Option<String>,
+    /// Link to the posting (http or https).
+    #[arg(long, value_name = "URL")]
+    pub link: Option<String>,
+    /// A short description.
+    #[arg(long)]
+    pub description: Option<String>,
+}
+
+/// Kinds of card.
+#[derive(Debug, Subcommand)]
+pub enum CardCommand {
+    /// Share a role: queued and sent like `send` (exit 3 if the hub cannot be reached in time),
+    /// or sent later with --at.
+    Job {
+        #[command(flatten)]
+        target: SendTarget,
+        #[command(flatten)]
+        job: JobFields,
+        #[command(flatten)]
+        at: At,
+        /// Seconds to wait for the hub's acknowledgement.
+        #[arg(long, default_value_t = 10.0)]
+        timeout: f64,
+        /// A message to go with the card (optional).
+        #[arg(num_args = 0..)]
+        text: Vec<String>,
+    },
+}
+
+/// `templates …`.
+#[derive(Debug, Subcommand)]
+pub enum TemplatesCommand {
+    /// List your templates, by name.
+    List,
+    /// Save a template; TEXT may use {{first_name}}, {{display_name}}, {{job_title}} and
+    /// {{my_name}}, filled from the conversation when it is sent (send --template NAME).
+    Add {
+        /// What you call it (unique among your templates).
+        name: String,
+        /// The text.
+        #[arg(required = true, num_args = 1..)]
+        text: Vec<String>,
+    },
+    /// Remove a template (by name or id).
+    Rm {
+        /// The template's name or id.
+        template: String,
+    },
+}
+
+/// `scheduled …`.
+#[derive(Debug, Subcommand)]
+pub enum ScheduledCommand {
+    /// List your messages waiting for their time, soonest first.
+    List,
+    /// Cancel one before it is sent.
+    Cancel {
+        /// The id `send --at` or `scheduled list` printed.
+        id: String,
+    },
+}
+
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -121,22 +209,44 @@ pub enum Command {
     Whoami,
     /// List cached conversations with unread counts.
     Conversations,
-    /// Queue a message, then connect and send it (exit 3 if the hub cannot be reached in time).
+    /// Queue a message, then connect and send it (exit 3 if the hub cannot be reached in time);
+    /// with --at, have the hub send it later instead.
     Send {
         #[command(flatten)]
         target: SendTarget,
         /// The id of the message this one answers.
-        #[arg(long, value_name = "ID")]
+        #[arg(long, value_name = "ID", conflicts_with = "at")]
         reply_to: Option<String>,
         /// A file to attach (repeat for more, at most 10, each at most 25 MiB).
-        #[arg(long = "attach", value_name = "FILE")]
+        #[arg(long = "attach", value_name = "FILE", conflicts_with = "at")]
         attach: Vec<PathBuf>,
+        /// Send one of your templates (by name or id), its {{variables}} filled from the
+        /// conversation, instead of TEXT.
+        #[arg(long, value_name = "NAME", conflicts_with = "text")]
+        template: Option<String>,
+        #[command(flatten)]
+        at: At,
         /// Seconds to wait for the hub's acknowledgement (files are uploaded first).
         #[arg(long, default_value_t = 10.0)]
         timeout: f64,
-        /// The message text (may be left out when files are attached).
-        #[arg(required_unless_present = "attach", num_args = 0..)]
+        /// The message text (may be left out when files are attached or with --template).
+        #[arg(required_unless_present_any = ["attach", "template"], num_args = 0..)]
         text: Vec<String>,
+    },
+    /// Share a structured card (recruiters only).
+    Card {
+        #[command(subcommand)]
+        card: CardCommand,
+    },
+    /// Your saved replies, kept on the hub.
+    Templates {
+        #[command(subcommand)]
+        command: TemplatesCommand,
+    },
+    /// Your messages the hub will send later (send --at).
+    Scheduled {
+        #[command(subcommand)]
+        command: ScheduledCommand,
     },
     /// Change the text of one of your messages (exit 3 if queued but not yet applied).
     Edit {

@@ -24,6 +24,11 @@ impl Failure {
         Failure { exit: ERROR, code: "error".into(), error }
     }
 
+    /// Exit 1 with code `invalid`: input refused before anything was done.
+    pub fn invalid(error: anyhow::Error) -> Failure {
+        Failure { exit: ERROR, code: "invalid".into(), error }
+    }
+
     /// Exit 1 with the engine's code.
     pub fn engine(error: EngineError) -> Failure {
         Failure { exit: ERROR, code: error.code().to_string(), error: error.into() }

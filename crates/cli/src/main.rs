@@ -1,20 +1,22 @@
 //! `rapport-cli`: the headless Rapport client (`cli-v1`), on the same engine as the desktop app.
 //!
 //! `args` declares the command line, `cmd/` holds one file per command, `output` prints human
-//! text or one JSON object per line, `failure` maps failures to the exit codes of the contract:
+//! text or one JSON object per line, `when` reads `--at TIME`, `failure` maps failures to the exit codes of the contract:
 //! 0 done, 1 error, 2 usage (clap), 3 queued but not yet sent.
 
 mod args;
 mod cmd;
 mod failure;
 mod output;
+mod when;
 
 use std::process::ExitCode;
 
 use clap::Parser as _;
 use rapport_client::{Draft, Engine, EngineConfig, TokenStoreKind};
 
-use crate::args::{Args, Command};
+use crate::args::{Args, CardCommand, Command, ScheduledCommand, TemplatesCommand};
+use crate::cmd::send::Outgoing;
 use crate::failure::Failure;
 use crate::output::Output;
 
@@ -52,10 +54,16 @@ async fn run(args: Args, out: &Output) -> Result<(), Failure> {
         Command::Logout => cmd::account::logout(&engine, out).await,
         Command::Whoami => cmd::account::whoami(&engine, out),
         Command::Conversations => cmd::conversations::run(&engine, out).await,
-        Command::Send { target, reply_to, attach, timeout, text } => {
+        Command::Send { target, reply_to, attach, template, at, timeout, text } => {
             let draft = Draft { body: text.join(" "), reply_to, files: attach, ..Draft::default() };
-            cmd::send::run(&engine, out, target, timeout, &draft).await
+            cmd::send::run(&engine, out, target, timeout, Outgoing { draft, template, at: at.at }).await
         }
+        Command::Card { card: CardCommand::Job { target, job, at, timeout, text } } => cmd::card::job(&engine, out, target, job, at, timeout, &text).await,
+        Command::Templates { command: TemplatesCommand::List } => cmd::templates::list(&engine, out).await,
+        Command::Templates { command: TemplatesCommand::Add { name, text } } => cmd::templates::add(&engine, out, &name, &text.join(" ")).await,
+        Command::Templates { command: TemplatesCommand::Rm { template } } => cmd::templates::rm(&engine, out, &template).await,
+        Command::Scheduled { command: ScheduledCommand::List } => cmd::scheduled::list(&engine, out).await,
+        Command::Scheduled { command: ScheduledCommand::Cancel { id } } => cmd::scheduled::cancel(&engine, out, &id).await,
         Command::Edit { id, timeout, text } => cmd::edit::run(&engine, out, &id, &text.join(" "), timeout).await,
         Command::Delete { id, timeout } => cmd::delete::run(&engine, out, &id, timeout).await,
         Command::React { id, emoji, off, timeout } => cmd::react::run(&engine, out, &id, &emoji, !off, timeout).await,

@@ -14,7 +14,8 @@ pub async fn run(engine: &Engine, out: &Output) -> Result<(), Failure> {
     for c in &list {
         out.emit(c, || {
             let last = c.last_message.as_ref().map(|m| format!(" — {}", m.body.chars().take(60).collect::<String>())).unwrap_or_default();
-            format!("{}  {}  [{}] unread {}{last}", c.id, c.display_title, c.kind.as_str(), c.unread_count)
+            let stage = c.application.as_ref().map(|a| format!(" [{}: {}]", a.status.as_str(), a.job_title)).unwrap_or_default();
+            format!("{}  {}  [{}]{stage} unread {}{last}", c.id, c.display_title, c.kind.as_str(), c.unread_count)
         });
     }
     Ok(())

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod bot;
+pub mod card;
 pub mod conversations;
 pub mod delete;
 pub mod download;
@@ -9,14 +10,17 @@ pub mod edit;
 pub mod history;
 pub mod presence;
 pub mod react;
+pub mod scheduled;
 pub mod search;
 pub mod send;
 pub mod sync;
 pub mod tail;
+pub mod templates;
 
 use std::time::Duration;
 
 use rapport_client::{ChangeKind, Engine, LocalMessage, MessageState};
+use rapport_protocol::Card;
 
 use crate::failure::{Failure, QUEUED};
 use crate::output::Output;
@@ -32,6 +36,22 @@ pub fn size(bytes: u64) -> String {
         0..1024 => format!("{bytes} B"),
         1024..1_048_576 => format!("{} KiB", bytes / 1024),
         _ => format!("{:.1} MiB", bytes as f64 / 1_048_576.0),
+    }
+}
+
+/// A card on one line: `[job: Senior Rust Engineer · Acme · Berlin · €90–110k · https://…]`,
+/// `[status: Senior Rust Engineer → interview (note)]`.
+pub fn card_line(card: &Card) -> String {
+    match card {
+        Card::Job(job) => {
+            let parts: Vec<&str> = [Some(job.title.as_str()), Some(job.company.as_str()), job.location.as_deref(), job.salary.as_deref(), job.url.as_deref()].into_iter().flatten().collect();
+            let description = job.description.as_deref().map(|d| format!(" — {d}")).unwrap_or_default();
+            format!("[job: {}{description}]", parts.join(" · "))
+        }
+        Card::ApplicationStatus(status) => {
+            let note = status.note.as_deref().map(|n| format!(" ({n})")).unwrap_or_default();
+            format!("[status: {} → {}{note}]", status.job_title, status.status.as_str())
+        }
     }
 }
 
@@ -51,7 +71,12 @@ pub async fn message_line(engine: &Engine, m: &LocalMessage) -> String {
         (None, Some(id)) => format!(" (reply to {id})"),
         (None, None) => String::new(),
     };
-    let body = if m.deleted_at.is_some() { "(message deleted)".to_owned() } else { m.body.clone() };
+    let body = match (&m.card, m.deleted_at.is_some()) {
+        (_, true) => "(message deleted)".to_owned(),
+        (Some(card), false) if m.body.is_empty() => card_line(card),
+        (Some(card), false) => format!("{} {}", card_line(card), m.body),
+        (None, false) => m.body.clone(),
+    };
     let edited = if m.edited_at.is_some() && m.deleted_at.is_none() { " (edited)" } else { "" };
     let change = match &m.change {
         Some(c) if c.state == MessageState::Failed => format!(" ({} failed: {})", kind(c.kind), c.error.map(|e| e.as_str()).unwrap_or("refused")),

@@ -7,4 +7,5 @@ mod account;
 mod lifecycle;
 mod messaging;
 mod offline;
+mod recruiting;
 mod tail;

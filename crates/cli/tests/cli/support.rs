@@ -101,5 +101,5 @@ impl Profile {
 pub fn unique_email(name: &str) -> String {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("{}-{n}-{}@example.test", name.to_lowercase(), std::process::id())
+    format!("{}-{n}-{}@example.test", name.to_lowercase().replace(char::is_whitespace, "-"), std::process::id())
 }

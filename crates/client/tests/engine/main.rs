@@ -5,6 +5,7 @@ mod support;
 
 mod backoff;
 mod attachments;
+mod cards;
 mod catch_up;
 mod fallback;
 mod lifecycle;
@@ -14,7 +15,9 @@ mod presence;
 mod property;
 mod quiet;
 mod resume;
+mod scheduled;
 mod search;
 mod several_hubs;
+mod templates;
 mod tokens;
 mod scale;
