@@ -49,16 +49,23 @@ fn check_body(body: &str, has_files: bool) -> Result<(), EngineError> {
     check_body_with(body, has_files).map_err(|code| invalid(code.into(), format!("message not sent: {code}")))
 }
 
-/// Queues a send (to a conversation, or to an email whose conversation is resolved later).
-pub(crate) async fn send(shared: &Shared, conversation_id: Option<String>, to_email: Option<String>, draft: &Draft) -> Result<LocalMessage, EngineError> {
-    let me = shared.me_id()?;
+/// What the hub would refuse of a draft whatever its conversation: too many files, a card this
+/// user may not send, an empty or too long body. Checked before anything is queued — or, for a
+/// send to an email, before its conversation is looked up (and created) at the hub.
+pub(crate) fn check_draft(shared: &Shared, draft: &Draft) -> Result<(), EngineError> {
     if draft.files.len() > MAX_ATTACHMENTS {
         return Err(invalid(Code::InvalidPayload, format!("at most {MAX_ATTACHMENTS} files per message")));
     }
     if let Some(card) = &draft.card {
         check_card_of_mine(shared, card)?;
     }
-    check_body(&draft.body, !draft.files.is_empty() || draft.card.is_some())?;
+    check_body(&draft.body, !draft.files.is_empty() || draft.card.is_some())
+}
+
+/// Queues a send (to a conversation, or to an email whose conversation is resolved later).
+pub(crate) async fn send(shared: &Shared, conversation_id: Option<String>, to_email: Option<String>, draft: &Draft) -> Result<LocalMessage, EngineError> {
+    let me = shared.me_id()?;
+    check_draft(shared, draft)?;
     if let (Some(reply_to), Some(conversation_id)) = (&draft.reply_to, &conversation_id) {
         // A message cached elsewhere is refused now; one not cached is the hub's to judge.
         if shared.cache.message(reply_to, &me).await?.is_some_and(|m| m.conversation_id != *conversation_id) {

@@ -261,6 +261,8 @@ impl Engine {
     /// known, else looked up (and created) at the hub; offline and unknown, it is queued with
     /// the email and resolved when the hub is reachable.
     pub async fn send_to_email(&self, email: &str, draft: &Draft) -> Result<LocalMessage, EngineError> {
+        // A draft the hub would refuse creates no conversation either.
+        crate::compose::check_draft(&self.shared, draft)?;
         match self.direct_by_email(email).await {
             Ok(conversation_id) => self.send_draft(&conversation_id, draft).await,
             Err(EngineError::Offline(_)) => crate::compose::send(&self.shared, None, Some(email.to_lowercase()), draft).await,

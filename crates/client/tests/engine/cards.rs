@@ -1,7 +1,7 @@
 //! Job cards (1.1, §3): a recruiter shares a role, the other side receives it with every field;
 //! a candidate's card, or one that breaks the card rules, is refused before it is queued.
 
-use rapport_client::{Code, EngineError, EngineEvent, MessageState, Role};
+use rapport_client::{Code, Draft, EngineError, EngineEvent, MessageState, Role};
 use rapport_protocol::{ApplicationStatus, ApplicationStatusCard, Card, JobCard, MessageKind};
 use rapport_testkit::TestHub;
 
@@ -94,4 +94,32 @@ async fn a_candidates_card_and_a_broken_card_are_refused_and_nothing_is_left_in_
         }
     }
     assert!(rita.engine.outbox().await.unwrap().is_empty(), "no refused card was queued");
+}
+
+/// A send to an email looks its conversation up at the hub, creating it when there is none: a
+/// draft the hub would refuse is refused before that, so it leaves no empty conversation behind.
+#[tokio::test]
+async fn a_refused_card_or_empty_text_to_an_email_creates_no_conversation() {
+    let hub = TestHub::start().await;
+    let rita = Client::register(&hub.url(), "Rita").await;
+    let carl = Client::register_as(&hub.url(), "Carl", Role::Candidate).await;
+    carl.engine.start();
+    connected(&carl.engine).await;
+
+    let card = Draft { card: Some(Card::Job(rust_role())), ..Draft::default() };
+    match carl.engine.send_to_email(&rita.user.email, &card).await {
+        Err(EngineError::Invalid { reason: Code::Forbidden, .. }) => {}
+        other => panic!("a candidate's card to an email must be refused as forbidden: {other:?}"),
+    }
+    match carl.engine.send_to_email(&rita.user.email, &Draft::text("  ")).await {
+        Err(EngineError::Invalid { reason: Code::BodyEmpty, .. }) => {}
+        other => panic!("an empty text to an email must be refused: {other:?}"),
+    }
+    let listed = carl.api(&hub.url()).await.get("/v1/conversations").await.body;
+    assert_eq!(listed["conversations"], serde_json::json!([]), "no conversation was created at the hub: {listed}");
+    assert!(carl.engine.outbox().await.unwrap().is_empty());
+
+    // A message the hub accepts does create it.
+    let sent = carl.engine.send_to_email(&rita.user.email, &Draft::text("Hello Rita")).await.unwrap();
+    carl.engine.wait_sent(&sent.client_msg_id, DEADLINE).await.expect("sent");
 }
