@@ -890,6 +890,12 @@ class App {
   }
 
   async readNotification(n: Notification) {
+    // An application update opens its conversation (the hub names it in the data).
+    const data = n.data as { conversation_id?: unknown } | null;
+    if (n.kind === "application_status" && typeof data?.conversation_id === "string" && this.conversations.some((c) => c.id === data.conversation_id)) {
+      this.panel = null;
+      void this.open(data.conversation_id);
+    }
     if (n.read) return;
     n.read = true;
     try {
