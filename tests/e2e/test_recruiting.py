@@ -36,6 +36,19 @@ def open_carl(w):
     return w.one("composer")
 
 
+def dark_shot(w, name):
+    """A screenshot in the dark theme: the stylesheet's dark variables applied to the page for a moment
+    (the X server under test has no dark system setting to follow)."""
+    w.driver.execute_script(
+        "for (const sheet of document.styleSheets) for (const rule of sheet.cssRules) {"
+        "  if (rule.media && rule.media.mediaText.includes('dark')) for (const inner of rule.cssRules) {"
+        "    for (const prop of inner.style) document.documentElement.style.setProperty(prop, inner.style.getPropertyValue(prop)); } }")
+    try:
+        return w.shot(name)
+    finally:
+        w.driver.execute_script("document.documentElement.removeAttribute('style')")
+
+
 def post_status(w, status, external_id):
     body = {"candidate_email": CARL, "recruiter_email": DANA, "job_title": ROLE, "status": status,
             "note": "Panel with the platform team on Thursday", "external_id": external_id}
@@ -79,6 +92,7 @@ def test_job_card_shared_and_answered(world):
                      "the answer quotes the card by its summary")
     assert reply and quote
     w.shot("job-card-answered")
+    dark_shot(w, "job-card-answered-dark")
 
 
 def test_status_badge_appears_live_and_filters(world):
@@ -98,6 +112,7 @@ def test_status_badge_appears_live_and_filters(world):
     shown = wait_for(lambda: [w.text(e) for e in w.tid("conversation-item")], 10, "the filtered list")
     assert len(shown) == 1 and "Carl Jensen" in shown[0], f"only those at the interview stage: {shown}"
     w.shot("stage-badge-filtered")
+    dark_shot(w, "stage-badge-filtered-dark")
     w.one("stage-filter-interview").click()
     wait_for(lambda: len(w.tid("conversation-item")) > 1, 10, "choosing the stage again shows everyone")
 
@@ -121,6 +136,7 @@ def test_template_with_variables(world):
     option = wait_for(lambda: next(iter(w.tid("template-option")), None), 10, "the picker offers the template")
     assert "Intro call" in w.text(option)
     w.shot("template-picker")
+    dark_shot(w, "template-picker-dark")
     box.send_keys(Keys.ENTER)
     filled = "Hi Carl, shall we talk about the Senior Rust engineer role this week? Dana Whitfield"
     wait_for(lambda: box.get_attribute("value") == filled, 10, "the variables are filled from the conversation")
