@@ -41,6 +41,15 @@ const COMMANDS: &[&str] = &[
     "check_for_updates",
     "install_update",
     "first_paint",
+    "send_card",
+    "templates",
+    "add_template",
+    "update_template",
+    "remove_template",
+    "fill_template",
+    "schedule",
+    "scheduled",
+    "cancel_scheduled",
 ];
 
 fn main() {

@@ -18,7 +18,7 @@ use rapport_client::{
     ChangeKind, ChosenStatus, Code, ConnectionState, ConversationKind, ConversationSummary, DownloadVariant, Draft, EngineEvent,
     HistoryPage, LocalAttachment, LocalMessage, LocalReaction, Member, MessageKind, MessageState, Notification, NotificationKind,
     NotificationToShow, Pause, PendingChange, Presence, PresenceStatus, QuietHours, QuietReason, QuietSpan, QuietStatus,
-    ReceiptKind, ReplyPreview, Role, SearchHit, SnippetPart, TokenStoreKind, TransferProgress, Transport, User, Weekday,
+    ReceiptKind, ReplyPreview, Role, ScheduledMessage, SearchHit, Template, SnippetPart, TokenStoreKind, TransferProgress, Transport, User, Weekday,
 };
 use rapport_protocol::{Application, ApplicationStatus, ApplicationStatusCard, Card, JobCard};
 use ts_rs::{Config, TS};
@@ -79,6 +79,8 @@ fn declarations(cfg: &Config) -> Vec<Declaration> {
         declaration::<ApplicationStatusCard>(cfg),
         declaration::<Card>(cfg),
         declaration::<ConversationSummary>(cfg),
+        declaration::<Template>(cfg),
+        declaration::<ScheduledMessage>(cfg),
         declaration::<SnippetPart>(cfg),
         declaration::<SearchHit>(cfg),
         declaration::<Notification>(cfg),

@@ -2,8 +2,8 @@
 //! Arguments are snake_case on the wire, like every payload the engine produces.
 
 use rapport_client::{
-    ChosenStatus, Code, ConnectionState, ConversationSummary, Draft, EngineError, HistoryPage, LocalMessage, Notification,
-    Pause, Presence, QuietStatus, Role, SearchHit, TokenStoreKind, User,
+    Card, ChosenStatus, Code, ConnectionState, ConversationSummary, Draft, EngineError, HistoryPage, LocalMessage, Notification,
+    Pause, Presence, QuietStatus, Role, ScheduledMessage, SearchHit, Template, TokenStoreKind, User,
 };
 use serde::{Deserialize, Serialize};
 use tauri::ipc::{InvokeBody, Request, Response};
@@ -119,6 +119,55 @@ pub async fn send(
     let sent = profile.engine()?.send_draft(&conversation_id, &draft).await?;
     staging.release(&files).await;
     Ok(sent)
+}
+
+/// (1.1, §3) Shares a card (a recruiter's job card) with an optional line of text.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn send_card(profile: State<'_, ActiveProfile>, conversation_id: String, body: String, card: Card) -> CommandResult<LocalMessage> {
+    Ok(profile.engine()?.send_card(&conversation_id, &body, card).await?)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn templates(profile: State<'_, ActiveProfile>) -> CommandResult<Vec<Template>> {
+    Ok(profile.engine()?.templates().await?)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn add_template(profile: State<'_, ActiveProfile>, name: String, body: String) -> CommandResult<Template> {
+    Ok(profile.engine()?.add_template(&name, &body).await?)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn update_template(profile: State<'_, ActiveProfile>, id: String, name: String, body: String) -> CommandResult<Template> {
+    Ok(profile.engine()?.update_template(&id, &name, &body).await?)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn remove_template(profile: State<'_, ActiveProfile>, id: String) -> CommandResult<()> {
+    Ok(profile.engine()?.remove_template(&id).await?)
+}
+
+/// A template's text filled in for one conversation (an unknown variable is `invalid`).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn fill_template(profile: State<'_, ActiveProfile>, conversation_id: String, body: String) -> CommandResult<String> {
+    Ok(profile.engine()?.fill_template(&conversation_id, &body).await?)
+}
+
+/// (1.1, §3) Has the hub send a text at `send_at` (RFC 3339).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn schedule(profile: State<'_, ActiveProfile>, conversation_id: String, body: String, send_at: String) -> CommandResult<ScheduledMessage> {
+    let draft = Draft { body, ..Draft::default() };
+    Ok(profile.engine()?.schedule(&conversation_id, &draft, &send_at).await?)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn scheduled(profile: State<'_, ActiveProfile>) -> CommandResult<Vec<ScheduledMessage>> {
+    Ok(profile.engine()?.scheduled().await?)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn cancel_scheduled(profile: State<'_, ActiveProfile>, id: String) -> CommandResult<()> {
+    Ok(profile.engine()?.cancel_scheduled(&id).await?)
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -335,6 +384,15 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         check_for_updates,
         install_update,
         first_paint,
+        send_card,
+        templates,
+        add_template,
+        update_template,
+        remove_template,
+        fill_template,
+        schedule,
+        scheduled,
+        cancel_scheduled,
     ]
 }
 

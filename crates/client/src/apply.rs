@@ -280,7 +280,7 @@ async fn candidate(shared: &Shared, me: &str, m: &Message, titles: &mut Titles) 
         sender_id: m.sender_id.clone(),
         sender_name,
         sender_role,
-        body: m.body.clone(),
+        body: crate::notify_policy::message_line(&m.body, m.card.as_deref()),
     });
     Ok(())
 }

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use rapport_protocol::NotificationKind;
+use rapport_protocol::{Card, NotificationKind};
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::Instant;
 
@@ -139,9 +139,36 @@ fn truncate(text: &str, max: usize) -> String {
     }
 }
 
+/// What a notification says of a message: its text, or for a card its one-line summary
+/// ("Job: Rust engineer at Acme · Berlin", "Application for Rust engineer: interview"), then
+/// the text that came with it. A card's text alone would often be empty.
+pub(crate) fn message_line(body: &str, card: Option<&Card>) -> String {
+    let text = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    let line = match card {
+        None => return text,
+        Some(Card::Job(job)) => {
+            let place = job.location.as_deref().map(str::trim).filter(|l| !l.is_empty()).map(|l| format!(" · {l}")).unwrap_or_default();
+            format!("Job: {} at {}{place}", job.title.trim(), job.company.trim())
+        }
+        Some(Card::ApplicationStatus(status)) => format!("Application for {}: {}", status.job_title.trim(), status.status.as_str()),
+    };
+    if text.is_empty() { line } else { format!("{line} — {text}") }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_card_notifies_with_its_summary() {
+        use rapport_protocol::{ApplicationStatus, ApplicationStatusCard, JobCard};
+        let job = Card::Job(JobCard { title: "Rust engineer".into(), company: "Acme".into(), location: Some("Berlin".into()), ..JobCard::default() });
+        assert_eq!(message_line("", Some(&job)), "Job: Rust engineer at Acme · Berlin", "an empty body still says what the card is");
+        assert_eq!(message_line("Have a look\n  at this", Some(&job)), "Job: Rust engineer at Acme · Berlin — Have a look at this");
+        let status = Card::ApplicationStatus(ApplicationStatusCard { job_title: "Rust engineer".into(), status: ApplicationStatus::Interview, note: None });
+        assert_eq!(message_line("", Some(&status)), "Application for Rust engineer: interview");
+        assert_eq!(message_line("plain  text", None), "plain text", "a text message is its text");
+    }
 
     #[test]
     fn policy_skips_own_focused_muted_and_dnd() {

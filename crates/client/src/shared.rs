@@ -293,7 +293,8 @@ impl Shared {
         self.emit(EngineEvent::Notify(NotificationToShow {
             title: notification.title.clone(),
             body: notification.body.clone(),
-            conversation_id: None,
+            // An application update is about a conversation (the hub names it): a click opens it.
+            conversation_id: notification.data.get("conversation_id").and_then(|v| v.as_str()).map(str::to_owned),
             notification_id: Some(notification.id.clone()),
         }));
     }

@@ -4,6 +4,7 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
   Bootstrap,
+  Card,
   ChosenStatus,
   CommandError,
   ConversationSummary,
@@ -17,9 +18,11 @@ import type {
   Presence,
   QuietStatus,
   Role,
+  ScheduledMessage,
   SearchHit,
   Settings,
   StagedFile,
+  Template,
   UpdateStatus,
   User,
 } from "./bindings";
@@ -48,6 +51,17 @@ export const backend = {
     call<HistoryPage>("history", { conversation_id, before_seq, limit }),
   send: (conversation_id: string, body: string, reply_to: string | null = null, files: string[] = []) =>
     call<LocalMessage>("send", { conversation_id, body, reply_to, files }),
+  sendCard: (conversation_id: string, body: string, card: Card) => call<LocalMessage>("send_card", { conversation_id, body, card }),
+  templates: () => call<Template[]>("templates"),
+  addTemplate: (name: string, body: string) => call<Template>("add_template", { name, body }),
+  updateTemplate: (id: string, name: string, body: string) => call<Template>("update_template", { id, name, body }),
+  removeTemplate: (id: string) => call<void>("remove_template", { id }),
+  /** A template's text filled in for a conversation; an unknown variable is an `invalid` error. */
+  fillTemplate: (conversation_id: string, body: string) => call<string>("fill_template", { conversation_id, body }),
+  /** `send_at`: RFC 3339, 1 minute to 90 days ahead. */
+  schedule: (conversation_id: string, body: string, send_at: string) => call<ScheduledMessage>("schedule", { conversation_id, body, send_at }),
+  scheduled: () => call<ScheduledMessage[]>("scheduled"),
+  cancelScheduled: (id: string) => call<void>("cancel_scheduled", { id }),
   /** `message`: the id of a sent message, or the client_msg_id of one still queued. */
   edit: (message: string, body: string) => call<LocalMessage>("edit", { message, body }),
   delete: (message: string) => call<LocalMessage | null>("delete", { message }),

@@ -406,6 +406,50 @@ application: Application | null,
  */
 created_at: string, };
 
+export type Template = { 
+/**
+ * Opaque id.
+ */
+id: string, 
+/**
+ * What the owner calls it (unique among their templates).
+ */
+name: string, 
+/**
+ * The text, with `{{variables}}` the client fills in before sending.
+ */
+body: string, 
+/**
+ * RFC 3339.
+ */
+created_at: string, 
+/**
+ * RFC 3339.
+ */
+updated_at: string, };
+
+export type ScheduledMessage = { 
+/**
+ * Opaque id (for `DELETE /v1/scheduled/{id}`).
+ */
+id: string, 
+/**
+ * Where it will be sent.
+ */
+conversation_id: string, 
+/**
+ * What will be sent.
+ */
+body: string, 
+/**
+ * When (RFC 3339).
+ */
+send_at: string, 
+/**
+ * The card it will carry, if any (absent when none).
+ */
+card?: Card | null, };
+
 export type SnippetPart = { 
 /**
  * Text to render as text.

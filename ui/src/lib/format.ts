@@ -1,4 +1,5 @@
 // Pure presentation helpers: no DOM, no shell. Unit-tested in format.test.ts.
+import { messageLine } from "./cards";
 import type { ConnectionState, LocalMessage, MessageState, Presence, PresenceStatus } from "./bindings";
 
 /** "Carl Jensen" → "CJ", "ana" → "A", "" → "?" */
@@ -174,6 +175,6 @@ export function sameGroup(a: LocalMessage | undefined, b: LocalMessage): boolean
 /** One line of preview for the conversation list. */
 export function preview(m: LocalMessage | null, meId: string | undefined): string {
   if (!m) return "No messages yet";
-  const text = m.body.replace(/\s+/g, " ").trim();
+  const text = messageLine(m);
   return m.sender_id === meId ? `You: ${text}` : text;
 }

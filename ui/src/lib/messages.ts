@@ -1,4 +1,5 @@
 // How the message list of one conversation changes: merging pages and live events. Pure.
+import { messageLine } from "./cards";
 import type { ConversationSummary, LocalMessage, LocalReaction, MessageState, ReplyPreview } from "./bindings";
 
 /** The identity of a message across its states (pending → sent → read). */
@@ -90,12 +91,13 @@ export function quoteText(r: ReplyPreview): string {
   if (r.deleted) return "Message deleted";
   const text = r.body.replace(/\s+/g, " ").trim();
   if (text) return text;
+  if (r.attachments === 0) return "A card";
   return r.attachments === 1 ? "1 file" : `${r.attachments} files`;
 }
 
 /** What the composer quotes of a message being answered or edited. */
 export function excerpt(m: LocalMessage, max = 120): string {
-  const text = m.body.replace(/\s+/g, " ").trim();
+  const text = messageLine(m);
   const shown = text || (m.attachments.length === 1 ? m.attachments[0].filename : `${m.attachments.length} files`);
   return [...shown].length > max ? `${[...shown].slice(0, max - 1).join("")}…` : shown;
 }

@@ -5,8 +5,10 @@ import { mergeMessages, oldestSeq, removeMessage, upsertConversation, withReacti
 import { reactionTurnsOn } from "./reactions";
 import { refusal } from "./attachments";
 import { Deferred } from "./undo";
+import { quickReply, type StageFilter } from "./cards";
 import type {
   Bootstrap,
+  JobCard,
   ChosenStatus,
   CommandError,
   ConnectionState,
@@ -18,9 +20,11 @@ import type {
   Presence,
   QuietStatus,
   Role,
+  ScheduledMessage,
   SearchHit,
   Settings,
   StagedFile,
+  Template,
   TransferProgress,
   UpdateStatus,
   User,
@@ -102,6 +106,12 @@ class App {
   transfers = $state<Record<string, Transfer>>({});
   /** Files are dragged over the window. */
   dragging = $state(false);
+  /** The sidebar's stage filter (null: everyone). */
+  stageFilter = $state<StageFilter>(null);
+  /** The user's saved replies (from the hub), null until loaded. */
+  templates = $state<Template[] | null>(null);
+  /** The user's messages waiting for their time (from the hub), null until loaded. */
+  scheduled = $state<ScheduledMessage[] | null>(null);
 
   #deferred = new Deferred();
   /** Blob URLs of image previews by attachment id (not reactive: each view awaits its own). */
@@ -657,6 +667,124 @@ class App {
     }
   }
 
+  /** Shares a job card (recruiters); false when it was refused. */
+  async sendCard(conversationId: string, body: string, card: JobCard): Promise<boolean> {
+    try {
+      const m = await backend.sendCard(conversationId, body, card);
+      const thread = this.threads[conversationId];
+      if (thread) thread.messages = mergeMessages(thread.messages, [m]);
+      return true;
+    } catch (e) {
+      this.fail(e);
+      return false;
+    }
+  }
+
+  /** A candidate's quick answer to a job card: a normal message that quotes the card. */
+  async answerCard(m: LocalMessage, job: JobCard, interested: boolean): Promise<void> {
+    if (!m.id) return;
+    try {
+      const sent = await backend.send(m.conversation_id, quickReply(job, interested), m.id, []);
+      const thread = this.threads[m.conversation_id];
+      if (thread) thread.messages = mergeMessages(thread.messages, [sent]);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  async loadTemplates(): Promise<void> {
+    try {
+      this.templates = await backend.templates();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  /** Adds (no id) or changes a template; null when saved, else the reason it was refused. */
+  async saveTemplate(id: string | null, name: string, body: string): Promise<string | null> {
+    try {
+      const saved = id ? await backend.updateTemplate(id, name, body) : await backend.addTemplate(name, body);
+      const rest = (this.templates ?? []).filter((t) => t.id !== saved.id);
+      this.templates = [...rest, saved].sort((a, b) => a.name.localeCompare(b.name));
+      return null;
+    } catch (e) {
+      return toCommandError(e).message;
+    }
+  }
+
+  async removeTemplate(id: string) {
+    try {
+      await backend.removeTemplate(id);
+      this.templates = (this.templates ?? []).filter((t) => t.id !== id);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  /** A template's text for a conversation, or the error that blocks it (an unknown variable). */
+  async fillTemplate(conversationId: string, body: string): Promise<{ text: string } | { error: string }> {
+    try {
+      return { text: await backend.fillTemplate(conversationId, body) };
+    } catch (e) {
+      return { error: toCommandError(e).message };
+    }
+  }
+
+  async loadScheduled(): Promise<void> {
+    try {
+      this.scheduled = await backend.scheduled();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  /** Has the hub send a text later; false when refused (the composer keeps it). */
+  async schedule(conversationId: string, body: string, at: Date): Promise<boolean> {
+    try {
+      const s = await backend.schedule(conversationId, body, at.toISOString());
+      this.scheduled = [...(this.scheduled ?? []).filter((x) => x.id !== s.id), s].sort((a, b) => (a.send_at < b.send_at ? -1 : 1));
+      return true;
+    } catch (e) {
+      this.fail(e);
+      return false;
+    }
+  }
+
+  async cancelScheduled(id: string) {
+    try {
+      await backend.cancelScheduled(id);
+      this.scheduled = (this.scheduled ?? []).filter((x) => x.id !== id);
+    } catch (e) {
+      this.fail(e);
+      await this.loadScheduled();
+    }
+  }
+
+  /**
+   * Moves a scheduled message to another time: the new one is scheduled first, then the old one
+   * cancelled, so that a failure never loses the message. When the old one was already sent
+   * (or is being sent), the new one is cancelled again and the user told.
+   */
+  async reschedule(s: ScheduledMessage, at: Date): Promise<boolean> {
+    let moved: ScheduledMessage;
+    try {
+      moved = await backend.schedule(s.conversation_id, s.body, at.toISOString());
+    } catch (e) {
+      this.fail(e);
+      return false;
+    }
+    try {
+      await backend.cancelScheduled(s.id);
+    } catch (e) {
+      await backend.cancelScheduled(moved.id).catch(() => {});
+      this.say(`Not moved: the message was already sent (${toCommandError(e).message})`);
+      await this.loadScheduled();
+      return false;
+    }
+    this.scheduled = [...(this.scheduled ?? []).filter((x) => x.id !== s.id), moved].sort((a, b) => (a.send_at < b.send_at ? -1 : 1));
+    return true;
+  }
+
   retry(clientMsgId: string) {
     backend.retry(clientMsgId).catch((e) => this.fail(e));
   }
@@ -762,6 +890,12 @@ class App {
   }
 
   async readNotification(n: Notification) {
+    // An application update opens its conversation (the hub names it in the data).
+    const data = n.data as { conversation_id?: unknown } | null;
+    if (n.kind === "application_status" && typeof data?.conversation_id === "string" && this.conversations.some((c) => c.id === data.conversation_id)) {
+      this.panel = null;
+      void this.open(data.conversation_id);
+    }
     if (n.read) return;
     n.read = true;
     try {

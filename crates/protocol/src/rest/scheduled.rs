@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 /// A `message.send` with `send_at` (1.1, §3), waiting for its time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ScheduledMessage {
     /// Opaque id (for `DELETE /v1/scheduled/{id}`).
     pub id: String,
