@@ -122,8 +122,8 @@ async fn stage(shared: &Shared, client_msg_id: &str, paths: &[PathBuf]) -> Resul
     Ok(files)
 }
 
-/// A message this user may change: the cached one with this id, or a send still queued here
-/// with this `client_msg_id`.
+/// A message this user may change: the cached one with this id, or a send of this device with
+/// this `client_msg_id` (still queued, or acknowledged since).
 enum Mine {
     Cached(LocalMessage),
     Queued(LocalMessage),
@@ -136,7 +136,11 @@ async fn find(shared: &Shared, me: &str, reference: &str) -> Result<Mine, Engine
     if let Some(m) = shared.cache.queued_message(reference, me).await? {
         return Ok(Mine::Queued(m));
     }
-    Err(EngineError::NotFound("no such message in the cache".into()))
+    // Acknowledged since it was queued (an ack moves it out of the outbox, never back).
+    match shared.cache.sent_message(reference, me).await? {
+        Some(m) => Ok(Mine::Cached(m)),
+        None => Err(EngineError::NotFound("no such message in the cache".into())),
+    }
 }
 
 fn own(m: &LocalMessage, me: &str, what: &str) -> Result<(), EngineError> {

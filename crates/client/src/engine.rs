@@ -192,7 +192,11 @@ impl Engine {
                 return Ok(Some(sent));
             }
             match self.shared.cache.outbox_entry(client_msg_id).await? {
-                None => Err(EngineError::NotFound("no such message in the outbox".into())),
+                // The ack may have moved it from the outbox to the messages since the look above.
+                None => match self.shared.cache.sent_message(client_msg_id, &me).await? {
+                    Some(sent) => Ok(Some(sent)),
+                    None => Err(EngineError::NotFound("no such message in the outbox".into())),
+                },
                 Some(entry) if entry.state == MessageState::Failed => {
                     let reason = entry.error.unwrap_or(Code::Invalid);
                     Err(EngineError::Invalid { reason, message: format!("the hub refused the message: {reason}") })
@@ -307,9 +311,10 @@ impl Engine {
             let cache = &self.shared.cache;
             let (message_id, client_msg_id) = match cache.message(message, &me).await? {
                 Some(m) => (m.id, Some(m.client_msg_id).filter(|_| m.sender_id == me)),
+                // The outbox first: an ack moves a send from there to the messages, never back.
+                None if cache.queued_message(message, &me).await?.is_some() => (None, Some(message.to_owned())),
                 None => match cache.sent_message(message, &me).await? {
                     Some(m) => (m.id, Some(message.to_owned())),
-                    None if cache.queued_message(message, &me).await?.is_some() => (None, Some(message.to_owned())),
                     None => return Err(EngineError::NotFound("no such message".into())),
                 },
             };
@@ -325,13 +330,19 @@ impl Engine {
         .await
     }
 
-    /// One message: cached (by id), or still in the outbox (by `client_msg_id`).
+    /// One message: cached (by id), or by the `client_msg_id` of a send of this device (still
+    /// in the outbox or acknowledged).
     pub async fn message(&self, message: &str) -> Result<LocalMessage, EngineError> {
         let me = self.shared.me_id()?;
-        if let Some(m) = self.shared.cache.message(message, &me).await? {
+        let cache = &self.shared.cache;
+        if let Some(m) = cache.message(message, &me).await? {
             return Ok(m);
         }
-        self.shared.cache.queued_message(message, &me).await?.ok_or_else(|| EngineError::NotFound("no such message".into()))
+        // The outbox before the acknowledged sends: an ack moves a send from one to the other.
+        if let Some(m) = cache.queued_message(message, &me).await? {
+            return Ok(m);
+        }
+        cache.sent_message(message, &me).await?.ok_or_else(|| EngineError::NotFound("no such message".into()))
     }
 
     /// A cached attachment by its id.

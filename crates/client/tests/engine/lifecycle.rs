@@ -162,6 +162,33 @@ async fn an_edit_of_a_queued_message_changes_what_is_sent_and_a_delete_of_it_sen
 }
 
 #[tokio::test]
+async fn a_send_is_found_by_its_client_msg_id_also_after_the_hub_acknowledged_it() {
+    // A caller holds the client_msg_id that `send` returned; the ack may land at any moment
+    // after, and the message must not go missing in between (wait_sent once answered
+    // not_found when the ack moved it between two lookups).
+    let hub = TestHub::start().await;
+    let alice = Client::register(&hub.url(), "Alice").await;
+    let bob = Client::register(&hub.url(), "Bob").await;
+    let conversation = alice.engine.start_direct(&bob.user.id).await.unwrap();
+    alice.engine.start();
+    connected(&alice.engine).await;
+    let queued = alice.engine.send(&conversation.id, "helo").await.unwrap();
+    let sent = alice.engine.wait_sent(&queued.client_msg_id, DEADLINE).await.unwrap();
+    let id = sent.id.clone().expect("acknowledged: it has the hub's id");
+    assert_eq!(alice.engine.wait_sent(&queued.client_msg_id, DEADLINE).await.unwrap().id.as_deref(), Some(id.as_str()), "waiting again answers at once");
+    let found = alice.engine.message(&queued.client_msg_id).await.unwrap();
+    assert_eq!((found.id.as_deref(), found.state), (Some(id.as_str()), MessageState::Sent));
+    let edited = alice.engine.edit(&queued.client_msg_id, "hello").await.unwrap();
+    assert_eq!((edited.id.as_deref(), edited.body.as_str()), (Some(id.as_str()), "hello"), "an edit by client_msg_id edits the sent message");
+    alice.engine.wait_settled(&queued.client_msg_id, DEADLINE).await.unwrap();
+    let api = alice.api(&hub.url()).await;
+    let hub_view = hub_history(&api, &conversation.id).await;
+    assert_eq!(hub_view.len(), 1, "edited, not sent twice");
+    assert_eq!(hub_view[0].body, "hello");
+    assert!(hub_view[0].edited_at.is_some());
+}
+
+#[tokio::test]
 async fn a_catch_up_brings_the_edits_deletions_and_reactions_that_were_missed() {
     let hub = TestHub::start().await;
     let alice = Client::register(&hub.url(), "Alice").await;
