@@ -38,7 +38,7 @@ fn probe_healthz(addr: std::net::SocketAddr) -> Duration {
 }
 
 #[tokio::test]
-async fn three_hundred_parallel_logins_keep_memory_bounded_and_health_answers_fast() {
+async fn three_hundred_parallel_logins_keep_memory_bounded_and_health_keeps_answering() {
     // Behind a proxy that names the client, so the 300 logins come from 300 addresses, as in a
     // distributed attack: the per-address throttle does not help here, only the pool does.
     let hub = HubProcess::launch(Launch { args: &["--client-address-header", "x-forwarded-for"], ..Launch::default() }).await;
@@ -105,8 +105,10 @@ async fn three_hundred_parallel_logins_keep_memory_bounded_and_health_answers_fa
     );
     assert!(refused < 300, "the pool checks some of them");
     assert!(peak < 300, "the hub's peak RSS stays under 300 MiB (was {peak} MiB)");
-    assert!(probes > 0, "healthz was probed during the flood");
-    assert!(slowest_health < Duration::from_millis(50), "healthz answers within 50 ms during the flood (slowest {slowest_health:?})");
+    // Liveness, not speed (the figure is printed above; speed goals are the benchmarks'): were
+    // hashing on the runtime's threads, /healthz would wait for the flood and answer once or
+    // twice in all, not again and again while it runs.
+    assert!(probes >= 3, "healthz kept answering during the flood ({probes} probes answered in {flood_took:?})");
 }
 
 #[tokio::test]
