@@ -8,7 +8,7 @@ use sqlx::{Connection as _, FromRow, PgConnection};
 
 use super::messages::{complete, MessageRow, MESSAGE_COLUMNS};
 use super::users::UserRow;
-use super::PostgresStore;
+use super::{snapshot, PostgresStore};
 use crate::clock::{new_id, now_ms, rfc3339};
 use crate::store::{ConversationStore, ReadySnapshot, StoreError, StoreResult};
 
@@ -34,6 +34,15 @@ struct MemberRow {
 }
 
 impl PostgresStore {
+    /// [`PostgresStore::views`] read on one snapshot, so that a conversation's `last_rev` and
+    /// its last message agree.
+    async fn snapshot_views(conn: &mut PgConnection, user_id: &str, only: Option<&str>) -> StoreResult<Vec<Conversation>> {
+        let mut tx = snapshot(conn).await?;
+        let views = Self::views(&mut tx, user_id, only).await?;
+        tx.commit().await?;
+        Ok(views)
+    }
+
     /// Conversations of `user_id` in protocol shape; all of them, or the one named. Runs on
     /// one connection so that its queries do not queue for the pool one by one.
     async fn views(conn: &mut PgConnection, user_id: &str, only: Option<&str>) -> StoreResult<Vec<Conversation>> {
@@ -239,18 +248,18 @@ impl ConversationStore for PostgresStore {
         .await?;
         let Some((id, email, display_name, role, notifications_unread)) = row else { return Ok(None) };
         let user = UserRow { id, email, display_name, role }.into();
-        let conversations = Self::views(&mut conn, user_id, None).await?;
+        let conversations = Self::snapshot_views(&mut conn, user_id, None).await?;
         Ok(Some(ReadySnapshot { user, conversations, notifications_unread }))
     }
 
     async fn conversations_of(&self, user_id: &str) -> StoreResult<Vec<Conversation>> {
         let mut conn = self.conn().await?;
-        Self::views(&mut conn, user_id, None).await
+        Self::snapshot_views(&mut conn, user_id, None).await
     }
 
     async fn conversation(&self, user_id: &str, conversation_id: &str) -> StoreResult<Conversation> {
         let mut conn = self.conn().await?;
-        Self::views(&mut conn, user_id, Some(conversation_id)).await?.pop().ok_or(StoreError::NotFound)
+        Self::snapshot_views(&mut conn, user_id, Some(conversation_id)).await?.pop().ok_or(StoreError::NotFound)
     }
 
     async fn member_ids(&self, conversation_id: &str) -> StoreResult<Vec<String>> {

@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use rapport_protocol::{Attachment, Card, Message, MessageKind};
 use sqlx::{Connection as _, FromRow, PgConnection};
 
-use super::{lost_a_race, PostgresStore};
+use super::{lost_a_race, snapshot, PostgresStore};
 use crate::clock::{now_ms, rfc3339};
 use crate::store::batch::{self, Found, Members, Plan, Upload};
 use crate::store::parts::{self, AttachmentRow, ReactionRow};
@@ -393,13 +393,16 @@ impl MessageStore for PostgresStore {
         if let Some(bound) = bound {
             query = query.bind(bound);
         }
-        let mut rows = query.fetch_all(&mut *conn).await?;
+        let mut tx = snapshot(&mut conn).await?;
+        let mut rows = query.fetch_all(&mut *tx).await?;
         let has_more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
         if descending {
             rows.reverse();
         }
-        Ok((complete(&mut conn, rows).await?, has_more))
+        let messages = complete(&mut tx, rows).await?;
+        tx.commit().await?;
+        Ok((messages, has_more))
     }
 }
 

@@ -39,7 +39,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use sqlx::error::DatabaseError;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgDatabaseError, PgPoolOptions};
-use sqlx::{PgPool, Postgres};
+use sqlx::{Connection as _, PgConnection, PgPool, Postgres, Transaction};
 
 use super::{Store, StoreError, StoreResult};
 use crate::config::Config;
@@ -79,6 +79,15 @@ impl PostgresStore {
         self.pool_wait.observe(started.elapsed().as_secs_f64());
         Ok(conn?)
     }
+}
+
+/// A read-only transaction on one snapshot: what several statements read together (a page of
+/// messages and their reactions, a conversation and its last message) agrees, although other
+/// hubs commit in between. Each statement on its own would see a newer state than the last.
+pub(super) async fn snapshot(conn: &mut PgConnection) -> StoreResult<Transaction<'_, Postgres>> {
+    let mut tx = conn.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+    Ok(tx)
 }
 
 #[async_trait]

@@ -221,29 +221,34 @@ impl ConversationStore for SqliteStore {
     }
 
     async fn ready_snapshot(&self, user_id: &str) -> StoreResult<Option<ReadySnapshot>> {
-        let mut conn = self.read.acquire().await?;
+        let mut tx = self.snapshot().await?;
         let row: Option<(String, String, String, String, i64)> = sqlx::query_as(
             "SELECT id, email, display_name, role,
                     (SELECT COUNT(*) FROM notifications n WHERE n.user_id = users.id AND n.read = 0)
                FROM users WHERE id = $1",
         )
         .bind(user_id)
-        .fetch_optional(&mut *conn)
+        .fetch_optional(&mut *tx)
         .await?;
         let Some((id, email, display_name, role, notifications_unread)) = row else { return Ok(None) };
         let user = UserRow { id, email, display_name, role }.into();
-        let conversations = Self::views(&mut conn, user_id, None).await?;
+        let conversations = Self::views(&mut tx, user_id, None).await?;
+        tx.commit().await?;
         Ok(Some(ReadySnapshot { user, conversations, notifications_unread }))
     }
 
     async fn conversations_of(&self, user_id: &str) -> StoreResult<Vec<Conversation>> {
-        let mut conn = self.read.acquire().await?;
-        Self::views(&mut conn, user_id, None).await
+        let mut tx = self.snapshot().await?;
+        let views = Self::views(&mut tx, user_id, None).await?;
+        tx.commit().await?;
+        Ok(views)
     }
 
     async fn conversation(&self, user_id: &str, conversation_id: &str) -> StoreResult<Conversation> {
-        let mut conn = self.read.acquire().await?;
-        Self::views(&mut conn, user_id, Some(conversation_id)).await?.pop().ok_or(StoreError::NotFound)
+        let mut tx = self.snapshot().await?;
+        let view = Self::views(&mut tx, user_id, Some(conversation_id)).await?.pop().ok_or(StoreError::NotFound);
+        tx.commit().await?;
+        view
     }
 
     async fn member_ids(&self, conversation_id: &str) -> StoreResult<Vec<String>> {

@@ -319,7 +319,7 @@ impl MessageStore for SqliteStore {
             Page::Before(seq) => ("AND m.seq < $2", "m.seq DESC", true, seq),
             Page::ChangedAfter(rev) => ("AND m.rev > $2", "m.rev ASC", false, rev),
         };
-        let mut conn = self.read.acquire().await?;
+        let mut tx = self.snapshot().await?;
         let mut rows: Vec<MessageRow> = sqlx::query_as(&format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages m
               WHERE m.conversation_id = $1 {filter} ORDER BY {order} LIMIT $3"
@@ -327,14 +327,16 @@ impl MessageStore for SqliteStore {
         .bind(conversation_id)
         .bind(bound)
         .bind(fetch)
-        .fetch_all(&mut *conn)
+        .fetch_all(&mut *tx)
         .await?;
         let has_more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
         if descending {
             rows.reverse();
         }
-        Ok((complete(&mut conn, rows).await?, has_more))
+        let messages = complete(&mut tx, rows).await?;
+        tx.commit().await?;
+        Ok((messages, has_more))
     }
 }
 

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::{Sqlite, SqlitePool, Transaction};
 
 use super::{Store, StoreResult};
 
@@ -70,6 +70,13 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await?;
         Ok(SqliteStore { read, write })
+    }
+
+    /// A read transaction on one snapshot (of the WAL, from its first statement on): what
+    /// several statements read together (a page of messages and their reactions, a
+    /// conversation and its last message) agrees, although the writer commits in between.
+    async fn snapshot(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        Ok(self.read.begin().await?)
     }
 }
 
