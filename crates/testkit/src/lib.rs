@@ -78,7 +78,25 @@ impl TestHub {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let (stop, task) = spawn(listener, config.clone());
-        TestHub { addr, config, dir, database, stop: Some(stop), task: Some(task) }
+        let hub = TestHub { addr, config, dir, database, stop: Some(stop), task: Some(task) };
+        if hub.config.redis_url.is_some() {
+            hub.wait_subscribed().await;
+        }
+        hub
+    }
+
+    /// A hub with Redis answers HTTP before its subscriber listens (`/readyz` says 503 until
+    /// then); a test starts once it hears what other hubs publish.
+    async fn wait_subscribed(&self) {
+        let url = format!("{}/readyz", self.url());
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            if reqwest::get(&url).await.is_ok_and(|r| r.status().is_success()) {
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "the hub's Redis subscriber did not start listening within 20 s");
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
     }
 
     /// `http://127.0.0.1:PORT`.
