@@ -9,7 +9,7 @@ import urllib.request
 
 from selenium.webdriver.common.keys import Keys
 
-from conftest import wait_for
+from conftest import PASSWORD, wait_for
 
 DANA = "dana@e2e.test"
 CARL = "carl@e2e.test"
@@ -171,3 +171,29 @@ def test_scheduled_message_listed_and_cancelled(world):
     w.tid("scheduled-cancel", item)[0].click()
     wait_for(lambda: not w.tid("scheduled-item"), 10, "cancelled: gone from the list")
     assert invoke(w, "scheduled", {}) == [], "and from the hub"
+
+
+def test_candidate_answers_a_card_with_a_quick_reply(world):
+    """Last of all, as the candidate: Dana signs out, Carl signs in on the same app, and the card's
+    quick reply goes out as a normal message that quotes the card."""
+    w = world
+    w.driver.find_element("css selector", "body").send_keys(Keys.ESCAPE)
+    w.one("presence-menu").click()
+    w.one("sign-out").click()
+    w.one("login-email", timeout=30).send_keys(CARL)
+    w.one("login-password").send_keys(PASSWORD)
+    w.one("login-submit").click()
+    item_of(w, "Dana Whitfield").click()
+    card = wait_for(lambda: next((c for c in w.tid("job-card") if ROLE in w.text(c)), None), 30, "Dana's card shows for Carl too")
+    card_key = w.driver.execute_script("return arguments[0].closest('[data-testid=message]').dataset.key", card)
+    w.shot("job-card-candidate")
+    w.tid("card-not-for-me", card)[0].click()
+    answer = f"Not for me: {ROLE} at Ferrous Systems"
+    reply = w.wait_message(answer)
+    wait_for(lambda: next((m for m in w.messages() if m["text"] == answer and m["seq"]), None), 20, "the answer was sent")
+    assert reply
+    w.cli("dana", "sync")
+    history = [json.loads(line) for line in w.cli("dana", "--json", "history", "--with", CARL).stdout.splitlines()]
+    sent = next((m for m in history if m["body"] == answer), None)
+    assert sent, f"Dana has the answer: {[m['body'] for m in history]}"
+    assert sent["reply_to"] == card_key, f"the answer quotes the card: {sent}"
