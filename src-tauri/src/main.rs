@@ -12,11 +12,16 @@
 //! - [`tray`], [`native_notifications`], [`settings`], [`focus`], [`updates`], [`window`],
 //!   [`idle`], [`wake`], [`links`], [`startup`]: small modules that do what they are handed.
 //!
+//! Tests only: `bindings` (the UI's TypeScript types), `security_config` (what the web view
+//! may do, read from tauri.conf.json and the capabilities).
+//!
 //! One tokio runtime serves the engine and Tauri: it is built here and handed to Tauri.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 #[cfg(test)]
 mod bindings;
+#[cfg(test)]
+mod security_config;
 mod commands;
 mod error;
 mod focus;
