@@ -145,28 +145,15 @@ pub struct Route {
     pub refusals: &'static [Refusal],
 }
 
-/// The refusals of every route that needs an access token.
+/// The refusals of a route that needs an access token and concerns only its caller.
 const TOKEN: [Refusal; 4] = [NoToken, MalformedToken, ExpiredToken, LoggedOutToken];
 /// Those of the integration routes.
 const KEY: [Refusal; 3] = [NoApiKey, WrongApiKey, UserTokenForKey];
-
-/// `TOKEN` followed by `more`.
-const fn token_and<const N: usize, const M: usize>(more: [Refusal; N]) -> [Refusal; M] {
-    let mut all = [NoToken; M];
-    let mut i = 0;
-    while i < 4 {
-        all[i] = TOKEN[i];
-        i += 1;
-    }
-    while i < M {
-        all[i] = more[i - 4];
-        i += 1;
-    }
-    all
-}
-
-const MESSAGE: [Refusal; 6] = token_and([Outsider("conversation"), ForeignMessage]);
-const OWN_MESSAGE: [Refusal; 7] = token_and([Outsider("conversation"), ForeignMessage, NotSender]);
+/// Those of a change to a message anyone in the conversation may make (reactions).
+const MESSAGE: [Refusal; 6] = [NoToken, MalformedToken, ExpiredToken, LoggedOutToken, Outsider("conversation"), ForeignMessage];
+/// Those of a change only the message's sender may make.
+const OWN_MESSAGE: [Refusal; 7] =
+    [NoToken, MalformedToken, ExpiredToken, LoggedOutToken, Outsider("conversation"), ForeignMessage, NotSender];
 
 /// Every REST route, in the order of `http/mod.rs`. The rightful calls run in this order too.
 pub const ROUTES: &[Route] = &[
@@ -180,28 +167,28 @@ pub const ROUTES: &[Route] = &[
     Route { method: "GET", path: "/v1/users", fill: &[], body: Body::Empty, access: Access::User, ok: 200, refusals: &TOKEN },
     // The direct conversation of the pair exists already: 200 with it.
     Route { method: "POST", path: "/v1/conversations", fill: &[], body: Body::Json(bodies::direct), access: Access::User, ok: 200, refusals: &TOKEN },
-    Route { method: "GET", path: "/v1/conversations", fill: &[], body: Body::Empty, access: Access::User, ok: 200, refusals: &token_and::<1, 5>([OthersHidden]) },
-    Route { method: "GET", path: "/v1/conversations/{id}", fill: &[Fill::Conversation], body: Body::Empty, access: Access::User, ok: 200, refusals: &token_and::<1, 5>([Outsider("conversation")]) },
-    Route { method: "GET", path: "/v1/conversations/{id}/messages", fill: &[Fill::Conversation], body: Body::Empty, access: Access::User, ok: 200, refusals: &token_and::<1, 5>([Outsider("conversation")]) },
-    Route { method: "POST", path: "/v1/conversations/{id}/read", fill: &[Fill::Conversation], body: Body::Json(bodies::read), access: Access::User, ok: 204, refusals: &token_and::<1, 5>([Outsider("conversation")]) },
+    Route { method: "GET", path: "/v1/conversations", fill: &[], body: Body::Empty, access: Access::User, ok: 200, refusals: &[NoToken, MalformedToken, ExpiredToken, LoggedOutToken, OthersHidden] },
+    Route { method: "GET", path: "/v1/conversations/{id}", fill: &[Fill::Conversation], body: Body::Empty, access: Access::User, ok: 200, refusals: &[NoToken, MalformedToken, ExpiredToken, LoggedOutToken, Outsider("conversation")] },
+    Route { method: "GET", path: "/v1/conversations/{id}/messages", fill: &[Fill::Conversation], body: Body::Empty, access: Access::User, ok: 200, refusals: &[NoToken, MalformedToken, ExpiredToken, LoggedOutToken, Outsider("conversation")] },
+    Route { method: "POST", path: "/v1/conversations/{id}/read", fill: &[Fill::Conversation], body: Body::Json(bodies::read), access: Access::User, ok: 204, refusals: &[NoToken, MalformedToken, ExpiredToken, LoggedOutToken, Outsider("conversation")] },
     Route { method: "PATCH", path: "/v1/conversations/{id}/messages/{message_id}", fill: &[Fill::Conversation, Fill::Message], body: Body::Json(bodies::edit), access: Access::User, ok: 200, refusals: &OWN_MESSAGE },
     Route { method: "DELETE", path: "/v1/conversations/{id}/messages/{message_id}", fill: &[Fill::Conversation, Fill::DeletableMessage], body: Body::Empty, access: Access::User, ok: 204, refusals: &OWN_MESSAGE },
     Route { method: "PUT", path: "/v1/conversations/{id}/messages/{message_id}/reactions/{emoji}", fill: &[Fill::Conversation, Fill::Message, Fill::Emoji], body: Body::Empty, access: Access::User, ok: 204, refusals: &MESSAGE },
     Route { method: "DELETE", path: "/v1/conversations/{id}/messages/{message_id}/reactions/{emoji}", fill: &[Fill::Conversation, Fill::Message, Fill::Emoji], body: Body::Empty, access: Access::User, ok: 204, refusals: &MESSAGE },
     Route { method: "POST", path: "/v1/attachments", fill: &[], body: Body::Upload, access: Access::User, ok: 201, refusals: &TOKEN },
-    Route { method: "GET", path: "/v1/attachments/{id}", fill: &[Fill::Attachment], body: Body::Empty, access: Access::User, ok: 200, refusals: &token_and::<2, 6>([Outsider("attachment"), OnlyUploader]) },
-    Route { method: "GET", path: "/v1/attachments/{id}/thumbnail", fill: &[Fill::Image], body: Body::Empty, access: Access::User, ok: 200, refusals: &token_and::<2, 6>([Outsider("attachment"), OnlyUploader]) },
+    Route { method: "GET", path: "/v1/attachments/{id}", fill: &[Fill::Attachment], body: Body::Empty, access: Access::User, ok: 200, refusals: &[NoToken, MalformedToken, ExpiredToken, LoggedOutToken, Outsider("attachment"), OnlyUploader] },
+    Route { method: "GET", path: "/v1/attachments/{id}/thumbnail", fill: &[Fill::Image], body: Body::Empty, access: Access::User, ok: 200, refusals: &[NoToken, MalformedToken, ExpiredToken, LoggedOutToken, Outsider("attachment"), OnlyUploader] },
     Route { method: "POST", path: "/v1/notifications", fill: &[], body: Body::Json(bodies::notification), access: Access::Integration, ok: 201, refusals: &KEY },
-    Route { method: "GET", path: "/v1/notifications", fill: &[], body: Body::Empty, access: Access::User, ok: 200, refusals: &token_and::<1, 5>([OthersHidden]) },
-    Route { method: "POST", path: "/v1/notifications/{id}/read", fill: &[Fill::Notification], body: Body::Empty, access: Access::User, ok: 204, refusals: &token_and::<1, 5>([Outsider("notification")]) },
+    Route { method: "GET", path: "/v1/notifications", fill: &[], body: Body::Empty, access: Access::User, ok: 200, refusals: &[NoToken, MalformedToken, ExpiredToken, LoggedOutToken, OthersHidden] },
+    Route { method: "POST", path: "/v1/notifications/{id}/read", fill: &[Fill::Notification], body: Body::Empty, access: Access::User, ok: 204, refusals: &[NoToken, MalformedToken, ExpiredToken, LoggedOutToken, Outsider("notification")] },
     Route { method: "POST", path: "/v1/integrations/application-status", fill: &[], body: Body::Json(bodies::application_status), access: Access::Integration, ok: 201, refusals: &KEY },
-    Route { method: "GET", path: "/v1/templates", fill: &[], body: Body::Empty, access: Access::User, ok: 200, refusals: &token_and::<1, 5>([OthersHidden]) },
+    Route { method: "GET", path: "/v1/templates", fill: &[], body: Body::Empty, access: Access::User, ok: 200, refusals: &[NoToken, MalformedToken, ExpiredToken, LoggedOutToken, OthersHidden] },
     Route { method: "POST", path: "/v1/templates", fill: &[], body: Body::Json(bodies::template), access: Access::User, ok: 201, refusals: &TOKEN },
-    Route { method: "PUT", path: "/v1/templates/{id}", fill: &[Fill::Template], body: Body::Json(bodies::template_rename), access: Access::User, ok: 200, refusals: &token_and::<1, 5>([Outsider("template")]) },
-    Route { method: "DELETE", path: "/v1/templates/{id}", fill: &[Fill::Template], body: Body::Empty, access: Access::User, ok: 204, refusals: &token_and::<1, 5>([Outsider("template")]) },
-    Route { method: "GET", path: "/v1/scheduled", fill: &[], body: Body::Empty, access: Access::User, ok: 200, refusals: &token_and::<1, 5>([OthersHidden]) },
-    Route { method: "POST", path: "/v1/scheduled", fill: &[], body: Body::Json(bodies::schedule), access: Access::User, ok: 201, refusals: &token_and::<2, 6>([Outsider("conversation"), CandidateCard]) },
-    Route { method: "DELETE", path: "/v1/scheduled/{id}", fill: &[Fill::Scheduled], body: Body::Empty, access: Access::User, ok: 204, refusals: &token_and::<1, 5>([Outsider("scheduled message")]) },
+    Route { method: "PUT", path: "/v1/templates/{id}", fill: &[Fill::Template], body: Body::Json(bodies::template_rename), access: Access::User, ok: 200, refusals: &[NoToken, MalformedToken, ExpiredToken, LoggedOutToken, Outsider("template")] },
+    Route { method: "DELETE", path: "/v1/templates/{id}", fill: &[Fill::Template], body: Body::Empty, access: Access::User, ok: 204, refusals: &[NoToken, MalformedToken, ExpiredToken, LoggedOutToken, Outsider("template")] },
+    Route { method: "GET", path: "/v1/scheduled", fill: &[], body: Body::Empty, access: Access::User, ok: 200, refusals: &[NoToken, MalformedToken, ExpiredToken, LoggedOutToken, OthersHidden] },
+    Route { method: "POST", path: "/v1/scheduled", fill: &[], body: Body::Json(bodies::schedule), access: Access::User, ok: 201, refusals: &[NoToken, MalformedToken, ExpiredToken, LoggedOutToken, Outsider("conversation"), CandidateCard] },
+    Route { method: "DELETE", path: "/v1/scheduled/{id}", fill: &[Fill::Scheduled], body: Body::Empty, access: Access::User, ok: 204, refusals: &[NoToken, MalformedToken, ExpiredToken, LoggedOutToken, Outsider("scheduled message")] },
     Route { method: "GET", path: "/v1/openapi.json", fill: &[], body: Body::Empty, access: Access::Anyone, ok: 200, refusals: &[] },
     // 101 Switching Protocols: the rightful upgrades, and the socket's own refusals, are the
     // rows of `OPS`.
