@@ -21,21 +21,24 @@ REAL = [
 ]
 
 
-def real_for(path, parameters):
+def real_for(method, path, parameters):
     for prefix, names in REAL:
         if path.startswith(prefix):
-            return {name: value for name, value in names.items() if name in parameters}
+            real = {name: value for name, value in names.items() if name in parameters}
+            if method.upper() == "DELETE" and path == "/v1/conversations/{id}/messages/{message_id}":
+                real["message_id"] = IDS["deletable"]
+            return real
     return {}
 
 
 @schemathesis.hook
 def before_generate_path_parameters(context, strategy):
-    path = context.operation.path
+    method, path = context.operation.method, context.operation.path
 
     def maybe_real(parameters):
         if not parameters:
             return st.just(parameters)
-        real = real_for(path, parameters)
+        real = real_for(method, path, parameters)
         return st.sampled_from([parameters, {**parameters, **real}])
 
     return strategy.flatmap(maybe_real)

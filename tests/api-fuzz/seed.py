@@ -1,5 +1,5 @@
 """Gives the fuzzed hub something to find: a recruiter (the fuzzing user) and a candidate, their
-conversation with a message in it, an attachment, a template, a scheduled message and a
+conversation with two messages in it, an attachment, a template, a scheduled message and a
 notification. Prints the access token and the real ids as JSON, for hooks.py.
 
 Usage: seed.py BASE_URL API_KEY
@@ -39,6 +39,9 @@ def main():
     status = {"candidate_email": "fuzz-candidate@example.test", "recruiter_email": "fuzz-recruiter@example.test",
               "job_title": "Rust engineer", "status": "interview"}
     message = call(base, "POST", "/v1/integrations/application-status", status, headers={"X-Api-Key": api_key})
+    # Its own message for the deletions, so that the edits and reactions find theirs alive.
+    deletable = call(base, "POST", "/v1/integrations/application-status", {**status, "status": "offer"},
+                     headers={"X-Api-Key": api_key})
     attachment = call(base, "POST", "/v1/attachments", token=token, raw=b"a file to fetch",
                       headers={"Content-Type": "text/plain", "X-Filename": "notes.txt"})
     template = call(base, "POST", "/v1/templates", {"name": "Hello", "body": "Hello {{first_name}}"}, token)
@@ -53,6 +56,7 @@ def main():
         "refresh_token": candidate["refresh_token"],
         "conversation": conversation["id"],
         "message": message["id"],
+        "deletable": deletable["id"],
         "attachment": attachment["id"],
         "template": template["id"],
         "scheduled": scheduled["id"],
