@@ -71,6 +71,13 @@ pub enum Refusal {
     CandidateCard,
     /// An outsider's list: 200, and none of the world's private ids in it.
     OthersHidden,
+    /// A member asking about what is the owner's alone (her template, scheduled message,
+    /// notification): 404 "{what} not found", as for a made-up id — sharing a conversation
+    /// with her opens none of it.
+    NotOwner(&'static str),
+    /// A member's list: 200, and none of the owner's own ids in it (her templates, scheduled
+    /// messages, notifications, unsent uploads).
+    OwnersHidden,
     /// No `X-Api-Key`: 401 `unauthorized`.
     NoApiKey,
     /// A wrong `X-Api-Key`: 401 `unauthorized`.
@@ -179,16 +186,16 @@ pub const ROUTES: &[Route] = &[
     Route { method: "GET", path: "/v1/attachments/{id}", fill: &[Fill::Attachment], body: Body::Empty, access: Access::User, ok: 200, refusals: &[NoToken, MalformedToken, ExpiredToken, LoggedOutToken, Outsider("attachment"), OnlyUploader] },
     Route { method: "GET", path: "/v1/attachments/{id}/thumbnail", fill: &[Fill::Image], body: Body::Empty, access: Access::User, ok: 200, refusals: &[NoToken, MalformedToken, ExpiredToken, LoggedOutToken, Outsider("attachment"), OnlyUploader] },
     Route { method: "POST", path: "/v1/notifications", fill: &[], body: Body::Json(bodies::notification), access: Access::Integration, ok: 201, refusals: &KEY },
-    Route { method: "GET", path: "/v1/notifications", fill: &[], body: Body::Empty, access: Access::User, ok: 200, refusals: &[NoToken, MalformedToken, ExpiredToken, LoggedOutToken, OthersHidden] },
-    Route { method: "POST", path: "/v1/notifications/{id}/read", fill: &[Fill::Notification], body: Body::Empty, access: Access::User, ok: 204, refusals: &[NoToken, MalformedToken, ExpiredToken, LoggedOutToken, Outsider("notification")] },
+    Route { method: "GET", path: "/v1/notifications", fill: &[], body: Body::Empty, access: Access::User, ok: 200, refusals: &[NoToken, MalformedToken, ExpiredToken, LoggedOutToken, OthersHidden, OwnersHidden] },
+    Route { method: "POST", path: "/v1/notifications/{id}/read", fill: &[Fill::Notification], body: Body::Empty, access: Access::User, ok: 204, refusals: &[NoToken, MalformedToken, ExpiredToken, LoggedOutToken, Outsider("notification"), NotOwner("notification")] },
     Route { method: "POST", path: "/v1/integrations/application-status", fill: &[], body: Body::Json(bodies::application_status), access: Access::Integration, ok: 201, refusals: &KEY },
-    Route { method: "GET", path: "/v1/templates", fill: &[], body: Body::Empty, access: Access::User, ok: 200, refusals: &[NoToken, MalformedToken, ExpiredToken, LoggedOutToken, OthersHidden] },
+    Route { method: "GET", path: "/v1/templates", fill: &[], body: Body::Empty, access: Access::User, ok: 200, refusals: &[NoToken, MalformedToken, ExpiredToken, LoggedOutToken, OthersHidden, OwnersHidden] },
     Route { method: "POST", path: "/v1/templates", fill: &[], body: Body::Json(bodies::template), access: Access::User, ok: 201, refusals: &TOKEN },
-    Route { method: "PUT", path: "/v1/templates/{id}", fill: &[Fill::Template], body: Body::Json(bodies::template_rename), access: Access::User, ok: 200, refusals: &[NoToken, MalformedToken, ExpiredToken, LoggedOutToken, Outsider("template")] },
-    Route { method: "DELETE", path: "/v1/templates/{id}", fill: &[Fill::Template], body: Body::Empty, access: Access::User, ok: 204, refusals: &[NoToken, MalformedToken, ExpiredToken, LoggedOutToken, Outsider("template")] },
-    Route { method: "GET", path: "/v1/scheduled", fill: &[], body: Body::Empty, access: Access::User, ok: 200, refusals: &[NoToken, MalformedToken, ExpiredToken, LoggedOutToken, OthersHidden] },
+    Route { method: "PUT", path: "/v1/templates/{id}", fill: &[Fill::Template], body: Body::Json(bodies::template_rename), access: Access::User, ok: 200, refusals: &[NoToken, MalformedToken, ExpiredToken, LoggedOutToken, Outsider("template"), NotOwner("template")] },
+    Route { method: "DELETE", path: "/v1/templates/{id}", fill: &[Fill::Template], body: Body::Empty, access: Access::User, ok: 204, refusals: &[NoToken, MalformedToken, ExpiredToken, LoggedOutToken, Outsider("template"), NotOwner("template")] },
+    Route { method: "GET", path: "/v1/scheduled", fill: &[], body: Body::Empty, access: Access::User, ok: 200, refusals: &[NoToken, MalformedToken, ExpiredToken, LoggedOutToken, OthersHidden, OwnersHidden] },
     Route { method: "POST", path: "/v1/scheduled", fill: &[], body: Body::Json(bodies::schedule), access: Access::User, ok: 201, refusals: &[NoToken, MalformedToken, ExpiredToken, LoggedOutToken, Outsider("conversation"), CandidateCard] },
-    Route { method: "DELETE", path: "/v1/scheduled/{id}", fill: &[Fill::Scheduled], body: Body::Empty, access: Access::User, ok: 204, refusals: &[NoToken, MalformedToken, ExpiredToken, LoggedOutToken, Outsider("scheduled message")] },
+    Route { method: "DELETE", path: "/v1/scheduled/{id}", fill: &[Fill::Scheduled], body: Body::Empty, access: Access::User, ok: 204, refusals: &[NoToken, MalformedToken, ExpiredToken, LoggedOutToken, Outsider("scheduled message"), NotOwner("scheduled message")] },
     Route { method: "GET", path: "/v1/openapi.json", fill: &[], body: Body::Empty, access: Access::Anyone, ok: 200, refusals: &[] },
     // 101 Switching Protocols: the rightful upgrades, and the socket's own refusals, are the
     // rows of `OPS`.
@@ -228,6 +235,9 @@ pub enum OpRefusal {
     NotSender,
     /// By a candidate, with a recruiter's job card: `forbidden`.
     CandidateCard,
+    /// By a member, replying to a message of another conversation: `invalid_payload`, worded
+    /// as for a made-up `reply_to`.
+    ForeignReply,
 }
 
 /// One gateway op: its wire name, the data its rightful caller (the owner) sends, and how
@@ -247,7 +257,7 @@ pub const OPS: &[Op] = &[
     Op { name: "identify", data: ops::identify, refusals: &[OpRefusal::BadToken, OpRefusal::AlreadyIdentified] },
     Op { name: "resume", data: ops::resume, refusals: &[OpRefusal::BadToken, OpRefusal::AlreadyIdentified, OpRefusal::OthersSession] },
     Op { name: "ping", data: ops::nothing, refusals: &[OpRefusal::BeforeIdentify] },
-    Op { name: "message.send", data: ops::send, refusals: &[OpRefusal::BeforeIdentify, OpRefusal::Outsider("conversation"), OpRefusal::OnlyUploader, OpRefusal::CandidateCard] },
+    Op { name: "message.send", data: ops::send, refusals: &[OpRefusal::BeforeIdentify, OpRefusal::Outsider("conversation"), OpRefusal::OnlyUploader, OpRefusal::CandidateCard, OpRefusal::ForeignReply] },
     Op { name: "message.edit", data: ops::edit, refusals: &[OpRefusal::BeforeIdentify, OpRefusal::Outsider("conversation"), OpRefusal::ForeignMessage, OpRefusal::NotSender] },
     Op { name: "message.delete", data: ops::delete, refusals: &[OpRefusal::BeforeIdentify, OpRefusal::Outsider("conversation"), OpRefusal::ForeignMessage, OpRefusal::NotSender] },
     Op { name: "message.react", data: ops::react, refusals: &[OpRefusal::BeforeIdentify, OpRefusal::Outsider("conversation"), OpRefusal::ForeignMessage] },

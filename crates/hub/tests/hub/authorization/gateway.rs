@@ -250,6 +250,13 @@ async fn every_op_refuses_outsiders_and_members_who_may_not_over_both_transports
                         let reply = member.request(op.name, (op.data)(ids)).await;
                         assert_eq!(error_of(&reply).0, "forbidden", "{label}: {reply}");
                     }
+                    OpRefusal::ForeignReply => {
+                        let reply_to = |id: &str| json!({"conversation_id": ids.conversation, "client_msg_id": "reply", "body": "Re", "reply_to": id});
+                        let for_real = member.request(op.name, reply_to(&ids.foreign)).await;
+                        assert_eq!(error_of(&for_real).0, "invalid_payload", "{label}: {for_real}");
+                        let for_fake = member.request(op.name, reply_to(&made_up.foreign)).await;
+                        assert_eq!(error_of(&for_fake), error_of(&for_real), "{label}: the same answer as for a made-up reply_to");
+                    }
                     OpRefusal::CandidateCard => {
                         let card = json!({"conversation_id": ids.conversation, "client_msg_id": "card", "body": "",
                             "card": {"title": "Rust engineer", "company": "Acme"}});

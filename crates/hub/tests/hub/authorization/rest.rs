@@ -152,6 +152,17 @@ async fn refuse(world: &World, route: &Route, refusal: Refusal) {
                 assert!(!text.contains(id), "{label}: the outsider's answer names {id}: {text}");
             }
         }
+        Refusal::NotOwner(what) => {
+            let expected = answer(404, "not_found", &format!("{what} not found"));
+            same_for_real_and_made_up(world, route, refusal, bearer(&world.member_token), ids, made_up, expected).await;
+        }
+        Refusal::OwnersHidden => {
+            let (got, text) = call(world, route, &bearer(&world.member_token), ids, None).await;
+            assert_eq!(got.status, 200, "{label}: {text}");
+            for id in ids.owners_own() {
+                assert!(!text.contains(id), "{label}: the member's answer names the owner's {id}: {text}");
+            }
+        }
         Refusal::UnknownPollSession => {
             let (got, text) = call(world, route, &Caller::Nobody, made_up, None).await;
             assert_eq!(got, answer(404, "not_found", "poll session not found"), "{label}: {text}");

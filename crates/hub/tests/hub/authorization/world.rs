@@ -99,6 +99,11 @@ impl Ids {
         }
     }
 
+    /// The ids that are the owner's alone: not even a member of her conversation learns of them.
+    pub fn owners_own(&self) -> [&str; 5] {
+        [&self.unsent, &self.notification, &self.template, &self.scheduled, &self.poll_session]
+    }
+
     /// The ids the outsider may learn nothing about (the owner's conversation with the outsider
     /// and its message are theirs too).
     pub fn private(&self) -> [&str; 10] {
