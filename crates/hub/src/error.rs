@@ -124,6 +124,7 @@ impl From<Refusal> for ApiError {
             Refusal::TemplateNameTaken => ApiError::invalid("you already have a template with this name"),
             Refusal::TooManyTemplates => ApiError::invalid("you have 500 templates already; remove one first"),
             Refusal::AlreadySent => ApiError::new(ErrorCode::Gone, "the scheduled message is being sent or was sent already"),
+            Refusal::NoSuchMessage => ApiError::not_found("message"),
         }
     }
 }

@@ -13,7 +13,7 @@ use rapport_protocol::{check_emoji, ErrorCode, Message, MAX_BODY_CHARS};
 use super::group_commit::{PendingAck, Work};
 use super::Skip;
 use crate::error::{ApiError, ApiResult};
-use crate::store::StoreResult;
+use crate::store::{Refusal, StoreError, StoreResult};
 use crate::Hub;
 
 /// What a reaction must be, in the words of every error about one that is not.
@@ -74,10 +74,16 @@ pub async fn enqueue(hub: &Hub, user_id: &str, conversation_id: String, message_
 pub async fn apply(hub: &Hub, change: &QueuedChange) -> StoreResult<Message> {
     let (user, conversation, message) = (change.user_id.as_str(), change.conversation_id.as_str(), change.message_id.as_str());
     let done = match &change.kind {
-        ChangeKind::Edit { body } => hub.store.edit_message(user, conversation, message, body).await?,
-        ChangeKind::Delete => hub.store.delete_message(user, conversation, message).await?,
-        ChangeKind::React { emoji, on } => hub.store.react(user, conversation, message, emoji, *on).await?,
-    };
+        ChangeKind::Edit { body } => hub.store.edit_message(user, conversation, message, body).await,
+        ChangeKind::Delete => hub.store.delete_message(user, conversation, message).await,
+        ChangeKind::React { emoji, on } => hub.store.react(user, conversation, message, emoji, *on).await,
+    }
+    .map_err(|err| match err {
+        // Only a member's change is queued, so what is not found is the message: over the
+        // gateway as over REST, "message not found", also for a message of another conversation.
+        StoreError::NotFound => StoreError::Refused(Refusal::NoSuchMessage),
+        other => other,
+    })?;
     if done.changed {
         let m = &done.message;
         let event = match &change.kind {

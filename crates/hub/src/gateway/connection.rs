@@ -26,6 +26,7 @@ use std::task::Poll;
 
 use tokio::time::Instant;
 
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -68,7 +69,16 @@ const WRITE_BATCH: usize = 64;
 const MAX_COMMITTING: usize = 32;
 
 /// `GET /v1/gateway`.
-pub async fn upgrade(State(hub): State<Arc<Hub>>, ws: WebSocketUpgrade) -> Response {
+pub async fn upgrade(State(hub): State<Arc<Hub>>, ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>) -> Response {
+    // A plain request (no upgrade, a wrong version or key) gets the protocol's error shape
+    // like every other bad request, not axum's plain text.
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(rejection) => {
+            let why = rejection.body_text();
+            return ApiError::invalid(format!("this route is the WebSocket gateway: {why}")).into_response();
+        }
+    };
     if hub.shutdown.is_cancelled() {
         return ApiError::new(ErrorCode::Unavailable, "the hub is shutting down").into_response();
     }

@@ -8,18 +8,18 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use rapport_protocol::rest::EditMessageRequest;
-use rapport_protocol::{ErrorBody, ErrorCode, Message};
+use rapport_protocol::{ErrorBody, Message};
 
 use super::extract::{Body, Caller, MessageIds, PathId};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::gateway::{enqueue_change, ChangeKind};
 use crate::Hub;
 
 async fn change(hub: &Hub, caller: &Caller, conversation_id: String, message_id: String, kind: ChangeKind) -> ApiResult<Message> {
-    // Queued only for a member of the conversation (else `conversation not found`), so the
-    // store's not_found afterwards means the message is not in it.
+    // Queued only for a member of the conversation (else `conversation not found`); a message
+    // that is not in it is the committer's `message not found`.
     let pending = enqueue_change(hub, &caller.user_id, conversation_id, message_id, kind, Instant::now()).await?;
-    pending.message().await.map_err(|err| if err.code == ErrorCode::NotFound { ApiError::not_found("message") } else { err })
+    pending.message().await
 }
 
 /// Replaces the body of one's own message (`message.updated` to every member).

@@ -88,6 +88,9 @@ pub enum Refusal {
     TooManyTemplates,
     /// (§3) The scheduled message is being sent or was sent: too late to cancel (`gone`).
     AlreadySent,
+    /// An edit, deletion or reaction of a member names no message of the conversation
+    /// (`not_found` "message not found", as for any unknown id).
+    NoSuchMessage,
 }
 
 /// Templates one user keeps at most.

@@ -80,6 +80,10 @@ async fn only_the_sender_may_edit_or_delete_and_strangers_learn_nothing() {
     let other = p.alice.direct(&stranger_session.user.id).await;
     let wrong_place = alice.request("message.edit", target(&other.id, &sent["id"], json!({"body": "x"}))).await;
     assert_eq!(code(&wrong_place), "not_found", "a message is found only in its own conversation");
+    // Worded as over REST, and as for an id that names no message at all.
+    let unknown = alice.request("message.edit", target(&other.id, &json!("no-such-message"), json!({"body": "x"}))).await;
+    assert_eq!(wrong_place["error"]["message"], "message not found", "{wrong_place}");
+    assert_eq!(wrong_place["error"], unknown["error"], "a message of another conversation is answered as an unknown id");
     assert_eq!(stranger.call("PATCH", &path, Some(json!({"body": "x"})), &[]).await.status, 404);
 
     // Body rules as for a send; a failed edit leaves the old body.

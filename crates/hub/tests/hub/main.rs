@@ -3,6 +3,7 @@
 
 mod attachments;
 mod auth;
+mod authorization;
 mod cards;
 mod changes;
 mod conversations;

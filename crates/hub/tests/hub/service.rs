@@ -78,6 +78,11 @@ async fn unknown_routes_and_methods_answer_json_errors() {
     assert_eq!((huge.status, huge.code()), (413, "payload_too_large"));
     let text = api.call("POST", "/v1/auth/login", None, &[("content-type", "text/plain")]).await;
     assert_eq!((text.status, text.code()), (400, "invalid_payload"));
+    // The gateway's route, asked without a WebSocket upgrade, says so in the same shape.
+    let plain = api.get("/v1/gateway").await;
+    assert_eq!((plain.status, plain.code()), (400, "invalid_payload"), "{:?}", plain.body);
+    let upgrade_only = api.call("GET", "/v1/gateway", None, &[("connection", "upgrade"), ("upgrade", "websocket")]).await;
+    assert_eq!((upgrade_only.status, upgrade_only.code()), (400, "invalid_payload"), "no key, no version: {:?}", upgrade_only.body);
 }
 
 #[tokio::test]

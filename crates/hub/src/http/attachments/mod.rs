@@ -133,8 +133,8 @@ async fn visible(hub: &Hub, caller: &Caller, id: &str) -> ApiResult<Attachment> 
 #[utoipa::path(get, path = "/v1/attachments/{id}", tag = "attachments", security(("bearer" = [])),
     params(("id" = String, Path, description = "attachment id"),
         ("Range" = Option<String>, Header, description = "one range, bytes=FIRST-LAST, FIRST- or -SUFFIX")),
-    responses((status = 200, description = "the whole file", content_type = "application/octet-stream"),
-        (status = 206, description = "the range asked for"), (status = 404, body = ErrorBody),
+    responses((status = 200, description = "the whole file, with the Content-Type it was uploaded with", content_type = "*/*"),
+        (status = 206, description = "the range asked for", content_type = "*/*"), (status = 404, body = ErrorBody),
         (status = 416, body = ErrorBody, description = "range_not_satisfiable")))]
 pub async fn download(State(hub): State<Arc<Hub>>, caller: Caller, PathId(id, _): PathId<AttachmentId>, headers: HeaderMap) -> ApiResult<Response> {
     let attachment = visible(&hub, &caller, &id).await?;
@@ -176,7 +176,7 @@ pub async fn download(State(hub): State<Arc<Hub>>, caller: Caller, PathId(id, _)
 /// A preview of an image attachment, at most 320 px on its longer side.
 #[utoipa::path(get, path = "/v1/attachments/{id}/thumbnail", tag = "attachments", security(("bearer" = [])),
     params(("id" = String, Path, description = "attachment id")),
-    responses((status = 200, description = "a JPEG, or a PNG for images with transparency", content_type = "image/jpeg"),
+    responses((status = 200, description = "a JPEG, or a PNG for images with transparency", content_type = "image/*"),
         (status = 404, body = ErrorBody, description = "no such attachment, or not an image")))]
 pub async fn thumbnail(State(hub): State<Arc<Hub>>, caller: Caller, PathId(id, _): PathId<AttachmentId>) -> ApiResult<Response> {
     let attachment = visible(&hub, &caller, &id).await?;
