@@ -21,6 +21,8 @@
 //!   shares the bytes with every recipient.
 //! - `scheduler`: sends scheduled messages at their time, exactly once across restarts and
 //!   hubs (1.1, §3).
+//! - `twilio`: the WhatsApp / SMS bridge (1.1, §5): the webhook signature check (its routes
+//!   are in `http`).
 //! - `presence`: who is shown online, with the reconnect grace period.
 //! - `cluster` (`--redis`): several hubs on one PostgreSQL and one Redis acting as one: each
 //!   event reaches the sessions on every hub, presence counts every hub's connections, a
@@ -50,6 +52,7 @@ mod presence;
 mod scheduler;
 mod server;
 pub mod store;
+mod twilio;
 
 use std::future::Future;
 use std::sync::Arc;

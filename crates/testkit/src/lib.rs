@@ -7,7 +7,8 @@
 //! also names a Redis, the hub runs with `--redis` on it (under a key prefix of its own);
 //! [`HubProcess`] runs the real binary so tests can SIGKILL it. For tests of several hubs,
 //! [`TestRedis`] is a redis-server of one test's own and [`LoadBalancer`] the repository's
-//! nginx configuration in front of hubs.
+//! nginx configuration in front of hubs. For the WhatsApp / SMS bridge, [`twilio_signature`]
+//! signs webhooks as Twilio does.
 #![deny(missing_docs)]
 
 mod balancer;
@@ -17,6 +18,7 @@ mod process;
 mod proxy;
 mod redis;
 mod rest;
+mod twilio;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -30,6 +32,7 @@ pub use proxy::Proxy;
 pub use redis::{shared_redis, TestRedis, REDIS_ENV};
 pub use rapport_hub::Config;
 pub use rest::{percent_encode, Api, RawReply, Reply};
+pub use twilio::{form_body, twilio_signature, TWILIO_AUTH_TOKEN, TWILIO_PUBLIC_URL};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;

@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{account, attachments, conversations, integrations, messages, notifications, scheduled, service, templates};
+use super::{account, attachments, conversations, integrations, messages, notifications, scheduled, service, templates, twilio};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,6 +17,7 @@ use super::{account, attachments, conversations, integrations, messages, notific
         notifications::create, notifications::list, notifications::read,
         integrations::application_status, templates::list, templates::create, templates::update, templates::delete,
         scheduled::create, scheduled::list, scheduled::cancel,
+        twilio::numbers::list, twilio::numbers::add, twilio::numbers::remove, twilio::inbound::health, twilio::inbound::receive,
         document, service::healthz, service::readyz, service::metrics,
     ),
     modifiers(&Security)

@@ -32,8 +32,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use rapport_protocol::gateway::ReceiptKind;
 use rapport_protocol::{
-    Attachment, Card, Conversation, Message, MessageKind, Notification, NotificationKind, Role, ScheduledMessage, Template, User,
+    Attachment, BridgeChannel, Card, Conversation, Message, MessageKind, Notification, NotificationKind, Role, ScheduledMessage, Template, User,
 };
+use rapport_protocol::rest::TwilioNumber;
 
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +89,8 @@ pub enum Refusal {
     TooManyTemplates,
     /// (§3) The scheduled message is being sent or was sent: too late to cancel (`gone`).
     AlreadySent,
+    /// (§5) Another recruiter receives on this Twilio number (`conflict`).
+    NumberTaken,
 }
 
 /// Templates one user keeps at most.
@@ -280,6 +283,7 @@ pub trait Store:
     + TemplateStore
     + ScheduleStore
     + IntegrationStore
+    + BridgeStore
 {
     /// Answers when the database is reachable.
     async fn ping(&self) -> StoreResult<()>;
@@ -452,6 +456,32 @@ pub trait IntegrationStore: Send + Sync {
         message_id: &str,
         notify: NewNotification<'_>,
     ) -> StoreResult<Option<Notification>>;
+}
+
+/// (1.1, §5) The WhatsApp / SMS bridge: the Twilio numbers recruiters receive on, the outside
+/// contacts who write to them (each a users row that cannot log in, so that their messages are
+/// those of any member), and the inbound messages already taken, by Twilio's `MessageSid`.
+#[async_trait]
+pub trait BridgeStore: Send + Sync {
+    /// The owner's numbers, oldest first.
+    async fn twilio_numbers(&self, owner_id: &str) -> StoreResult<Vec<TwilioNumber>>;
+    /// Gives the owner this (E.164) number; `true` when it was added now, `false` when they had
+    /// it already. `Refused(NumberTaken)` when someone else has it.
+    async fn add_twilio_number(&self, owner_id: &str, number: &str) -> StoreResult<(TwilioNumber, bool)>;
+    /// Takes the number from its owner; `NotFound` when it is not theirs.
+    async fn remove_twilio_number(&self, owner_id: &str, number: &str) -> StoreResult<()>;
+    /// Who receives on this number.
+    async fn twilio_number_owner(&self, number: &str) -> StoreResult<Option<String>>;
+    /// The user id of the contact who writes from `number` over `channel`, created when
+    /// missing (by one caller only, also when several hubs receive their first message at once).
+    async fn bridge_contact(&self, channel: BridgeChannel, number: &str) -> StoreResult<String>;
+    /// Records that the contact wrote into the conversation through `twilio_number` at `at_ms`
+    /// (the number replies go out from, and the start of WhatsApp's 24-hour window).
+    async fn record_bridge_inbound(&self, conversation_id: &str, contact_id: &str, recruiter_id: &str, twilio_number: &str, at_ms: i64) -> StoreResult<()>;
+    /// The message an inbound `MessageSid` became, when it was taken before.
+    async fn inbound_message_id(&self, message_sid: &str) -> StoreResult<Option<String>>;
+    /// Records that `message_sid` became `message_id` (a second record of the sid keeps the first).
+    async fn record_inbound_message(&self, message_sid: &str, message_id: &str) -> StoreResult<()>;
 }
 
 /// A notification about to be stored.

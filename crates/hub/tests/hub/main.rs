@@ -32,4 +32,5 @@ mod support;
 mod templates;
 mod text;
 mod timeouts;
+mod twilio;
 mod typing;

@@ -19,6 +19,7 @@
 //! [`StoreError::Unavailable`](super::StoreError::Unavailable).
 
 mod attachments;
+mod bridges;
 mod changes;
 mod cluster;
 mod conversations;

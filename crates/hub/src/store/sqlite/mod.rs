@@ -7,6 +7,7 @@
 //! the database file, not only unlinked; [`Store::purge_removed`] then truncates the WAL.
 
 mod attachments;
+mod bridges;
 mod changes;
 mod conversations;
 mod integrations;
