@@ -104,6 +104,10 @@ pub struct Args {
     /// Twilio signs the full URL it calls, so the hub must know it even behind a proxy.
     #[arg(long, env = "RAPPORT_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// The first wait, in milliseconds, before a message Twilio could not take now is tried
+    /// again (it doubles with each try). Hidden: only tests shorten it.
+    #[arg(long, env = "RAPPORT_TWILIO_RETRY_BASE_MS", hide = true, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub twilio_retry_base_ms: u64,
     /// Log format: `pretty` for people, `json` for machines.
     #[arg(long, env = "RAPPORT_LOG_FORMAT", default_value = "pretty")]
     pub log_format: LogFormat,
@@ -123,6 +127,23 @@ pub struct TwilioConfig {
     pub api_url: String,
     /// The URL Twilio calls this hub at, without a trailing `/`.
     pub public_url: String,
+    /// The first wait before a send Twilio could not take now is tried again; it doubles with
+    /// each try, with jitter. Not a command-line flag but a hidden one (tests shorten it).
+    pub retry_base: Duration,
+}
+
+impl TwilioConfig {
+    /// The bridge with this token and public URL, inbound only (no account SID), against
+    /// Twilio's own API.
+    pub fn new(auth_token: impl Into<String>, public_url: impl Into<String>) -> TwilioConfig {
+        TwilioConfig {
+            auth_token: auth_token.into(),
+            account_sid: None,
+            api_url: DEFAULT_TWILIO_API_URL.to_owned(),
+            public_url: public_url.into().trim_end_matches('/').to_owned(),
+            retry_base: Duration::from_secs(1),
+        }
+    }
 }
 
 /// How log lines are written.
@@ -307,7 +328,8 @@ fn twilio_config(args: &Args) -> anyhow::Result<Option<TwilioConfig>> {
     if account_sid.is_none() {
         tracing::warn!("--twilio-auth-token without --twilio-account-sid: WhatsApp and SMS messages are received but none is sent");
     }
-    Ok(Some(TwilioConfig { auth_token, account_sid, api_url, public_url }))
+    let retry_base = Duration::from_millis(args.twilio_retry_base_ms);
+    Ok(Some(TwilioConfig { auth_token, account_sid, api_url, public_url, retry_base }))
 }
 
 /// Whether the database URL names a PostgreSQL database (else it is SQLite's or unsupported).

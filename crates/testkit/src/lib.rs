@@ -8,11 +8,13 @@
 //! [`HubProcess`] runs the real binary so tests can SIGKILL it. For tests of several hubs,
 //! [`TestRedis`] is a redis-server of one test's own and [`LoadBalancer`] the repository's
 //! nginx configuration in front of hubs. For the WhatsApp / SMS bridge, [`twilio_signature`]
-//! signs webhooks as Twilio does.
+//! signs webhooks as Twilio does and
+//! [`FakeTwilio`] stands in for Twilio's REST API.
 #![deny(missing_docs)]
 
 mod balancer;
 mod database;
+mod fake_twilio;
 mod gateway;
 mod process;
 mod proxy;
@@ -24,6 +26,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use fake_twilio::{Failure, FakeTwilio, SentMessage, TWILIO_ACCOUNT_SID};
 pub use database::{on_postgres_or_skip, query_integers, PostgresCluster, TestDatabase, POSTGRES_CLUSTER_ENV, POSTGRES_ENV};
 pub use gateway::{Closed, Gw};
 pub use process::{HubProcess, Launch};

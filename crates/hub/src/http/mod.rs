@@ -63,6 +63,7 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/v1/bridges/twilio/numbers", get(twilio::numbers::list).post(twilio::numbers::add))
         .route("/v1/bridges/twilio/numbers/{number}", delete(twilio::numbers::remove))
         .route("/v1/bridges/twilio/inbound", get(twilio::inbound::health).post(twilio::inbound::receive))
+        .route("/v1/bridges/twilio/status", post(twilio::status::report))
         .route("/v1/openapi.json", get(openapi::document))
         .route("/v1/gateway", get(gateway::upgrade))
         .route("/v1/poll/open", post(poll::open))

@@ -17,7 +17,7 @@ use super::{account, attachments, conversations, integrations, messages, notific
         notifications::create, notifications::list, notifications::read,
         integrations::application_status, templates::list, templates::create, templates::update, templates::delete,
         scheduled::create, scheduled::list, scheduled::cancel,
-        twilio::numbers::list, twilio::numbers::add, twilio::numbers::remove, twilio::inbound::health, twilio::inbound::receive,
+        twilio::numbers::list, twilio::numbers::add, twilio::numbers::remove, twilio::inbound::health, twilio::inbound::receive, twilio::status::report,
         document, service::healthz, service::readyz, service::metrics,
     ),
     modifiers(&Security)

@@ -33,4 +33,5 @@ mod templates;
 mod text;
 mod timeouts;
 mod twilio;
+mod twilio_outbound;
 mod typing;

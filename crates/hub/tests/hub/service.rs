@@ -56,7 +56,7 @@ async fn openapi_lists_every_route_with_the_spec_paths() {
         ("/v1/attachments", "post"), ("/v1/attachments/{id}", "get"), ("/v1/attachments/{id}/thumbnail", "get"),
         // 1.1, §5: the WhatsApp / SMS bridge.
         ("/v1/bridges/twilio/numbers", "get"), ("/v1/bridges/twilio/numbers", "post"), ("/v1/bridges/twilio/numbers/{number}", "delete"),
-        ("/v1/bridges/twilio/inbound", "get"), ("/v1/bridges/twilio/inbound", "post"),
+        ("/v1/bridges/twilio/inbound", "get"), ("/v1/bridges/twilio/inbound", "post"), ("/v1/bridges/twilio/status", "post"),
     ];
     let history_params = doc.body["paths"]["/v1/conversations/{id}/messages"]["get"]["parameters"].to_string();
     assert!(history_params.contains("changed_after_rev"), "{history_params}");

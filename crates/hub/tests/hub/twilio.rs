@@ -4,30 +4,29 @@
 
 use rapport_protocol::Session;
 use rapport_testkit::{form_body, twilio_signature, Api, Gw, RawReply, TestHub, TWILIO_AUTH_TOKEN, TWILIO_PUBLIC_URL};
-use rapport_hub::config::{TwilioConfig, DEFAULT_TWILIO_API_URL};
+use rapport_hub::config::TwilioConfig;
 use serde_json::{json, Value};
 
-const INBOUND: &str = "/v1/bridges/twilio/inbound";
-const NUMBERS: &str = "/v1/bridges/twilio/numbers";
-const EMPTY_TWIML: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>";
-const RITAS_NUMBER: &str = "+4930123456789";
-const PHONE: &str = "+4915112345678";
+pub(crate) const INBOUND: &str = "/v1/bridges/twilio/inbound";
+pub(crate) const NUMBERS: &str = "/v1/bridges/twilio/numbers";
+pub(crate) const EMPTY_TWIML: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>";
+pub(crate) const RITAS_NUMBER: &str = "+4930123456789";
+pub(crate) const PHONE: &str = "+4915112345678";
 
 /// A hub with the bridge on (inbound only: no account SID).
-async fn bridged_hub() -> TestHub {
-    TestHub::start_with(|c| {
-        c.twilio = Some(TwilioConfig {
-            auth_token: TWILIO_AUTH_TOKEN.to_owned(),
-            account_sid: None,
-            api_url: DEFAULT_TWILIO_API_URL.to_owned(),
-            public_url: TWILIO_PUBLIC_URL.to_owned(),
-        })
-    })
-    .await
+pub(crate) async fn bridged_hub() -> TestHub {
+    bridged_hub_with(|_| {}).await
+}
+
+/// A hub with the bridge on, as `adjust` changes it.
+pub(crate) async fn bridged_hub_with(adjust: impl FnOnce(&mut TwilioConfig)) -> TestHub {
+    let mut twilio = TwilioConfig::new(TWILIO_AUTH_TOKEN, TWILIO_PUBLIC_URL);
+    adjust(&mut twilio);
+    TestHub::start_with(|c| c.twilio = Some(twilio)).await
 }
 
 /// A recruiter who receives on [`RITAS_NUMBER`].
-async fn rita(hub: &TestHub) -> (Api, Session) {
+pub(crate) async fn rita(hub: &TestHub) -> (Api, Session) {
     let (rita, session) = hub.api().user("Rita Recruiter", "recruiter").await;
     let added = rita.post(NUMBERS, json!({"number": RITAS_NUMBER})).await;
     assert_eq!(added.status, 201, "{:?}", added.body);
@@ -35,7 +34,7 @@ async fn rita(hub: &TestHub) -> (Api, Session) {
 }
 
 /// The parameters of Twilio's message webhook for a WhatsApp message.
-fn whatsapp(sid: &str, from: &str, body: &str) -> Vec<(String, String)> {
+pub(crate) fn whatsapp(sid: &str, from: &str, body: &str) -> Vec<(String, String)> {
     [
         ("MessageSid", sid.to_owned()),
         ("SmsSid", sid.to_owned()),
@@ -51,18 +50,18 @@ fn whatsapp(sid: &str, from: &str, body: &str) -> Vec<(String, String)> {
     .collect()
 }
 
-fn borrowed(params: &[(String, String)]) -> Vec<(&str, &str)> {
+pub(crate) fn borrowed(params: &[(String, String)]) -> Vec<(&str, &str)> {
     params.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect()
 }
 
 /// POSTs the webhook as Twilio would: signed over the public URL.
-async fn deliver(hub: &TestHub, params: &[(String, String)]) -> RawReply {
+pub(crate) async fn deliver(hub: &TestHub, params: &[(String, String)]) -> RawReply {
     let params = borrowed(params);
     let signature = twilio_signature(TWILIO_AUTH_TOKEN, &format!("{TWILIO_PUBLIC_URL}{INBOUND}"), &params);
     post_form(hub, &params, Some(&signature)).await
 }
 
-async fn post_form(hub: &TestHub, params: &[(&str, &str)], signature: Option<&str>) -> RawReply {
+pub(crate) async fn post_form(hub: &TestHub, params: &[(&str, &str)], signature: Option<&str>) -> RawReply {
     let mut headers = vec![("content-type", "application/x-www-form-urlencoded")];
     if let Some(signature) = signature {
         headers.push(("x-twilio-signature", signature));
@@ -70,13 +69,13 @@ async fn post_form(hub: &TestHub, params: &[(&str, &str)], signature: Option<&st
     hub.api().raw("POST", INBOUND, &headers, Some(form_body(params))).await
 }
 
-fn assert_taken(reply: &RawReply) {
+pub(crate) fn assert_taken(reply: &RawReply) {
     assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
     assert_eq!(reply.header("content-type"), "text/xml");
     assert_eq!(String::from_utf8_lossy(&reply.body), EMPTY_TWIML, "Twilio gets empty TwiML: nothing to reply");
 }
 
-async fn count(hub: &TestHub, table: &str) -> i64 {
+pub(crate) async fn count(hub: &TestHub, table: &str) -> i64 {
     hub.query_integer(&format!("SELECT COUNT(*) FROM {table}")).await
 }
 

@@ -17,13 +17,12 @@ use axum::http::{header, HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use rapport_protocol::rest::is_e164;
-use rapport_protocol::{BridgeChannel, ErrorBody, ErrorCode, MAX_BODY_CHARS};
+use rapport_protocol::{BridgeChannel, ErrorBody, MAX_BODY_CHARS};
 
-use super::enabled;
+use super::{enabled, signed_form};
 use crate::clock::now_ms;
 use crate::error::{ApiError, ApiResult};
 use crate::gateway::{announce, send_as};
-use crate::twilio::signature;
 use crate::Hub;
 
 /// What Twilio expects back when the hub has nothing to reply with.
@@ -34,7 +33,7 @@ const MAX_MEDIA: usize = 10;
 const MAX_SID_CHARS: usize = 64;
 
 /// The answer to a webhook that was taken (or deliberately dropped).
-fn twiml() -> Response {
+pub(super) fn twiml() -> Response {
     ([(header::CONTENT_TYPE, "text/xml")], EMPTY_TWIML).into_response()
 }
 
@@ -90,25 +89,6 @@ pub async fn receive(State(hub): State<Arc<Hub>>, uri: Uri, headers: HeaderMap, 
     hub.store.record_inbound_message(sid, &message.id).await?;
     tracing::debug!(sid, message_id = %message.id, channel = channel.as_str(), "took a Twilio message");
     Ok(twiml())
-}
-
-/// The form's parameters, once the signature over them and the URL is Twilio's: a missing or
-/// wrong one is `forbidden`, and nothing else is looked at.
-fn signed_form(hub: &Hub, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> ApiResult<HashMap<String, String>> {
-    let twilio = enabled(hub)?;
-    let forbidden = || ApiError::new(ErrorCode::Forbidden, "missing or wrong X-Twilio-Signature");
-    let presented = headers.get("x-twilio-signature").and_then(|v| v.to_str().ok()).ok_or_else(forbidden)?;
-    let params: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
-    // Twilio signs the URL it was configured with: this hub's public URL, this path and query.
-    let url = match uri.query() {
-        Some(query) => format!("{}{}?{query}", twilio.public_url, uri.path()),
-        None => format!("{}{}", twilio.public_url, uri.path()),
-    };
-    if !signature::verify(&twilio.auth_token, &url, &params, presented) {
-        tracing::warn!(%url, "a request to the Twilio webhook with a missing or wrong signature was refused");
-        return Err(forbidden());
-    }
-    Ok(params.into_iter().collect())
 }
 
 /// The channel and the E.164 number of a Twilio address (`whatsapp:+4915…` or `+4915…`).

@@ -11,7 +11,7 @@ use sqlx::Connection as _;
 
 use super::PostgresStore;
 use crate::clock::{new_id, now_ms, rfc3339};
-use crate::store::{BridgeStore, Refusal, StoreError, StoreResult};
+use crate::store::{BridgeStore, BridgeWindow, Refusal, StoreError, StoreResult};
 
 #[async_trait]
 impl BridgeStore for PostgresStore {
@@ -131,5 +131,19 @@ impl BridgeStore for PostgresStore {
             .execute(&mut *self.conn().await?)
             .await?;
         Ok(())
+    }
+
+    async fn bridge_window(&self, conversation_id: &str) -> StoreResult<Option<BridgeWindow>> {
+        let row: Option<(String, i64, String)> = sqlx::query_as(
+            "SELECT k.channel, bc.last_inbound_at, bc.recruiter_id
+               FROM bridge_conversations bc JOIN bridge_contacts k ON k.user_id = bc.contact_id
+              WHERE bc.conversation_id = $1",
+        )
+        .bind(conversation_id)
+        .fetch_optional(&mut *self.conn().await?)
+        .await?;
+        Ok(row.and_then(|(channel, last_inbound_at, recruiter_id)| {
+            Some(BridgeWindow { channel: BridgeChannel::parse(&channel)?, last_inbound_at, recruiter_id })
+        }))
     }
 }

@@ -27,6 +27,7 @@ mod integrations;
 mod logins;
 mod messages;
 mod notifications;
+mod outbound;
 mod receipts;
 mod scheduled;
 mod templates;
