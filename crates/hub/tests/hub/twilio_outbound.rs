@@ -203,3 +203,45 @@ async fn a_reply_queued_when_the_hub_is_killed_is_sent_after_the_restart_once() 
     assert_eq!(done, vec![1], "recorded as sent, so never sent again");
     assert_eq!((fake.sent().len(), fake.requests()), (1, 1), "sent once");
 }
+
+#[tokio::test]
+async fn two_hubs_on_one_database_send_each_queued_reply_once() {
+    if !rapport_testkit::on_postgres_or_skip("two_hubs_on_one_database_send_each_queued_reply_once") {
+        return;
+    }
+    let fake = FakeTwilio::start(TWILIO_AUTH_TOKEN).await;
+    let inbound_only = ["--twilio-auth-token", TWILIO_AUTH_TOKEN, "--public-url", TWILIO_PUBLIC_URL];
+    let mut first = HubProcess::start(&inbound_only).await;
+    let (rita_api, session) = Api::new(&first.url()).user("Rita Recruiter", "recruiter").await;
+    assert_eq!(rita_api.post(NUMBERS, json!({"number": RITAS_NUMBER})).await.status, 201);
+    let params = whatsapp("SM00000000000000000000000000000601", PHONE, "Hello from Carla");
+    let params: Vec<(&str, &str)> = params.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    assert_taken(&signed(&first.url(), crate::twilio::INBOUND, &params).await);
+    let conversation_id = rita_api.get("/v1/conversations").await.body["conversations"][0]["id"].as_str().unwrap().to_owned();
+    let (mut gw, _) = Gw::ready(&first.gateway_url(), &session.access_token).await;
+    const REPLIES: usize = 20;
+    for i in 0..REPLIES {
+        let ack = gw.request("message.send", send_data(&conversation_id, &format!("r{i}"), &format!("reply {i}"))).await;
+        assert_eq!(ack["op"], "ack", "{ack}");
+    }
+    first.kill().await;
+
+    // Two hubs that send start together on the queued replies.
+    let fake_url = fake.url();
+    let sending = ["--twilio-auth-token", TWILIO_AUTH_TOKEN, "--public-url", TWILIO_PUBLIC_URL, "--twilio-account-sid", TWILIO_ACCOUNT_SID, "--twilio-api-url", &fake_url];
+    let (second, third) = tokio::join!(HubProcess::start_beside(&first, &sending), HubProcess::start_beside(&first, &sending));
+    fake.wait_until("every queued reply", |sent, _| sent.len() >= REPLIES).await;
+    let url = second.database().expect("PostgreSQL").url().to_owned();
+    let deadline = tokio::time::Instant::now() + rapport_testkit::WAIT;
+    while query_integers(&url, "SELECT COUNT(*) FROM twilio_outbox WHERE done_at IS NULL").await != vec![0] {
+        assert!(tokio::time::Instant::now() < deadline, "every row is recorded as sent");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut bodies: Vec<String> = fake.sent().into_iter().map(|m| m.body).collect();
+    bodies.sort();
+    let mut expected: Vec<String> = (0..REPLIES).map(|i| format!("reply {i}")).collect();
+    expected.sort();
+    assert_eq!(bodies, expected, "each reply once, none twice");
+    assert_eq!(fake.requests(), REPLIES as u64);
+    drop((second, third));
+}
