@@ -174,8 +174,9 @@ async fn a_replayed_message_sid_stores_one_message_also_after_a_restart() {
     assert_taken(&a);
     assert_taken(&b);
     assert_taken(&deliver(&hub, &params).await);
+    gw.event("message.created").await;
     let frames = gw.drain_for(std::time::Duration::from_millis(300)).await;
-    assert_eq!(crate::support::events(&frames, "message.created").count(), 1, "announced once: {frames:?}");
+    assert_eq!(crate::support::events(&frames, "message.created").count(), 0, "announced once: {frames:?}");
     assert_eq!(count(&hub, "messages").await, 1);
     assert_eq!(count(&hub, "twilio_inbound").await, 1);
 

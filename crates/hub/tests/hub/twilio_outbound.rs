@@ -40,6 +40,16 @@ async fn carla_writes(hub: &TestHub, gw: &mut Gw, sid: &str) -> String {
     message["conversation_id"].as_str().unwrap().to_owned()
 }
 
+/// Waits (up to the test kit's WAIT) until the count `sql` reads is 0: the hub has recorded
+/// what it did.
+async fn settled(url: &str, sql: &str) {
+    let deadline = tokio::time::Instant::now() + rapport_testkit::WAIT;
+    while query_integers(url, sql).await != vec![0] {
+        assert!(tokio::time::Instant::now() < deadline, "{sql} never reached 0");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Runs a statement on the hub's database (the test's hand on the clock of the 24-hour window).
 async fn execute(url: &str, sql: &str) {
     if url.starts_with("sqlite:") {
@@ -125,6 +135,8 @@ async fn a_send_that_twilio_refuses_for_now_is_retried_and_sent_once() {
     let sent = fake.wait_until("the message after two failures", |sent, _| !sent.is_empty()).await;
     assert_eq!((sent.len(), fake.requests()), (1, 3), "two refusals, then one send");
     assert_eq!(sent[0].body, "Third time lucky");
+    // The hub records Twilio's answer right after the fake gave it.
+    settled(&hub.config.database_url, "SELECT COUNT(*) FROM twilio_outbox WHERE done_at IS NULL").await;
     let done = hub.query_integer("SELECT COUNT(*) FROM twilio_outbox WHERE done_at IS NOT NULL AND twilio_sid IS NOT NULL AND failure IS NULL AND attempts = 3").await;
     assert_eq!(done, 1, "recorded as sent on the third try: it is not sent again");
     let frames = gw.drain_for(Duration::from_millis(200)).await;
@@ -199,6 +211,7 @@ async fn a_reply_queued_when_the_hub_is_killed_is_sent_after_the_restart_once() 
         Some(database) => database.url().to_owned(),
         None => format!("sqlite://{}", hub.dir().join("hub.db").display()),
     };
+    settled(&url, "SELECT COUNT(*) FROM twilio_outbox WHERE done_at IS NULL").await;
     let done = query_integers(&url, "SELECT COUNT(*) FROM twilio_outbox WHERE done_at IS NOT NULL AND twilio_sid IS NOT NULL").await;
     assert_eq!(done, vec![1], "recorded as sent, so never sent again");
     assert_eq!((fake.sent().len(), fake.requests()), (1, 1), "sent once");
@@ -232,11 +245,7 @@ async fn two_hubs_on_one_database_send_each_queued_reply_once() {
     let (second, third) = tokio::join!(HubProcess::start_beside(&first, &sending), HubProcess::start_beside(&first, &sending));
     fake.wait_until("every queued reply", |sent, _| sent.len() >= REPLIES).await;
     let url = second.database().expect("PostgreSQL").url().to_owned();
-    let deadline = tokio::time::Instant::now() + rapport_testkit::WAIT;
-    while query_integers(&url, "SELECT COUNT(*) FROM twilio_outbox WHERE done_at IS NULL").await != vec![0] {
-        assert!(tokio::time::Instant::now() < deadline, "every row is recorded as sent");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    settled(&url, "SELECT COUNT(*) FROM twilio_outbox WHERE done_at IS NULL").await;
     let mut bodies: Vec<String> = fake.sent().into_iter().map(|m| m.body).collect();
     bodies.sort();
     let mut expected: Vec<String> = (0..REPLIES).map(|i| format!("reply {i}")).collect();
