@@ -1,7 +1,8 @@
 //! Persistence behind one trait, so a second database is a second implementation.
 //!
 //! Layout: this file holds the contract (one trait per concept: users, logins,
-//! conversations, messages, changes to messages, attachments, receipts, notifications;
+//! conversations, messages, changes to messages, attachments, receipts, notifications,
+//! templates, scheduled messages, integrations, the Twilio bridge and its outbox;
 //! [`Store`] is all of them). What does not depend on the dialect is decided in shared code,
 //! the same for every database: `batch` plans a group commit, `change` decides an edit, a
 //! deletion or a reaction from the rows a backend read, `parts` assembles a message's

@@ -1,7 +1,7 @@
 //! PostgreSQL, for several hubs sharing one database: one file per concept of the store's
 //! contract (`users`, `logins`, `conversations`, `messages`, `changes`, `attachments`,
-//! `receipts`, `notifications`), as in `sqlite/`, and `cluster`: what hubs read to catch up on
-//! events they missed.
+//! `receipts`, `notifications`, …, `bridges` and `outbound` for the Twilio bridge), as in
+//! `sqlite/`, and `cluster`: what hubs read to catch up on events they missed.
 //!
 //! Nothing here assumes one hub process. Every invariant is the database's: a conversation's
 //! `seq` and `rev` are taken under that conversation's row lock inside the transaction that

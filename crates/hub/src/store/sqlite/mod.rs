@@ -1,6 +1,6 @@
 //! The embedded default: SQLite in WAL mode, one file per concept of the store's contract
 //! (`users`, `logins`, `conversations`, `messages`, `changes`, `attachments`, `receipts`,
-//! `notifications`).
+//! `notifications`, …, `bridges` and `outbound` for the Twilio bridge).
 //!
 //! Writes go through a single connection, so a write transaction that starts with reads cannot
 //! fail with a lock upgrade error. `secure_delete` is on: what a deletion removes is zeroed in
