@@ -179,6 +179,7 @@ impl From<ErrorCode> for Code {
             ErrorCode::TooLarge => Code::TooLarge,
             ErrorCode::RangeNotSatisfiable => Code::RangeNotSatisfiable,
             ErrorCode::Unsupported => Code::Unsupported,
+            ErrorCode::Conflict => Code::Conflict,
         }
     }
 }
@@ -256,7 +257,7 @@ impl EngineError {
             ErrorCode::Unauthorized | ErrorCode::InvalidCredentials | ErrorCode::InvalidRefreshToken => {
                 EngineError::Unauthorized(message)
             }
-            ErrorCode::EmailTaken => EngineError::Conflict(message),
+            ErrorCode::EmailTaken | ErrorCode::Conflict => EngineError::Conflict(message),
             ErrorCode::BadFrame
             | ErrorCode::UnknownOp
             | ErrorCode::InvalidPayload
@@ -352,6 +353,7 @@ mod tests {
             ErrorCode::TooLarge,
             ErrorCode::RangeNotSatisfiable,
             ErrorCode::Unsupported,
+            ErrorCode::Conflict,
         ];
         for code in protocol {
             assert_eq!(Code::from(code).as_str(), code.as_str(), "a protocol code keeps its wire name");

@@ -89,9 +89,61 @@ pub struct Args {
     /// one minute. Hidden: only tests shorten it, so that they need not wait a minute.
     #[arg(long, env = "RAPPORT_SCHEDULE_MIN_LEAD_MS", hide = true, default_value_t = rapport_protocol::MIN_SCHEDULE_AHEAD_SECS as u64 * 1000)]
     pub schedule_min_lead_ms: u64,
+    /// Turns on the WhatsApp / SMS bridge (protocol 1.1, §5): the Twilio auth token that signs
+    /// Twilio's webhooks (`X-Twilio-Signature`) and, with the account SID, authenticates the
+    /// hub's calls to Twilio's REST API. Needs `--public-url`.
+    #[arg(long, env = "RAPPORT_TWILIO_AUTH_TOKEN", hide_env_values = true)]
+    pub twilio_auth_token: Option<String>,
+    /// The Twilio account SID (`AC…`) the hub sends WhatsApp and SMS messages as.
+    #[arg(long, env = "RAPPORT_TWILIO_ACCOUNT_SID")]
+    pub twilio_account_sid: Option<String>,
+    /// Base URL of Twilio's REST API (tests point it at a local fake).
+    #[arg(long, env = "RAPPORT_TWILIO_API_URL", default_value = DEFAULT_TWILIO_API_URL)]
+    pub twilio_api_url: String,
+    /// The URL at which Twilio reaches this hub (`https://hub.example.com`, no trailing `/v1`):
+    /// Twilio signs the full URL it calls, so the hub must know it even behind a proxy.
+    #[arg(long, env = "RAPPORT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// The first wait, in milliseconds, before a message Twilio could not take now is tried
+    /// again (it doubles with each try). Hidden: only tests shorten it.
+    #[arg(long, env = "RAPPORT_TWILIO_RETRY_BASE_MS", hide = true, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub twilio_retry_base_ms: u64,
     /// Log format: `pretty` for people, `json` for machines.
     #[arg(long, env = "RAPPORT_LOG_FORMAT", default_value = "pretty")]
     pub log_format: LogFormat,
+}
+
+/// Twilio's REST API.
+pub const DEFAULT_TWILIO_API_URL: &str = "https://api.twilio.com";
+
+/// The WhatsApp / SMS bridge's settings (1.1, §5), when it is on.
+#[derive(Debug, Clone)]
+pub struct TwilioConfig {
+    /// Signs Twilio's webhooks; with `account_sid`, the password of the hub's API calls.
+    pub auth_token: String,
+    /// The account the hub sends as; `None`: inbound only, nothing is sent.
+    pub account_sid: Option<String>,
+    /// Base URL of Twilio's REST API, without a trailing `/`.
+    pub api_url: String,
+    /// The URL Twilio calls this hub at, without a trailing `/`.
+    pub public_url: String,
+    /// The first wait before a send Twilio could not take now is tried again; it doubles with
+    /// each try, with jitter. Not a command-line flag but a hidden one (tests shorten it).
+    pub retry_base: Duration,
+}
+
+impl TwilioConfig {
+    /// The bridge with this token and public URL, inbound only (no account SID), against
+    /// Twilio's own API.
+    pub fn new(auth_token: impl Into<String>, public_url: impl Into<String>) -> TwilioConfig {
+        TwilioConfig {
+            auth_token: auth_token.into(),
+            account_sid: None,
+            api_url: DEFAULT_TWILIO_API_URL.to_owned(),
+            public_url: public_url.into().trim_end_matches('/').to_owned(),
+            retry_base: Duration::from_secs(1),
+        }
+    }
 }
 
 /// How log lines are written.
@@ -164,6 +216,8 @@ pub struct Config {
     pub housekeeping_interval: Duration,
     /// Shortest time ahead a message may be scheduled (the protocol's minute; tests shorten it).
     pub schedule_min_lead: Duration,
+    /// The WhatsApp / SMS bridge; `None`: off, its routes answer 404.
+    pub twilio: Option<TwilioConfig>,
 }
 
 impl Config {
@@ -195,6 +249,7 @@ impl Config {
             unsent_upload_ttl: Duration::from_secs(24 * 3600),
             housekeeping_interval: Duration::from_secs(60),
             schedule_min_lead: Duration::from_secs(rapport_protocol::MIN_SCHEDULE_AHEAD_SECS as u64),
+            twilio: None,
             data_dir,
             jwt_secret: None,
             updates_dir: None,
@@ -253,8 +308,28 @@ impl Config {
         }
         config.max_upload_bytes = args.max_upload_mb * 1024 * 1024;
         config.jwt_secret = std::env::var("RAPPORT_JWT_SECRET").ok().filter(|s| !s.is_empty());
+        config.twilio = twilio_config(args)?;
         Ok(config)
     }
+}
+
+/// The bridge's settings from the flags: on with a token, which then needs a public URL.
+fn twilio_config(args: &Args) -> anyhow::Result<Option<TwilioConfig>> {
+    let Some(auth_token) = args.twilio_auth_token.clone().filter(|t| !t.is_empty()) else { return Ok(None) };
+    let public_url = match args.public_url.as_deref().map(str::trim) {
+        Some(url) if url.starts_with("https://") || url.starts_with("http://") => url.trim_end_matches('/').to_owned(),
+        _ => anyhow::bail!("--twilio-auth-token needs --public-url https://…: Twilio signs the URL it calls, and the hub checks that signature"),
+    };
+    let api_url = args.twilio_api_url.trim().trim_end_matches('/').to_owned();
+    if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
+        anyhow::bail!("--twilio-api-url must be an http(s) URL");
+    }
+    let account_sid = args.twilio_account_sid.clone().filter(|s| !s.is_empty());
+    if account_sid.is_none() {
+        tracing::warn!("--twilio-auth-token without --twilio-account-sid: WhatsApp and SMS messages are received but none is sent");
+    }
+    let retry_base = Duration::from_millis(args.twilio_retry_base_ms);
+    Ok(Some(TwilioConfig { auth_token, account_sid, api_url, public_url, retry_base }))
 }
 
 /// Whether the database URL names a PostgreSQL database (else it is SQLite's or unsupported).

@@ -66,7 +66,7 @@ impl ApiError {
             | ErrorCode::InvalidRefreshToken => StatusCode::UNAUTHORIZED,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ErrorCode::EmailTaken => StatusCode::CONFLICT,
+            ErrorCode::EmailTaken | ErrorCode::Conflict => StatusCode::CONFLICT,
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -125,6 +125,7 @@ impl From<Refusal> for ApiError {
             Refusal::TooManyTemplates => ApiError::invalid("you have 500 templates already; remove one first"),
             Refusal::AlreadySent => ApiError::new(ErrorCode::Gone, "the scheduled message is being sent or was sent already"),
             Refusal::NoSuchMessage => ApiError::not_found("message"),
+            Refusal::NumberTaken => ApiError::new(ErrorCode::Conflict, "another recruiter receives on this number"),
         }
     }
 }

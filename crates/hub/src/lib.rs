@@ -21,6 +21,9 @@
 //!   shares the bytes with every recipient.
 //! - `scheduler`: sends scheduled messages at their time, exactly once across restarts and
 //!   hubs (1.1, §3).
+//! - `twilio`: the WhatsApp / SMS bridge (1.1, §5): the webhook signature check, the durable
+//!   outbox that sends recruiters' replies through Twilio exactly once across restarts and hubs,
+//!   and WhatsApp's 24-hour window (its routes are in `http`).
 //! - `presence`: who is shown online, with the reconnect grace period.
 //! - `cluster` (`--redis`): several hubs on one PostgreSQL and one Redis acting as one: each
 //!   event reaches the sessions on every hub, presence counts every hub's connections, a
@@ -50,6 +53,7 @@ mod presence;
 mod scheduler;
 mod server;
 pub mod store;
+mod twilio;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -80,6 +84,8 @@ pub(crate) struct Hub {
     pub thumbnails: tokio::sync::Semaphore,
     /// Wakes the scheduler: a message was scheduled, maybe sooner than its next wake-up.
     pub scheduled_due: tokio::sync::Notify,
+    /// Wakes the bridge's outbox: messages were stored, maybe some to send through Twilio.
+    pub outbound_due: tokio::sync::Notify,
     /// A deletion committed since the database's files were last purged of removed data.
     pub purge_due: std::sync::atomic::AtomicBool,
     pub presence: presence::PresenceBoard,
@@ -122,6 +128,7 @@ pub async fn run(
         thumbnails: tokio::sync::Semaphore::new(1),
         purge_due: std::sync::atomic::AtomicBool::new(false),
         scheduled_due: tokio::sync::Notify::new(),
+        outbound_due: tokio::sync::Notify::new(),
         presence: presence::PresenceBoard::default(),
         metrics,
         shutdown: CancellationToken::new(),
@@ -135,6 +142,7 @@ pub async fn run(
     let janitor = tokio::spawn(gateway::janitor(hub.clone()));
     let housekeeping = tokio::spawn(housekeeping::run(hub.clone()));
     let scheduler = tokio::spawn(scheduler::run(hub.clone()));
+    let outbox = tokio::spawn(twilio::outbox::run(hub.clone()));
     let stop_committing = CancellationToken::new();
     let committer = tokio::spawn(gateway::commit_sends(hub.clone(), send_queue, stop_committing.clone()));
 
@@ -163,6 +171,8 @@ pub async fn run(
     // A send it started is in the committer's queue and finishes below; an unfinished claim
     // runs out and another hub (or the next start) sends it, stored once.
     scheduler.abort();
+    // A call to Twilio it was making is cut; its claim runs out and the next start sends it.
+    outbox.abort();
     // Only now, with every session gone, may the committer stop; it finishes a batch it started.
     stop_committing.cancel();
     if tokio::time::timeout(SHUTDOWN_DRAIN, committer).await.is_err() {

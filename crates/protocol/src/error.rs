@@ -50,6 +50,9 @@ pub enum ErrorCode {
     RangeNotSatisfiable,
     /// (1.1) A feature this hub does not serve yet (it is not in `hello.features`).
     Unsupported,
+    /// (1.1, §5) The thing belongs to someone else already (a Twilio number another recruiter
+    /// receives on).
+    Conflict,
 }
 
 impl ErrorCode {
@@ -77,6 +80,7 @@ impl ErrorCode {
             ErrorCode::TooLarge => "too_large",
             ErrorCode::RangeNotSatisfiable => "range_not_satisfiable",
             ErrorCode::Unsupported => "unsupported",
+            ErrorCode::Conflict => "conflict",
         }
     }
 }
@@ -130,6 +134,7 @@ mod tests {
             ErrorCode::TooLarge,
             ErrorCode::RangeNotSatisfiable,
             ErrorCode::Unsupported,
+            ErrorCode::Conflict,
         ] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str(), "wire name of {code:?}");
         }

@@ -27,7 +27,7 @@ pub mod template;
 
 pub use error::{ErrorBody, ErrorCode, ErrorInfo};
 pub use rest::{
-    Application, ApplicationStatus, ApplicationStatusCard, Attachment, Card, Conversation, ConversationKind, JobCard,
+    Application, ApplicationStatus, ApplicationStatusCard, Attachment, Bridge, BridgeChannel, Card, Conversation, ConversationKind, JobCard,
     Member, Message, MessageKind, Notification, NotificationKind, Presence, PresenceStatus, Reaction, Role,
     ScheduledMessage, Session, Template, User,
 };

@@ -7,21 +7,26 @@
 //! also names a Redis, the hub runs with `--redis` on it (under a key prefix of its own);
 //! [`HubProcess`] runs the real binary so tests can SIGKILL it. For tests of several hubs,
 //! [`TestRedis`] is a redis-server of one test's own and [`LoadBalancer`] the repository's
-//! nginx configuration in front of hubs.
+//! nginx configuration in front of hubs. For the WhatsApp / SMS bridge, [`twilio_signature`]
+//! signs webhooks as Twilio does and
+//! [`FakeTwilio`] stands in for Twilio's REST API.
 #![deny(missing_docs)]
 
 mod balancer;
 mod database;
+mod fake_twilio;
 mod gateway;
 mod process;
 mod proxy;
 mod redis;
 mod rest;
+mod twilio;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use fake_twilio::{Failure, FakeTwilio, SentMessage, TWILIO_ACCOUNT_SID};
 pub use database::{on_postgres_or_skip, query_integers, PostgresCluster, TestDatabase, POSTGRES_CLUSTER_ENV, POSTGRES_ENV};
 pub use gateway::{Closed, Gw};
 pub use process::{HubProcess, Launch};
@@ -30,6 +35,7 @@ pub use proxy::Proxy;
 pub use redis::{shared_redis, TestRedis, REDIS_ENV};
 pub use rapport_hub::Config;
 pub use rest::{percent_encode, Api, RawReply, Reply};
+pub use twilio::{form_body, twilio_signature, TWILIO_AUTH_TOKEN, TWILIO_PUBLIC_URL};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;

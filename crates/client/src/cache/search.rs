@@ -189,6 +189,7 @@ mod order {
             created_at: "2026-01-01T00:00:00Z".into(),
             last_rev: 0,
             application: None,
+            bridge: None,
         }
     }
 
@@ -260,6 +261,7 @@ mod measure {
             created_at: "2026-01-01T00:00:00Z".into(),
             last_rev: 0,
             application: None,
+            bridge: None,
         };
         cache.upsert_conversation(&conversation).await.unwrap();
         let t = std::time::Instant::now();

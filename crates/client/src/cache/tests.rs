@@ -24,6 +24,7 @@ fn conversation(last_seq: i64, last_rev: i64) -> Conversation {
         created_at: "2026-01-01T00:00:00Z".into(),
         last_rev,
         application: None,
+        bridge: None,
     }
 }
 

@@ -142,6 +142,7 @@ mod tests {
             created_at: String::new(),
             last_rev: 0,
             application: None,
+            bridge: None,
         }
     }
 

@@ -180,6 +180,10 @@ async fn commit_sends(hub: &Hub, sends: &mut Vec<(QueuedSend, oneshot::Sender<St
         .collect();
     let results = hub.store.insert_messages(&messages).await;
     drop(messages);
+    if hub.config.twilio.is_some() {
+        // Some may be replies into bridged conversations, queued by the database to go out.
+        hub.outbound_due.notify_one();
+    }
     hub.metrics.commit_batch.observe(sends.len() as f64);
     for ((send, reply), result) in sends.drain(..).zip(results) {
         // `inserted` is false for a resend after a lost ack: the database answered with the

@@ -39,7 +39,7 @@ use rapport_protocol::gateway::Event;
 pub use changes::{enqueue as enqueue_change, ChangeKind, EMOJI_RULE};
 pub use connection::upgrade;
 pub use group_commit::{run as commit_sends, SendQueueReceiver};
-pub use ops::{read_over_rest, schedule_over_rest, send_as};
+pub use ops::{read_over_rest, receipt_as, schedule_over_rest, send_as};
 use session::{Kick, Session};
 
 use crate::store::StoreResult;

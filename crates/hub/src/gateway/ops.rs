@@ -81,6 +81,7 @@ async fn send_message(hub: &Hub, user_id: &str, send: SendMessage, received_at: 
         return Ok(OpAnswer::Done(json!(ScheduledAck { scheduled })));
     }
     let members = members_for(hub, user_id, &send.conversation_id).await?;
+    crate::twilio::window::check_send(hub, user_id, &send.conversation_id).await?;
     // The committer answers only after the commit, and dispatches `message.created` itself,
     // in seq order; a resend comes back as the stored message, announced once only.
     hub.gateway
@@ -235,6 +236,13 @@ pub async fn move_receipt(
     announce::in_conversation(hub, conversation_id, members, Skip::Nobody, &event).await;
     record_latency(hub, received_at);
     Ok(())
+}
+
+/// A receipt of `user_id` that did not come from one of their sessions (Twilio reporting a
+/// message delivered to or read by a bridge contact): stored and announced as the op's.
+pub async fn receipt_as(hub: &Hub, user_id: &str, conversation_id: &str, seq: i64, kind: ReceiptKind) -> ApiResult<()> {
+    let members = members_for(hub, user_id, conversation_id).await?;
+    move_receipt(hub, user_id, conversation_id, seq, kind, &members, Instant::now()).await
 }
 
 /// `read` over REST: the same as the gateway op.

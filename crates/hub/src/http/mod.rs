@@ -16,6 +16,7 @@ mod scheduled;
 mod service;
 mod templates;
 mod text;
+mod twilio;
 mod updates;
 
 use std::sync::Arc;
@@ -59,6 +60,10 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/v1/templates/{id}", put(templates::update).delete(templates::delete))
         .route("/v1/scheduled", get(scheduled::list).post(scheduled::create))
         .route("/v1/scheduled/{id}", delete(scheduled::cancel))
+        .route("/v1/bridges/twilio/numbers", get(twilio::numbers::list).post(twilio::numbers::add))
+        .route("/v1/bridges/twilio/numbers/{number}", delete(twilio::numbers::remove))
+        .route("/v1/bridges/twilio/inbound", get(twilio::inbound::health).post(twilio::inbound::receive))
+        .route("/v1/bridges/twilio/status", post(twilio::status::report))
         .route("/v1/openapi.json", get(openapi::document))
         .route("/v1/gateway", get(gateway::upgrade))
         .route("/v1/poll/open", post(poll::open))

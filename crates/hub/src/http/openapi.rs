@@ -6,7 +6,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use super::{account, attachments, conversations, integrations, messages, notifications, scheduled, service, templates};
+use super::{account, attachments, conversations, integrations, messages, notifications, scheduled, service, templates, twilio};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,6 +19,7 @@ use super::{account, attachments, conversations, integrations, messages, notific
         notifications::create, notifications::list, notifications::read,
         integrations::application_status, templates::list, templates::create, templates::update, templates::delete,
         scheduled::create, scheduled::list, scheduled::cancel,
+        twilio::numbers::list, twilio::numbers::add, twilio::numbers::remove, twilio::inbound::health, twilio::inbound::receive, twilio::status::report,
         document, service::healthz, service::readyz, service::metrics,
     ),
     modifiers(&Security, &CommonErrors)

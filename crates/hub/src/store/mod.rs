@@ -1,7 +1,8 @@
 //! Persistence behind one trait, so a second database is a second implementation.
 //!
 //! Layout: this file holds the contract (one trait per concept: users, logins,
-//! conversations, messages, changes to messages, attachments, receipts, notifications;
+//! conversations, messages, changes to messages, attachments, receipts, notifications,
+//! templates, scheduled messages, integrations, the Twilio bridge and its outbox;
 //! [`Store`] is all of them). What does not depend on the dialect is decided in shared code,
 //! the same for every database: `batch` plans a group commit, `change` decides an edit, a
 //! deletion or a reaction from the rows a backend read, `parts` assembles a message's
@@ -32,8 +33,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use rapport_protocol::gateway::ReceiptKind;
 use rapport_protocol::{
-    Attachment, Card, Conversation, Message, MessageKind, Notification, NotificationKind, Role, ScheduledMessage, Template, User,
+    Attachment, BridgeChannel, Card, Conversation, Message, MessageKind, Notification, NotificationKind, Role, ScheduledMessage, Template, User,
 };
+use rapport_protocol::rest::TwilioNumber;
 
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +93,8 @@ pub enum Refusal {
     /// An edit, deletion or reaction of a member names no message of the conversation
     /// (`not_found` "message not found", as for any unknown id).
     NoSuchMessage,
+    /// (§5) Another recruiter receives on this Twilio number (`conflict`).
+    NumberTaken,
 }
 
 /// Templates one user keeps at most.
@@ -283,6 +287,8 @@ pub trait Store:
     + TemplateStore
     + ScheduleStore
     + IntegrationStore
+    + BridgeStore
+    + OutboundStore
 {
     /// Answers when the database is reachable.
     async fn ping(&self) -> StoreResult<()>;
@@ -455,6 +461,117 @@ pub trait IntegrationStore: Send + Sync {
         message_id: &str,
         notify: NewNotification<'_>,
     ) -> StoreResult<Option<Notification>>;
+}
+
+/// (1.1, §5) The WhatsApp / SMS bridge: the Twilio numbers recruiters receive on, the outside
+/// contacts who write to them (each a users row that cannot log in, so that their messages are
+/// those of any member), and the inbound messages already taken, by Twilio's `MessageSid`.
+#[async_trait]
+pub trait BridgeStore: Send + Sync {
+    /// The owner's numbers, oldest first.
+    async fn twilio_numbers(&self, owner_id: &str) -> StoreResult<Vec<TwilioNumber>>;
+    /// Gives the owner this (E.164) number; `true` when it was added now, `false` when they had
+    /// it already. `Refused(NumberTaken)` when someone else has it.
+    async fn add_twilio_number(&self, owner_id: &str, number: &str) -> StoreResult<(TwilioNumber, bool)>;
+    /// Takes the number from its owner; `NotFound` when it is not theirs.
+    async fn remove_twilio_number(&self, owner_id: &str, number: &str) -> StoreResult<()>;
+    /// Who receives on this number.
+    async fn twilio_number_owner(&self, number: &str) -> StoreResult<Option<String>>;
+    /// The user id of the contact who writes from `number` over `channel`, created when
+    /// missing (by one caller only, also when several hubs receive their first message at once).
+    async fn bridge_contact(&self, channel: BridgeChannel, number: &str) -> StoreResult<String>;
+    /// Records that the contact wrote into the conversation through `twilio_number` at `at_ms`
+    /// (the number replies go out from, and the start of WhatsApp's 24-hour window).
+    async fn record_bridge_inbound(&self, conversation_id: &str, contact_id: &str, recruiter_id: &str, twilio_number: &str, at_ms: i64) -> StoreResult<()>;
+    /// The message an inbound `MessageSid` became, when it was taken before.
+    async fn inbound_message_id(&self, message_sid: &str) -> StoreResult<Option<String>>;
+    /// Records that `message_sid` became `message_id` (a second record of the sid keeps the first).
+    async fn record_inbound_message(&self, message_sid: &str, message_id: &str) -> StoreResult<()>;
+    /// Whether the conversation runs over the bridge: its channel, when the contact last wrote
+    /// (ms since the epoch), and the recruiter.
+    async fn bridge_window(&self, conversation_id: &str) -> StoreResult<Option<BridgeWindow>>;
+}
+
+/// (§5) A conversation that runs over the bridge, as a send into it needs to know it.
+#[derive(Debug, Clone)]
+pub struct BridgeWindow {
+    /// WhatsApp or SMS.
+    pub channel: BridgeChannel,
+    /// When the contact last wrote, ms since the epoch.
+    pub last_inbound_at: i64,
+    /// The recruiter whose messages go out.
+    pub recruiter_id: String,
+}
+
+/// (1.1, §5) The outbox of the bridge: a message of a recruiter into a bridged conversation is
+/// queued by the database in the transaction that stores it (a trigger), and goes out through
+/// Twilio from here. Hubs claim due rows for a lease, as scheduled messages are claimed, so one
+/// hub sends each; Twilio's answer is recorded at once.
+#[async_trait]
+pub trait OutboundStore: Send + Sync {
+    /// When the next unsent row falls due (or its claim runs out), in ms since the epoch.
+    async fn next_outbound_due(&self) -> StoreResult<Option<i64>>;
+    /// Claims up to `limit` rows due at `now` that nobody holds, until `lease_until`, with what
+    /// sending them needs; oldest first.
+    async fn claim_outbound(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<Outbound>>;
+    /// A try that may succeed later: the row is released, to be tried at `next_attempt_at`.
+    async fn retry_outbound(&self, message_id: &str, attempts: i64, next_attempt_at: i64) -> StoreResult<()>;
+    /// Records how the row ended; `true` when this call ended it (an earlier one did not).
+    async fn finish_outbound(&self, message_id: &str, outcome: OutboundOutcome<'_>) -> StoreResult<bool>;
+    /// The row Twilio knows by this `MessageSid`.
+    async fn outbound_by_sid(&self, twilio_sid: &str) -> StoreResult<Option<SentOutbound>>;
+    /// Records that Twilio reported the message undelivered; `true` the first time.
+    async fn outbound_undelivered(&self, twilio_sid: &str, why: &str) -> StoreResult<bool>;
+}
+
+/// (§5) A message a hub claimed to send through Twilio.
+#[derive(Debug, Clone)]
+pub struct Outbound {
+    /// The message, which is also the row's key.
+    pub message_id: String,
+    /// Where it was sent.
+    pub conversation_id: String,
+    /// The recruiter who sent it.
+    pub sender_id: String,
+    /// Its text and card now (a deletion before it went out leaves nothing to send).
+    pub body: String,
+    /// Its card.
+    pub card: Option<Card>,
+    /// Whether it was deleted before it went out.
+    pub deleted: bool,
+    /// Tries so far.
+    pub attempts: i64,
+    /// WhatsApp or SMS.
+    pub channel: BridgeChannel,
+    /// The contact's number.
+    pub to: String,
+    /// The recruiter's Twilio number the contact last wrote to.
+    pub from: String,
+    /// When the contact last wrote, ms since the epoch.
+    pub last_inbound_at: i64,
+}
+
+/// How sending an outbound message ended.
+pub enum OutboundOutcome<'a> {
+    /// Twilio took it under this `MessageSid`.
+    Sent(&'a str),
+    /// Given up on, for this reason.
+    Failed(&'a str),
+}
+
+/// (§5) A message Twilio took, as its status callbacks need it.
+#[derive(Debug, Clone)]
+pub struct SentOutbound {
+    /// Where.
+    pub conversation_id: String,
+    /// Which message.
+    pub message_id: String,
+    /// Its seq, the receipt position it moves.
+    pub seq: i64,
+    /// The recruiter who sent it.
+    pub sender_id: String,
+    /// The contact it went to, whose receipts it moves.
+    pub contact_id: String,
 }
 
 /// A notification about to be stored.

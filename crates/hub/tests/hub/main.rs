@@ -33,4 +33,6 @@ mod support;
 mod templates;
 mod text;
 mod timeouts;
+mod twilio;
+mod twilio_outbound;
 mod typing;

@@ -54,6 +54,9 @@ async fn openapi_lists_every_route_with_the_spec_paths() {
         ("/v1/conversations/{id}/messages/{message_id}/reactions/{emoji}", "put"),
         ("/v1/conversations/{id}/messages/{message_id}/reactions/{emoji}", "delete"),
         ("/v1/attachments", "post"), ("/v1/attachments/{id}", "get"), ("/v1/attachments/{id}/thumbnail", "get"),
+        // 1.1, §5: the WhatsApp / SMS bridge.
+        ("/v1/bridges/twilio/numbers", "get"), ("/v1/bridges/twilio/numbers", "post"), ("/v1/bridges/twilio/numbers/{number}", "delete"),
+        ("/v1/bridges/twilio/inbound", "get"), ("/v1/bridges/twilio/inbound", "post"), ("/v1/bridges/twilio/status", "post"),
     ];
     let history_params = doc.body["paths"]["/v1/conversations/{id}/messages"]["get"]["parameters"].to_string();
     assert!(history_params.contains("changed_after_rev"), "{history_params}");
@@ -61,7 +64,7 @@ async fn openapi_lists_every_route_with_the_spec_paths() {
         assert!(doc.body["paths"][path][method].is_object(), "{method} {path} is documented");
     }
     let schemas = &doc.body["components"]["schemas"];
-    for schema in ["Session", "User", "Conversation", "Message", "Notification", "ErrorBody", "Attachment", "Reaction", "EditMessageRequest"] {
+    for schema in ["Session", "User", "Conversation", "Message", "Notification", "ErrorBody", "Attachment", "Reaction", "EditMessageRequest", "Bridge", "TwilioNumber"] {
         assert!(schemas[schema].is_object(), "schema {schema} is generated");
     }
 }

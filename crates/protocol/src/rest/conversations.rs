@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::account::Role;
+use super::bridges::Bridge;
 use super::cards::Application;
 use super::messages::Message;
 
@@ -94,6 +95,11 @@ pub struct Conversation {
     /// Where the candidate stands: the latest `application_status` card (1.1, §3), or null.
     #[serde(default)]
     pub application: Option<Application>,
+    /// (1.1, §5) Set when the other member is an outside contact writing over WhatsApp or SMS
+    /// through the Twilio bridge; absent (not null) otherwise, so clients that do not know it
+    /// see nothing new.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bridge: Option<Bridge>,
 }
 
 /// `GET /v1/conversations`.

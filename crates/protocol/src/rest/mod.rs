@@ -1,6 +1,7 @@
 //! REST bodies and the objects shared by REST and the gateway, one file per concept.
 
 mod account;
+mod bridges;
 mod conversations;
 mod messages;
 mod cards;
@@ -10,6 +11,7 @@ mod notifications;
 mod presence;
 
 pub use account::*;
+pub use bridges::*;
 pub use conversations::*;
 pub use messages::*;
 pub use cards::*;
@@ -47,7 +49,7 @@ mod tests {
             r#"{"id":"c","kind":"group","title":"T","members":[],"last_seq":0,"last_message":null,"unread_count":0,"created_at":"2026-01-01T00:00:00Z"}"#,
         )
         .unwrap();
-        assert_eq!((c.last_rev, c.application), (0, None), "a v1 conversation decodes too");
+        assert_eq!((c.last_rev, c.application, c.bridge), (0, None, None), "a v1 conversation decodes too");
     }
 
     #[test]
@@ -88,9 +90,11 @@ mod tests {
             created_at: "2026-01-01T00:00:00Z".into(),
             last_rev: 0,
             application: None,
+            bridge: None,
         };
         let v = serde_json::to_value(&c).unwrap();
         assert!(v["title"].is_null() && v["last_message"].is_null(), "nulls must be present: {v}");
+        assert!(v.get("bridge").is_none(), "a conversation of accounts has no bridge field at all: {v}");
     }
 
     /// The 1.1 types come out as TypeScript the UI can use as it is: optional fields that may

@@ -1,7 +1,7 @@
 //! PostgreSQL, for several hubs sharing one database: one file per concept of the store's
 //! contract (`users`, `logins`, `conversations`, `messages`, `changes`, `attachments`,
-//! `receipts`, `notifications`), as in `sqlite/`, and `cluster`: what hubs read to catch up on
-//! events they missed.
+//! `receipts`, `notifications`, …, `bridges` and `outbound` for the Twilio bridge), as in
+//! `sqlite/`, and `cluster`: what hubs read to catch up on events they missed.
 //!
 //! Nothing here assumes one hub process. Every invariant is the database's: a conversation's
 //! `seq` and `rev` are taken under that conversation's row lock inside the transaction that
@@ -19,6 +19,7 @@
 //! [`StoreError::Unavailable`](super::StoreError::Unavailable).
 
 mod attachments;
+mod bridges;
 mod changes;
 mod cluster;
 mod conversations;
@@ -26,6 +27,7 @@ mod integrations;
 mod logins;
 mod messages;
 mod notifications;
+mod outbound;
 mod receipts;
 mod scheduled;
 mod templates;

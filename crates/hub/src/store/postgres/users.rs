@@ -95,7 +95,9 @@ impl UserStore for PostgresStore {
         let mut conn = self.conn().await?;
         let rows: Vec<UserRow> = sqlx::query_as(&format!(
             "SELECT {USER_COLUMNS} FROM users
-              WHERE strpos(display_name_folded, $1) > 0 OR email = $1
+              WHERE (strpos(display_name_folded, $1) > 0 OR email = $1)
+                -- (§5) outside contacts are no one's to look up: a phone number is not a directory entry
+                AND NOT EXISTS (SELECT 1 FROM bridge_contacts b WHERE b.user_id = users.id)
               ORDER BY display_name_folded, id LIMIT $2"
         ))
         .bind(&folded)

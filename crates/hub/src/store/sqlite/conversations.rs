@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use rapport_protocol::{Application, Conversation, ConversationKind, Member, Message, Role};
+use rapport_protocol::{Application, Bridge, BridgeChannel, Conversation, ConversationKind, Member, Message, Role};
 use sqlx::{FromRow, SqliteConnection};
 
 use super::messages::{complete, MessageRow, MESSAGE_COLUMNS};
@@ -100,6 +100,25 @@ impl SqliteStore {
             })
             .collect();
 
+        // (§5) Which conversations run over the Twilio bridge, with whom and through which number.
+        let bridge_rows: Vec<(String, String, String, String)> = sqlx::query_as(
+            "SELECT bc.conversation_id, k.channel, k.number, bc.twilio_number
+               FROM members me
+               JOIN bridge_conversations bc ON bc.conversation_id = me.conversation_id
+               JOIN bridge_contacts k ON k.user_id = bc.contact_id
+              WHERE me.user_id = $1 AND ($2 IS NULL OR me.conversation_id = $2)",
+        )
+        .bind(user_id)
+        .bind(only)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut bridges: HashMap<String, Bridge> = bridge_rows
+            .into_iter()
+            .filter_map(|(conversation_id, channel, number, via)| {
+                Some((conversation_id, Bridge { channel: BridgeChannel::parse(&channel)?, number, via }))
+            })
+            .collect();
+
         let mut members: HashMap<String, Vec<Member>> = HashMap::new();
         for m in member_rows {
             members.entry(m.conversation_id).or_default().push(Member {
@@ -124,6 +143,7 @@ impl SqliteStore {
                 created_at: rfc3339(row.created_at),
                 last_rev: row.last_rev,
                 application: applications.remove(&row.id),
+                bridge: bridges.remove(&row.id),
                 id: row.id,
             })
             .collect())

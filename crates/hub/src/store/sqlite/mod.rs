@@ -1,18 +1,20 @@
 //! The embedded default: SQLite in WAL mode, one file per concept of the store's contract
 //! (`users`, `logins`, `conversations`, `messages`, `changes`, `attachments`, `receipts`,
-//! `notifications`).
+//! `notifications`, …, `bridges` and `outbound` for the Twilio bridge).
 //!
 //! Writes go through a single connection, so a write transaction that starts with reads cannot
 //! fail with a lock upgrade error. `secure_delete` is on: what a deletion removes is zeroed in
 //! the database file, not only unlinked; [`Store::purge_removed`] then truncates the WAL.
 
 mod attachments;
+mod bridges;
 mod changes;
 mod conversations;
 mod integrations;
 mod logins;
 mod messages;
 mod notifications;
+mod outbound;
 mod receipts;
 mod scheduled;
 mod templates;

@@ -92,7 +92,9 @@ impl UserStore for SqliteStore {
         let folded = q.trim().to_lowercase();
         let rows: Vec<UserRow> = sqlx::query_as(&format!(
             "SELECT {USER_COLUMNS} FROM users
-              WHERE instr(display_name_folded, $1) > 0 OR email = $1
+              WHERE (instr(display_name_folded, $1) > 0 OR email = $1)
+                -- (§5) outside contacts are no one's to look up: a phone number is not a directory entry
+                AND NOT EXISTS (SELECT 1 FROM bridge_contacts b WHERE b.user_id = users.id)
               ORDER BY display_name_folded, id LIMIT $2"
         ))
         .bind(&folded)
