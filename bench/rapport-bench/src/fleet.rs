@@ -1,5 +1,5 @@
-//! Many sessions at once: open them with bounded concurrency, run them through a warm-up, a
-//! measured window and a drain, stop them, add up.
+//! Many sessions at once (WebSocket or long-polled): open them with bounded concurrency, run
+//! them through a warm-up, a measured window and a drain, stop them, add up.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -8,6 +8,7 @@ use futures_util::{stream, StreamExt as _, TryStreamExt as _};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::polled;
 use crate::procfs::CpuMark;
 use crate::runner::{self, now_us, SendPlan, Stats, Window};
 use crate::server::{self, Target};
@@ -49,6 +50,30 @@ impl Fleet {
             .map(|(opened, role)| tokio::spawn(runner::run(target, opened, role.plan, window, role.measure, stop_rx.clone())))
             .collect();
         Fleet { stop, tasks }
+    }
+
+    /// Opens a long-polled session per token, in order, spread evenly over `over`, and starts
+    /// polling each as soon as it is open: their polls are then held and answered at evenly
+    /// spread moments, as the runner spreads WebSocket pings. `measure`: whether they record
+    /// latency.
+    pub async fn open_polled(http: &reqwest::Client, base: &str, tokens: &[String], over: Duration, window: Window, measure: bool) -> anyhow::Result<Fleet> {
+        let (stop, stop_rx) = watch::channel(false);
+        let start = tokio::time::Instant::now();
+        let step = over / tokens.len().max(1) as u32;
+        // On an error the sessions already polling end too: `stop` is dropped.
+        let tasks = stream::iter(tokens.iter().enumerate())
+            .map(|(i, token)| {
+                let stop = stop_rx.clone();
+                async move {
+                    tokio::time::sleep_until(start + step * i as u32).await;
+                    let session = polled::open(http, base, token).await?;
+                    Ok::<_, anyhow::Error>(tokio::spawn(polled::run(session, window, measure, stop)))
+                }
+            })
+            .buffered(OPEN_CONCURRENCY)
+            .try_collect()
+            .await?;
+        Ok(Fleet { stop, tasks })
     }
 
     /// Stops every session and adds up what they saw.

@@ -7,8 +7,10 @@
 //! - `api`: REST setup and catch-up; `wire`: the two gateway protocols (Rapport v1 and
 //!   Engine.IO v4 / Socket.IO v5, both spoken here over tokio-tungstenite with small buffers).
 //! - `runner`: one task per session (heartbeats, paced sends, latency and loss accounting);
-//!   `fleet`: many of them.
-//! - `scenario`: `latency`, `fanout`, `idle`, `storm`, `client`, `desktop`, `scaleout`;
+//!   `polled`: the same for a long-polled session (protocol 1.1 §4, HTTP requests on a kept-alive
+//!   connection); `fleet`: many of either.
+//! - `scenario`: `latency`, `fanout`, `idle`, `storm`, `client`, `desktop`, `scaleout`, `poll`
+//!   (the hub's long polling against its own WebSocket: idle cost and latency, Rapport only);
 //!   `deployment`: the SQLite hub, the PostgreSQL hub and the pair of PostgreSQL hubs with Redis
 //!   behind nginx that `scaleout` compares.
 //! - `report`: the table, the JSON summary and the closing comparison lines.
@@ -16,6 +18,7 @@
 mod api;
 mod deployment;
 mod fleet;
+mod polled;
 mod procfs;
 mod report;
 mod runner;
@@ -55,10 +58,10 @@ struct Args {
     /// The hub binary (default: next to this binary).
     #[arg(long)]
     hub: Option<PathBuf>,
-    /// Override: sessions for idle and latency (idle sessions) and storm.
+    /// Override: sessions for idle, latency (idle sessions), storm and poll (idle sessions).
     #[arg(long)]
     sessions: Option<usize>,
-    /// Override: latency and fanout message rate (msg/s, all senders together).
+    /// Override: latency, fanout and poll message rate (msg/s, all senders together).
     #[arg(long)]
     rate: Option<f64>,
     /// Override: messages in the client scenario's cache.
@@ -70,7 +73,7 @@ struct Args {
     /// Override: the scaleout scenario's ladder of rates (msg/s, all senders together).
     #[arg(long = "rates", value_delimiter = ',')]
     rates: Vec<f64>,
-    /// Override: measured seconds of latency, fanout and each scaleout step.
+    /// Override: measured seconds of latency, fanout, poll (latency part) and each scaleout step.
     #[arg(long)]
     seconds: Option<f64>,
     /// The desktop app for the desktop scenario (default: `rapport` next to this binary, as
@@ -88,6 +91,7 @@ struct Scales {
     client: scenario::client::Scale,
     desktop: scenario::desktop::Scale,
     scaleout: scenario::scaleout::Scale,
+    poll: scenario::poll::Scale,
 }
 
 fn scales(args: &Args) -> Scales {
@@ -101,6 +105,16 @@ fn scales(args: &Args) -> Scales {
             client: scenario::client::Scale { messages: 5_000, conversations: 4, missed: 500 },
             desktop: scenario::desktop::Scale { conversations: 50, launches: 1, settle: s(2.0) },
             scaleout: scenario::scaleout::Scale { rates: vec![200.0, 400.0], phases: Phases { warmup: s(0.5), measure: s(1.5), drain: s(0.5) } },
+            poll: scenario::poll::Scale {
+                idle_sessions: 200,
+                idle_users: 4,
+                spread: s(0.0),
+                settle: s(1.0),
+                window: s(2.0),
+                receivers: 5,
+                rate: 20.0,
+                phases: Phases { warmup: s(0.5), measure: s(2.0), drain: s(0.5) },
+            },
         }
     } else {
         Scales {
@@ -114,16 +128,29 @@ fn scales(args: &Args) -> Scales {
                 rates: vec![1000.0, 2000.0, 4000.0, 6000.0, 8000.0],
                 phases: Phases { warmup: s(2.0), measure: s(8.0), drain: s(2.0) },
             },
+            // Sized for two shared cores; the spread is one hold time (25 s).
+            poll: scenario::poll::Scale {
+                idle_sessions: 2000,
+                idle_users: 20,
+                spread: s(25.0),
+                settle: s(3.0),
+                window: s(30.0),
+                receivers: 50,
+                rate: 100.0,
+                phases: Phases { warmup: s(3.0), measure: s(20.0), drain: s(2.0) },
+            },
         }
     };
     if let Some(n) = args.sessions {
         scales.idle.sessions = n;
         scales.latency.idle_sessions = n;
         scales.storm.sessions = n;
+        scales.poll.idle_sessions = n;
     }
     if let Some(rate) = args.rate {
         scales.latency.rate = rate;
         scales.fanout.rate = rate;
+        scales.poll.rate = rate;
     }
     if let Some(m) = args.messages {
         scales.client.messages = m;
@@ -136,6 +163,7 @@ fn scales(args: &Args) -> Scales {
         scales.latency.phases.measure = s(secs);
         scales.fanout.phases.measure = s(secs);
         scales.scaleout.phases.measure = s(secs);
+        scales.poll.phases.measure = s(secs);
     }
     if !args.rates.is_empty() {
         scales.scaleout.rates = args.rates.clone();
@@ -143,7 +171,7 @@ fn scales(args: &Args) -> Scales {
     scales
 }
 
-const ALL: [&str; 7] = ["latency", "fanout", "idle", "storm", "client", "desktop", "scaleout"];
+const ALL: [&str; 8] = ["latency", "fanout", "idle", "storm", "client", "desktop", "scaleout", "poll"];
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -175,6 +203,11 @@ async fn main() -> anyhow::Result<()> {
         let per_target = matches!(*scenario, "latency" | "fanout" | "idle" | "storm");
         if *scenario == "scaleout" {
             outcomes.extend(scenario::scaleout::run(&programs, &scales.scaleout).await);
+            continue;
+        }
+        if *scenario == "poll" {
+            // Rapport only: the peer it is measured against is the hub's own WebSocket.
+            outcomes.extend(scenario::poll::run(&programs, &scales.poll).await);
             continue;
         }
         if !per_target {

@@ -51,7 +51,8 @@ pub struct Window {
 }
 
 impl Window {
-    fn contains(&self, t: u64) -> bool {
+    /// Whether `t` (µs) falls in the window.
+    pub fn contains(&self, t: u64) -> bool {
         t >= self.from_us && t < self.to_us
     }
 }
@@ -81,6 +82,8 @@ pub struct Stats {
     pub frames_in_window: u64,
     /// Heartbeat frames (pong / Engine.IO ping) received during the window.
     pub heartbeats_in_window: u64,
+    /// Polls answered during the window (long-polled sessions).
+    pub polls_in_window: u64,
     /// Sessions whose socket ended before they were told to stop.
     pub dropped: u64,
 }
@@ -99,6 +102,7 @@ impl Stats {
         self.errors += s.errors;
         self.frames_in_window += s.frames_in_window;
         self.heartbeats_in_window += s.heartbeats_in_window;
+        self.polls_in_window += s.polls_in_window;
         self.dropped += s.dropped;
     }
 }
@@ -183,21 +187,7 @@ pub async fn run(
                     stats.frames_in_window += 1;
                 }
                 match wire::classify(target, &text) {
-                    Incoming::Message(m) => {
-                        stats.received_total += 1;
-                        let Some((sender, count, t)) = parse_body(m.body) else { continue };
-                        if !window.contains(t) {
-                            continue;
-                        }
-                        if seen.insert((sender << 32) | count) {
-                            stats.received_unique += 1;
-                            if measure_latency {
-                                let _ = stats.latency.get_or_insert_with(histogram).record(now.saturating_sub(t).max(1));
-                            }
-                        } else {
-                            stats.duplicates += 1;
-                        }
-                    }
+                    Incoming::Message(m) => count_message(&mut stats, &mut seen, window, measure_latency, now, m.body),
                     Incoming::Ack { reference, .. } => {
                         stats.acked += 1;
                         if let Some(t) = sent_at.remove(&reference) {
@@ -226,6 +216,24 @@ pub async fn run(
     }
     let _ = sink.close().await;
     stats
+}
+
+/// Counts a message received at `now` (µs): distinct or repeated, and its latency when it was
+/// sent in the window and the session measures.
+pub fn count_message(stats: &mut Stats, seen: &mut HashSet<u64>, window: Window, measure_latency: bool, now: u64, body: &str) {
+    stats.received_total += 1;
+    let Some((sender, count, t)) = parse_body(body) else { return };
+    if !window.contains(t) {
+        return;
+    }
+    if seen.insert((sender << 32) | count) {
+        stats.received_unique += 1;
+        if measure_latency {
+            let _ = stats.latency.get_or_insert_with(histogram).record(now.saturating_sub(t).max(1));
+        }
+    } else {
+        stats.duplicates += 1;
+    }
 }
 
 async fn tick(tick: &mut Option<tokio::time::Interval>) {

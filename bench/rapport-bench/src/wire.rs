@@ -261,6 +261,12 @@ pub fn classify(target: Target, text: &str) -> Incoming<'_> {
     }
 }
 
+/// The session seq of a Rapport `event` frame (any event type): what a long-polled session
+/// sends back as its `last_seq`.
+pub fn event_seq(text: &str) -> Option<u64> {
+    leading_number(text.strip_prefix(r#"{"op":"event","seq":"#)?).map(|seq| seq as u64)
+}
+
 /// The message object that starts right after `marker`.
 fn message_at<'a>(text: &'a str, marker: &str) -> Option<Delivered<'a>> {
     let start = text.find(marker)? + marker.len() - 1;
@@ -307,6 +313,12 @@ mod tests {
         let ack = r#"4317[{"message":{"id":"m1","conversation_id":"c1","seq":3,"sender_id":"u","client_msg_id":"x","body":"hi","created_at":"t"}}]"#;
         assert!(matches!(classify(Target::SocketIo, ack), Incoming::Ack { reference: 17, message: Some(m) } if m.seq == 3));
         assert!(matches!(classify(Target::SocketIo, "2"), Incoming::Ping));
+    }
+
+    #[test]
+    fn event_seq_is_read_from_any_event_and_only_from_events() {
+        assert_eq!(event_seq(r#"{"op":"event","seq":12,"type":"presence.updated","data":{}}"#), Some(12));
+        assert_eq!(event_seq(r#"{"op":"ack","ref":12,"data":{}}"#), None);
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod desktop;
 pub mod fanout;
 pub mod idle;
 pub mod latency;
+pub mod poll;
 pub mod scaleout;
 pub mod storm;
 
