@@ -20,7 +20,7 @@ use rapport_client::{
     NotificationToShow, Pause, PendingChange, Presence, PresenceStatus, QuietHours, QuietReason, QuietSpan, QuietStatus,
     ReceiptKind, ReplyPreview, Role, ScheduledMessage, SearchHit, Template, SnippetPart, TokenStoreKind, TransferProgress, Transport, User, Weekday,
 };
-use rapport_protocol::{Application, ApplicationStatus, ApplicationStatusCard, Card, JobCard};
+use rapport_protocol::{Application, ApplicationStatus, ApplicationStatusCard, Bridge, BridgeChannel, Card, JobCard};
 use ts_rs::{Config, TS};
 
 use crate::commands::{Bootstrap, Demo, NewAccount};
@@ -75,6 +75,8 @@ fn declarations(cfg: &Config) -> Vec<Declaration> {
         declaration::<HistoryPage>(cfg),
         declaration::<ApplicationStatus>(cfg),
         declaration::<Application>(cfg),
+        declaration::<BridgeChannel>(cfg),
+        declaration::<Bridge>(cfg),
         declaration::<JobCard>(cfg),
         declaration::<ApplicationStatusCard>(cfg),
         declaration::<Card>(cfg),

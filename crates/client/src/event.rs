@@ -2,7 +2,7 @@
 
 use rapport_protocol::gateway::{Event, ReceiptKind};
 use rapport_protocol::rest::ChosenStatus;
-use rapport_protocol::{Application, Card, ConversationKind, Member, MessageKind, Notification, Presence};
+use rapport_protocol::{Application, Bridge, Card, ConversationKind, Member, MessageKind, Notification, Presence};
 use serde::{Deserialize, Serialize};
 
 /// The connection supervisor's state, as the UI shows it.
@@ -270,6 +270,11 @@ pub struct ConversationSummary {
     /// (1.1, §3) Where the candidate stands: the newest application status card, or null.
     #[serde(default)]
     pub application: Option<Application>,
+    /// (1.1, §5) Set when the other member is an outside contact writing over WhatsApp or SMS
+    /// through the hub's Twilio bridge (their number, and the recruiter's number replies go
+    /// out from); null otherwise.
+    #[serde(default)]
+    pub bridge: Option<Bridge>,
     /// RFC 3339.
     pub created_at: String,
 }
@@ -464,7 +469,7 @@ pub enum EngineEvent {
     /// The user chose another status of their own (`set_presence`; auto-away is not a choice).
     ChosenPresence(ChosenStatus),
     /// A conversation was added or changed (members, unread count, last message, muted).
-    Conversation(ConversationSummary),
+    Conversation(Box<ConversationSummary>),
     /// A notification arrived (job alert, application status, system).
     Notification(Notification),
     /// Show this desktop notification now.

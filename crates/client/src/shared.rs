@@ -363,7 +363,7 @@ impl Shared {
     pub(crate) async fn emit_conversation(&self, conversation_id: &str) {
         let Ok(me) = self.me_id() else { return };
         if let Ok(Some(summary)) = self.cache.summary(conversation_id, &me).await {
-            self.emit(EngineEvent::Conversation(summary));
+            self.emit(EngineEvent::Conversation(Box::new(summary)));
         }
     }
 

@@ -318,6 +318,22 @@ status: ApplicationStatus,
  */
 updated_at: string, };
 
+export type BridgeChannel = "whatsapp" | "sms";
+
+export type Bridge = { 
+/**
+ * WhatsApp or SMS.
+ */
+channel: BridgeChannel, 
+/**
+ * The contact's phone number, E.164 (`+4915…`).
+ */
+number: string, 
+/**
+ * The recruiter's Twilio number the contact wrote to, E.164: replies go out from it.
+ */
+via: string, };
+
 export type JobCard = { 
 /**
  * Job title.
@@ -401,6 +417,12 @@ muted: boolean,
  * (1.1, §3) Where the candidate stands: the newest application status card, or null.
  */
 application: Application | null, 
+/**
+ * (1.1, §5) Set when the other member is an outside contact writing over WhatsApp or SMS
+ * through the hub's Twilio bridge (their number, and the recruiter's number replies go
+ * out from); null otherwise.
+ */
+bridge: Bridge | null, 
 /**
  * RFC 3339.
  */

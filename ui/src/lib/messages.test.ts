@@ -37,6 +37,7 @@ const conv = (id: string, at: string): ConversationSummary => ({
   unread_count: 0,
   muted: false,
   application: null,
+  bridge: null,
   created_at: at,
 });
 

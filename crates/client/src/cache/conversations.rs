@@ -34,6 +34,8 @@ struct ConversationRow {
     created_at: String,
     hub_last_seq: i64,
     muted: bool,
+    /// `Conversation.bridge` as JSON.
+    bridge: Option<String>,
 }
 
 impl Cache {
@@ -43,8 +45,8 @@ impl Cache {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let activity = c.last_message.as_ref().map_or(c.created_at.as_str(), |m| m.created_at.as_str());
         sqlx::query(
-            "INSERT INTO conversations (id, kind, title, created_at, hub_last_seq, last_activity, hub_last_rev) VALUES (?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (id) DO UPDATE SET title = excluded.title,
+            "INSERT INTO conversations (id, kind, title, created_at, hub_last_seq, last_activity, hub_last_rev, bridge) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET title = excluded.title, bridge = excluded.bridge,
                hub_last_seq = MAX(hub_last_seq, excluded.hub_last_seq),
                last_activity = MAX(last_activity, excluded.last_activity),
                hub_last_rev = MAX(hub_last_rev, excluded.hub_last_rev)",
@@ -56,6 +58,7 @@ impl Cache {
         .bind(c.last_seq)
         .bind(activity)
         .bind(c.last_rev)
+        .bind(c.bridge.as_ref().and_then(|b| serde_json::to_string(b).ok()))
         .execute(&mut *tx)
         .await?;
         for m in &c.members {
@@ -198,7 +201,7 @@ impl Cache {
     /// One conversation for the list.
     pub(crate) async fn summary(&self, id: &str, me: &str) -> Result<Option<ConversationSummary>, EngineError> {
         let row: Option<ConversationRow> =
-            sqlx::query_as("SELECT id, kind, title, created_at, hub_last_seq, muted FROM conversations WHERE id = ?")
+            sqlx::query_as("SELECT id, kind, title, created_at, hub_last_seq, muted, bridge FROM conversations WHERE id = ?")
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -221,6 +224,8 @@ impl Cache {
             last_message,
             muted: row.muted,
             application,
+            // Written by this cache from the protocol type; unreadable means not bridged.
+            bridge: row.bridge.as_deref().and_then(|b| serde_json::from_str(b).ok()),
             created_at: row.created_at,
         }))
     }

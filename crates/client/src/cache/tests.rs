@@ -192,3 +192,18 @@ async fn an_acknowledged_send_whose_body_changed_meanwhile_becomes_an_edit() {
     assert_eq!((queued[0].op, queued[0].message_id.as_deref(), queued[0].body.as_str()), (super::Op::Edit, Some("m1"), "hello world"));
     assert_eq!(body_of(&cache, "m1").await, "hello world", "and the message shows the body the user wants");
 }
+
+/// A conversation with a WhatsApp contact keeps the hub's `bridge` for the list, offline too,
+/// and follows the hub's copy when it changes.
+#[tokio::test]
+async fn a_bridged_conversation_keeps_its_channel_and_numbers() {
+    use rapport_protocol::{Bridge, BridgeChannel};
+    let (_dir, cache) = cache_with(&[], 0).await;
+    assert_eq!(cache.summary("c", ME).await.unwrap().unwrap().bridge, None, "not bridged");
+    let bridge = Bridge { channel: BridgeChannel::Whatsapp, number: "+4915112345678".into(), via: "+14155550100".into() };
+    cache.upsert_conversation(&Conversation { bridge: Some(bridge.clone()), ..conversation(0, 0) }).await.unwrap();
+    assert_eq!(cache.summary("c", ME).await.unwrap().unwrap().bridge, Some(bridge.clone()));
+    let sms = Bridge { channel: BridgeChannel::Sms, ..bridge };
+    cache.upsert_conversation(&Conversation { bridge: Some(sms.clone()), ..conversation(0, 0) }).await.unwrap();
+    assert_eq!(cache.summary("c", ME).await.unwrap().unwrap().bridge, Some(sms), "the hub's newest copy wins");
+}

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 /// Which network an outside contact writes over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BridgeChannel {
@@ -39,6 +40,7 @@ impl BridgeChannel {
 /// `Conversation.bridge`: the conversation's other member is an outside contact who writes
 /// from a phone, not an account of this hub. Absent for every other conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Bridge {
     /// WhatsApp or SMS.
