@@ -5,8 +5,9 @@
 //! and how every other caller is refused. [`OPS`] does the same for the gateway's client ops.
 //! The runners ([`rest`], [`gateway`]) build one [`world::World`] — an owner (a recruiter), a
 //! member of her conversation (a candidate) and an outsider, with a conversation, messages,
-//! attachments, a template, a scheduled message, a notification and a poll session of the owner's
-//! — try every refusal of every row, check that each answered exactly the status and code that
+//! attachments, a template, a scheduled message, a notification, a poll session and two Twilio
+//! numbers of the owner's, and a conversation over the WhatsApp/SMS bridge with a reply of hers
+//! that went out through Twilio — try every refusal of every row, check that each answered exactly the status and code that
 //! the protocol gives and that nothing changed, and then make each row's request as its
 //! rightful caller, which must succeed: so every refusal was about who asked, not about a
 //! request that would have failed anyway.
@@ -42,6 +43,9 @@ pub enum Access {
     /// The WebSocket upgrade: the token comes in the socket's `identify` or `resume` (see
     /// [`OPS`]).
     Gateway,
+    /// Twilio's webhooks: whoever signs the form and the public URL with the hub's Twilio auth
+    /// token (`X-Twilio-Signature`); no bearer token.
+    TwilioSignature,
 }
 
 /// One way a caller is refused, and the answer it gets.
@@ -90,6 +94,18 @@ pub enum Refusal {
     UnknownRefreshToken,
     /// A plain request to the WebSocket route: 400 `invalid_payload`.
     NotAnUpgrade,
+    /// A candidate managing Twilio numbers (only recruiters receive on them): 403 `forbidden`,
+    /// for a real number as for a made-up one.
+    CandidateNumbers,
+    /// The outsider (a recruiter) adding the owner's number: 409 `conflict` "another recruiter
+    /// receives on this number" — a number has one owner, and it stays hers; the answer does
+    /// not say who she is.
+    NumberTaken,
+    /// A webhook without `X-Twilio-Signature`: 403 `forbidden`.
+    NoSignature,
+    /// A webhook whose signature is not Twilio's for it (garbage, empty, another auth token,
+    /// another URL, a parameter changed after signing): 403 `forbidden`.
+    BadSignature,
 }
 
 use Refusal::*;
@@ -119,6 +135,8 @@ pub enum Fill {
     PollSession,
     /// An update file that is served.
     UpdateFile,
+    /// The owner's spare Twilio number (removed by its `DELETE`), percent-encoded.
+    Number,
 }
 
 /// A request's body.
@@ -130,6 +148,8 @@ pub enum Body {
     Json(fn(&Ids) -> Value),
     /// A small text file as `POST /v1/attachments` takes it.
     Upload,
+    /// An `application/x-www-form-urlencoded` form as Twilio posts it, built from the ids.
+    Form(fn(&Ids) -> Vec<(&'static str, String)>),
 }
 
 /// One route: its method and path exactly as `http/mod.rs` writes them, what its parameters
@@ -196,6 +216,13 @@ pub const ROUTES: &[Route] = &[
     Route { method: "GET", path: "/v1/scheduled", fill: &[], body: Body::Empty, access: Access::User, ok: 200, refusals: &[NoToken, MalformedToken, ExpiredToken, LoggedOutToken, OthersHidden, OwnersHidden] },
     Route { method: "POST", path: "/v1/scheduled", fill: &[], body: Body::Json(bodies::schedule), access: Access::User, ok: 201, refusals: &[NoToken, MalformedToken, ExpiredToken, LoggedOutToken, Outsider("conversation"), CandidateCard] },
     Route { method: "DELETE", path: "/v1/scheduled/{id}", fill: &[Fill::Scheduled], body: Body::Empty, access: Access::User, ok: 204, refusals: &[NoToken, MalformedToken, ExpiredToken, LoggedOutToken, Outsider("scheduled message"), NotOwner("scheduled message")] },
+    Route { method: "GET", path: "/v1/bridges/twilio/numbers", fill: &[], body: Body::Empty, access: Access::User, ok: 200, refusals: &[NoToken, MalformedToken, ExpiredToken, LoggedOutToken, OthersHidden, CandidateNumbers] },
+    Route { method: "POST", path: "/v1/bridges/twilio/numbers", fill: &[], body: Body::Json(bodies::number), access: Access::User, ok: 201, refusals: &[NoToken, MalformedToken, ExpiredToken, LoggedOutToken, CandidateNumbers, NumberTaken] },
+    Route { method: "DELETE", path: "/v1/bridges/twilio/numbers/{number}", fill: &[Fill::Number], body: Body::Empty, access: Access::User, ok: 204, refusals: &[NoToken, MalformedToken, ExpiredToken, LoggedOutToken, Outsider("number"), CandidateNumbers] },
+    // A health check of the webhook URL, before Twilio is pointed at it.
+    Route { method: "GET", path: "/v1/bridges/twilio/inbound", fill: &[], body: Body::Empty, access: Access::Anyone, ok: 200, refusals: &[] },
+    Route { method: "POST", path: "/v1/bridges/twilio/inbound", fill: &[], body: Body::Form(forms::inbound), access: Access::TwilioSignature, ok: 200, refusals: &[NoSignature, BadSignature] },
+    Route { method: "POST", path: "/v1/bridges/twilio/status", fill: &[], body: Body::Form(forms::status), access: Access::TwilioSignature, ok: 200, refusals: &[NoSignature, BadSignature] },
     Route { method: "GET", path: "/v1/openapi.json", fill: &[], body: Body::Empty, access: Access::Anyone, ok: 200, refusals: &[] },
     // 101 Switching Protocols: the rightful upgrades, and the socket's own refusals, are the
     // rows of `OPS`.
@@ -309,6 +336,34 @@ mod bodies {
     }
     pub fn poll(_: &Ids) -> Value {
         json!({"ops": [{"op": "ping", "ref": 1}], "last_seq": 0})
+    }
+    pub fn number(_: &Ids) -> Value {
+        json!({"number": world::NEW_NUMBER})
+    }
+}
+
+/// The Twilio rows' forms.
+mod forms {
+    use super::*;
+
+    /// A WhatsApp message from the world's phone to the owner's number.
+    pub fn inbound(ids: &Ids) -> Vec<(&'static str, String)> {
+        vec![
+            ("MessageSid", "SM0000000000000000000000000000a002".to_owned()),
+            ("AccountSid", rapport_testkit::TWILIO_ACCOUNT_SID.to_owned()),
+            ("From", format!("whatsapp:{}", world::PHONE)),
+            ("To", format!("whatsapp:{}", ids.number)),
+            ("Body", "Is the role still open?".to_owned()),
+            ("NumMedia", "0".to_owned()),
+        ]
+    }
+    /// Twilio's report that the owner's reply over the bridge was delivered.
+    pub fn status(ids: &Ids) -> Vec<(&'static str, String)> {
+        vec![
+            ("MessageSid", ids.twilio_sid.clone()),
+            ("MessageStatus", "delivered".to_owned()),
+            ("AccountSid", rapport_testkit::TWILIO_ACCOUNT_SID.to_owned()),
+        ]
     }
 }
 

@@ -1,6 +1,6 @@
 //! Runs [`ROUTES`]: every refusal of every route, then every route's rightful call.
 
-use rapport_testkit::API_KEY;
+use rapport_testkit::{form_body, percent_encode, twilio_signature, API_KEY, TWILIO_AUTH_TOKEN, TWILIO_PUBLIC_URL};
 use serde_json::{json, Value};
 
 use super::world::{in_an_hour, Ids, World};
@@ -14,6 +14,16 @@ enum Caller<'a> {
     Authorization(String),
     /// This `X-Api-Key`.
     Key(&'a str),
+    /// An `X-Twilio-Signature` of the request's form and of `url` (followed by the path) by
+    /// `token`, sent as it was signed or with its first parameter's value changed afterwards.
+    Signed { token: &'a str, url: &'a str, tampered: bool },
+    /// This `X-Twilio-Signature` value.
+    Signature(&'a str),
+}
+
+/// The webhook's signature as Twilio makes it.
+fn twilio() -> Caller<'static> {
+    Caller::Signed { token: TWILIO_AUTH_TOKEN, url: TWILIO_PUBLIC_URL, tampered: false }
 }
 
 fn bearer(token: &str) -> Caller<'static> {
@@ -41,6 +51,7 @@ fn concrete(route: &Route, ids: &Ids) -> String {
         let end = rest[start..].find('}').expect("a closed parameter") + start;
         let fill = fills.next().unwrap_or_else(|| panic!("{}: more parameters than fills", route.path));
         path.push_str(&rest[..start]);
+        let number;
         path.push_str(match fill {
             Fill::Conversation => &ids.conversation,
             Fill::Message => &ids.message,
@@ -53,6 +64,10 @@ fn concrete(route: &Route, ids: &Ids) -> String {
             Fill::Scheduled => &ids.scheduled,
             Fill::PollSession => &ids.poll_session,
             Fill::UpdateFile => &ids.update_file,
+            Fill::Number => {
+                number = percent_encode(&ids.spare_number);
+                &number
+            }
         });
         rest = &rest[end + 1..];
     }
@@ -71,8 +86,22 @@ async fn call(world: &World, route: &Route, caller: &Caller<'_>, ids: &Ids, body
         Caller::Nobody => {}
         Caller::Authorization(value) => request = request.header("authorization", value),
         Caller::Key(key) => request = request.header("x-api-key", *key),
+        Caller::Signature(value) => request = request.header("x-twilio-signature", *value),
+        Caller::Signed { .. } => {}
     }
     request = match (body, route.body) {
+        (None, Body::Form(build)) => {
+            let mut params = build(ids);
+            if let Caller::Signed { token, url, tampered } = caller {
+                let signed: Vec<(&str, &str)> = params.iter().map(|(n, v)| (*n, v.as_str())).collect();
+                request = request.header("x-twilio-signature", twilio_signature(token, &format!("{url}{path}"), &signed));
+                if *tampered {
+                    params[0].1.push('0');
+                }
+            }
+            let params: Vec<(&str, &str)> = params.iter().map(|(n, v)| (*n, v.as_str())).collect();
+            request.header("content-type", "application/x-www-form-urlencoded").body(form_body(&params))
+        }
         (Some(body), _) => request.json(&body),
         (None, Body::Json(build)) => request.json(&build(ids)),
         (None, Body::Upload) => request.header("x-filename", "note.txt").header("content-type", "text/plain").body("a note"),
@@ -168,6 +197,33 @@ async fn refuse(world: &World, route: &Route, refusal: Refusal) {
             assert_eq!(got, answer(404, "not_found", "poll session not found"), "{label}: {text}");
         }
         Refusal::NotAnUpgrade => refused(world, route, refusal, bearer(&ids.owner_token), (400, "invalid_payload")).await,
+        Refusal::CandidateNumbers => {
+            let expected = answer(403, "forbidden", "only recruiters receive on Twilio numbers");
+            same_for_real_and_made_up(world, route, refusal, bearer(&world.member_token), ids, made_up, expected).await;
+        }
+        Refusal::NumberTaken => {
+            let body = json!({"number": ids.number});
+            let (got, text) = call(world, route, &bearer(&world.outsider_token), ids, Some(body)).await;
+            assert_eq!(got, answer(409, "conflict", "another recruiter receives on this number"), "{label}: {text}");
+        }
+        Refusal::NoSignature => refused(world, route, refusal, Caller::Nobody, (403, "forbidden")).await,
+        Refusal::BadSignature => {
+            let hub_url = world.hub.url();
+            let forged = [
+                Caller::Signature("garbage!"),
+                Caller::Signature(""),
+                // Well formed, but Twilio's for another request (its documented example).
+                Caller::Signature("0/KCTR6DLpKmkAf8muzZqo1nDgQ="),
+                Caller::Signed { token: "another auth token", url: TWILIO_PUBLIC_URL, tampered: false },
+                // Signed for the hub's own address, not the public URL Twilio is given.
+                Caller::Signed { token: TWILIO_AUTH_TOKEN, url: &hub_url, tampered: false },
+                Caller::Signed { token: TWILIO_AUTH_TOKEN, url: TWILIO_PUBLIC_URL, tampered: true },
+            ];
+            for caller in forged {
+                let (got, text) = call(world, route, &caller, ids, None).await;
+                assert_eq!(got, answer(403, "forbidden", "missing or wrong X-Twilio-Signature"), "{label}: {text}");
+            }
+        }
         Refusal::UnknownRefreshToken => {
             let body = json!({"refresh_token": "bm90LWEtcmVmcmVzaC10b2tlbi1vZi10aGlzLWh1Yg"});
             let (got, text) = call(world, route, &Caller::Nobody, ids, Some(body)).await;
@@ -195,8 +251,12 @@ async fn every_route_refuses_all_but_its_rightful_caller_and_a_refusal_changes_n
             Access::Integration => Caller::Key(API_KEY),
             Access::Anyone | Access::PollSession => Caller::Nobody,
             Access::Gateway => continue, // upgraded by `gateway`'s tests
+            Access::TwilioSignature => twilio(),
         };
         let (got, text) = call(&world, route, &caller, &world.ids, None).await;
         assert_eq!(got.status, route.ok, "{} {} by its rightful caller: {text}", route.method, route.path);
+        if route.access == Access::TwilioSignature {
+            assert!(text.contains("<Response></Response>"), "{} {}: Twilio is answered with empty TwiML: {text}", route.method, route.path);
+        }
     }
 }

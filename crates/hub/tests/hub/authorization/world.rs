@@ -1,11 +1,15 @@
 //! The world the authorization matrix runs in: an owner with something of every kind, a member
-//! of her conversation, an outsider, and the owner's own expired and logged-out tokens.
+//! of her conversation, an outsider, and the owner's own expired and logged-out tokens. The hub
+//! runs the WhatsApp/SMS bridge, sending through the test kit's fake Twilio.
 
 use std::io::Cursor;
 use std::time::{Duration, Instant};
 
 use rapport_protocol::Session;
-use rapport_testkit::{Api, Gw, TestHub, API_KEY};
+use rapport_hub::config::TwilioConfig;
+use rapport_testkit::{
+    form_body, twilio_signature, Api, FakeTwilio, Gw, TestHub, API_KEY, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_PUBLIC_URL,
+};
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -16,10 +20,19 @@ const PASSWORD: &str = "correct horse";
 const OWNER_EMAIL: &str = "owner@example.test";
 /// The member's email.
 const MEMBER_EMAIL: &str = "member@example.test";
+/// The owner's Twilio number, that the world's phone writes to.
+const NUMBER: &str = "+4930123456789";
+/// Another number of the owner's (removed by its `DELETE` row).
+const SPARE_NUMBER: &str = "+4930123456780";
+/// The number the owner adds by the `POST /v1/bridges/twilio/numbers` row.
+pub const NEW_NUMBER: &str = "+4930123456781";
+/// The phone of the outside contact who writes to the owner over WhatsApp.
+pub const PHONE: &str = "+4915112345678";
 /// The tables whose row counts must not move while requests are refused.
-const TABLES: [&str; 12] = [
+const TABLES: [&str; 17] = [
     "users", "logins", "refresh_tokens", "conversations", "members", "messages", "reactions", "attachments",
-    "notifications", "templates", "scheduled_messages", "integration_events",
+    "notifications", "templates", "scheduled_messages", "integration_events", "twilio_numbers", "bridge_contacts",
+    "bridge_conversations", "twilio_inbound", "twilio_outbox",
 ];
 
 /// The ids (and the credentials that go in bodies) of one request: the world's real ones, or
@@ -66,6 +79,12 @@ pub struct Ids {
     pub update_file: String,
     /// A reaction emoji, percent-encoded for a path.
     pub emoji: String,
+    /// Her Twilio number, that the phone writes to.
+    pub number: String,
+    /// Her other Twilio number.
+    pub spare_number: String,
+    /// Twilio's `MessageSid` of her reply over the bridge.
+    pub twilio_sid: String,
 }
 
 impl Ids {
@@ -95,21 +114,24 @@ impl Ids {
             scheduled: id(10),
             poll_session: id(11),
             gateway_session: id(12),
+            number: "+4930999999999".to_owned(),
+            spare_number: "+4930999999998".to_owned(),
+            twilio_sid: "SM0000000000000000000000000000ffff".to_owned(),
             ..self.clone()
         }
     }
 
     /// The ids that are the owner's alone: not even a member of her conversation learns of them.
-    pub fn owners_own(&self) -> [&str; 5] {
-        [&self.unsent, &self.notification, &self.template, &self.scheduled, &self.poll_session]
+    pub fn owners_own(&self) -> [&str; 7] {
+        [&self.unsent, &self.notification, &self.template, &self.scheduled, &self.poll_session, &self.number, &self.spare_number]
     }
 
     /// The ids the outsider may learn nothing about (the owner's conversation with the outsider
     /// and its message are theirs too).
-    pub fn private(&self) -> [&str; 10] {
+    pub fn private(&self) -> [&str; 12] {
         [
             &self.conversation, &self.message, &self.deletable, &self.attachment, &self.image, &self.unsent,
-            &self.notification, &self.template, &self.scheduled, &self.poll_session,
+            &self.notification, &self.template, &self.scheduled, &self.poll_session, &self.number, &self.spare_number,
         ]
     }
 }
@@ -138,6 +160,8 @@ pub struct World {
     /// Made-up ids of the same form.
     pub made_up: Ids,
     _updates: tempfile::TempDir,
+    /// Where the hub sends the bridge's messages.
+    _twilio: FakeTwilio,
 }
 
 impl World {
@@ -145,11 +169,16 @@ impl World {
         let updates = tempfile::tempdir().expect("temp dir");
         std::fs::write(updates.path().join("latest.json"), "{}").expect("an update manifest");
         let dir = updates.path().to_path_buf();
+        let twilio = FakeTwilio::start(TWILIO_AUTH_TOKEN).await;
+        let mut bridge = TwilioConfig::new(TWILIO_AUTH_TOKEN, TWILIO_PUBLIC_URL);
+        bridge.account_sid = Some(TWILIO_ACCOUNT_SID.to_owned());
+        bridge.api_url = twilio.url();
         // The owner's first token lives one second; the hub then restarts with the default
         // lifetime (the signing secret stays in its data dir), so only that token expires.
         let mut hub = TestHub::start_with(move |c| {
             c.access_ttl = Duration::from_secs(1);
             c.updates_dir = Some(dir);
+            c.twilio = Some(bridge);
         })
         .await;
         let expiring = hub.api().register(OWNER_EMAIL, "Olivia Owner", "recruiter").await;
@@ -179,6 +208,7 @@ impl World {
         let message = sent(&mut gw, json!({"conversation_id": c, "client_msg_id": "m1", "body": "hello", "attachment_ids": [attachment, image]})).await;
         let deletable = sent(&mut gw, json!({"conversation_id": c, "client_msg_id": "m2", "body": "delete me"})).await;
         let foreign = sent(&mut gw, json!({"conversation_id": elsewhere.id, "client_msg_id": "m3", "body": "elsewhere"})).await;
+        let twilio_sid = bridged(&hub, &owner, &mut gw, &twilio).await;
         let gateway_session = ready["session_id"].as_str().expect("a session id").to_owned();
         // Dropped, not closed: the session stays resumable.
         gw.drop_connection();
@@ -223,6 +253,9 @@ impl World {
             gateway_session,
             update_file: "latest.json".to_owned(),
             emoji: "%F0%9F%91%8D".to_owned(),
+            number: NUMBER.to_owned(),
+            spare_number: SPARE_NUMBER.to_owned(),
+            twilio_sid,
         };
         // exp has one-second resolution: two seconds after it was issued, the token has expired.
         tokio::time::sleep(Duration::from_millis(2100).saturating_sub(issued.elapsed())).await;
@@ -239,6 +272,7 @@ impl World {
             made_up: ids.made_up(),
             ids,
             _updates: updates,
+            _twilio: twilio,
         }
     }
 
@@ -280,6 +314,12 @@ impl World {
                 state.insert(format!("{who} {path}"), api.get(&path).await.body);
             }
         }
+        // Only recruiters have numbers: the member (a candidate) is refused the list.
+        for (who, api) in [("owner", &self.owner), ("outsider", &self.outsider)] {
+            let reply = api.get("/v1/bridges/twilio/numbers").await;
+            assert_eq!(reply.status, 200, "{who} GET /v1/bridges/twilio/numbers: {:?}", reply.body);
+            state.insert(format!("{who} numbers"), reply.body);
+        }
         for table in TABLES {
             let count = self.hub.query_integer(&format!("SELECT COUNT(*) FROM {table}")).await;
             state.insert(format!("rows in {table}"), json!(count));
@@ -291,6 +331,48 @@ impl World {
 /// RFC 3339, an hour from now.
 pub fn in_an_hour() -> String {
     (OffsetDateTime::now_utc() + time::Duration::hours(1)).format(&Rfc3339).expect("formats")
+}
+
+/// The owner receives on two numbers; the phone writes to one of them (a conversation over the
+/// bridge), she replies, and the reply goes out through Twilio: its `MessageSid`.
+async fn bridged(hub: &TestHub, owner: &Api, gw: &mut Gw, twilio: &FakeTwilio) -> String {
+    for number in [NUMBER, SPARE_NUMBER] {
+        let added = owner.post("/v1/bridges/twilio/numbers", json!({"number": number})).await;
+        assert_eq!(added.status, 201, "add {number}: {:?}", added.body);
+    }
+    let params = [
+        ("MessageSid", "SM0000000000000000000000000000a001"),
+        ("From", &format!("whatsapp:{PHONE}")),
+        ("To", &format!("whatsapp:{NUMBER}")),
+        ("Body", "Hello, I saw your post"),
+        ("NumMedia", "0"),
+    ];
+    let path = "/v1/bridges/twilio/inbound";
+    let signature = twilio_signature(TWILIO_AUTH_TOKEN, &format!("{TWILIO_PUBLIC_URL}{path}"), &params);
+    let headers = [("content-type", "application/x-www-form-urlencoded"), ("x-twilio-signature", signature.as_str())];
+    let reply = hub.api().raw("POST", path, &headers, Some(form_body(&params))).await;
+    assert_eq!(reply.status, 200, "the phone's message: {}", String::from_utf8_lossy(&reply.body));
+    // Stored before the webhook was answered: the one conversation of hers over the bridge.
+    let conversations = owner.get("/v1/conversations").await.body;
+    let conversation = conversations["conversations"]
+        .as_array()
+        .and_then(|list| list.iter().find(|c| c["bridge"]["number"] == PHONE))
+        .and_then(|c| c["id"].as_str())
+        .unwrap_or_else(|| panic!("a conversation over the bridge: {conversations}"))
+        .to_owned();
+    sent(gw, json!({"conversation_id": conversation, "client_msg_id": "m4", "body": "It is. When can we talk?"})).await;
+    let sent = twilio.wait_until("the owner's reply", |sent, _| !sent.is_empty()).await;
+    // The hub records Twilio's answer just after Twilio gave it: wait for that, so that no
+    // table moves while the matrix runs.
+    let deadline = Instant::now() + rapport_testkit::WAIT;
+    while hub.query_integer("SELECT COUNT(*) FROM twilio_outbox WHERE done_at IS NULL").await != 0 {
+        assert!(Instant::now() < deadline, "the hub never recorded that Twilio took the reply");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let sid = sent[0].sid.clone();
+    let recorded = hub.query_integer(&format!("SELECT COUNT(*) FROM twilio_outbox WHERE twilio_sid = '{sid}'")).await;
+    assert_eq!(recorded, 1, "the reply was sent, as {sid}: its delivery reports reach it");
+    sid
 }
 
 async fn login(api: &Api, email: &str) -> Session {
