@@ -1,5 +1,5 @@
-"""The world the desktop end-to-end tests run in: a real hub, `rapport-cli` participants, dunst,
-and the built app driven through tauri-driver + WebKitWebDriver. Expects to run under Xvfb and
+"""The world the desktop end-to-end tests run in: a real hub (its Twilio bridge talking to a local
+fake Twilio), `rapport-cli` participants, dunst, and the built app driven through tauri-driver + WebKitWebDriver. Expects to run under Xvfb and
 dbus-run-session (scripts/test-desktop does both)."""
 
 import json
@@ -17,6 +17,8 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.options import ArgOptions
+
+from fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
@@ -54,6 +56,7 @@ class World:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.hub = None
+        self.twilio = FakeTwilio()
         self.procs = []
         self.driver = None
         self.shot_index = 0
@@ -63,7 +66,10 @@ class World:
         log = open(self.tmp / "hub.log", "ab")
         self.hub = subprocess.Popen(
             [str(HUB), "--listen", f"127.0.0.1:{self.port}", "--data-dir", str(self.tmp / "hub"),
-             "--api-key", "e2e-key", "--presence-grace", "1", "--heartbeat-ms", "5000"],
+             "--api-key", "e2e-key", "--presence-grace", "1", "--heartbeat-ms", "5000",
+             # The WhatsApp/SMS bridge, with Twilio played by a local fake.
+             "--twilio-auth-token", AUTH_TOKEN, "--twilio-account-sid", ACCOUNT_SID,
+             "--public-url", self.url, "--twilio-api-url", self.twilio.url],
             stdout=log, stderr=log)
         wait_for(lambda: urllib.request.urlopen(f"{self.url}/healthz", timeout=1).status == 200, 20, "the hub did not start")
 
@@ -166,6 +172,7 @@ class World:
         if self.hub and self.hub.poll() is None:
             self.hub.terminate()
             self.hub.wait(15)
+        self.twilio.close()
 
 
 @pytest.fixture(scope="session")
