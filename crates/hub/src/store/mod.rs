@@ -24,6 +24,7 @@ mod application;
 pub mod backend;
 mod batch;
 mod change;
+mod outbound_rows;
 mod parts;
 mod postgres;
 mod sqlite;
@@ -560,7 +561,7 @@ pub enum OutboundOutcome<'a> {
 }
 
 /// (§5) A message Twilio took, as its status callbacks need it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SentOutbound {
     /// Where.
     pub conversation_id: String,

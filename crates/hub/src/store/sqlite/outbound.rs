@@ -3,54 +3,11 @@
 //! conditional UPDATE that claims due rows is atomic by itself.
 
 use async_trait::async_trait;
-use rapport_protocol::{BridgeChannel, Card};
-use sqlx::FromRow;
 
 use super::SqliteStore;
 use crate::clock::now_ms;
+use crate::store::outbound_rows::OutboundRow;
 use crate::store::{Outbound, OutboundOutcome, OutboundStore, SentOutbound, StoreResult};
-
-#[derive(FromRow)]
-struct OutboundRow {
-    message_id: String,
-    conversation_id: String,
-    sender_id: String,
-    body: String,
-    card: Option<String>,
-    deleted_at: Option<i64>,
-    attempts: i64,
-    channel: String,
-    number: String,
-    twilio_number: String,
-    last_inbound_at: i64,
-}
-
-impl OutboundRow {
-    fn into_outbound(self) -> Option<Outbound> {
-        Some(Outbound {
-            channel: BridgeChannel::parse(&self.channel)?,
-            message_id: self.message_id,
-            conversation_id: self.conversation_id,
-            sender_id: self.sender_id,
-            body: self.body,
-            card: self.card.and_then(|json| serde_json::from_str::<Card>(&json).ok()),
-            deleted: self.deleted_at.is_some(),
-            attempts: self.attempts,
-            to: self.number,
-            from: self.twilio_number,
-            last_inbound_at: self.last_inbound_at,
-        })
-    }
-}
-
-#[derive(FromRow)]
-struct SentRow {
-    conversation_id: String,
-    message_id: String,
-    seq: i64,
-    sender_id: String,
-    contact_id: String,
-}
 
 #[async_trait]
 impl OutboundStore for SqliteStore {
@@ -129,7 +86,7 @@ impl OutboundStore for SqliteStore {
     }
 
     async fn outbound_by_sid(&self, twilio_sid: &str) -> StoreResult<Option<SentOutbound>> {
-        let row: Option<SentRow> = sqlx::query_as(
+        let row: Option<SentOutbound> = sqlx::query_as(
             "SELECT o.conversation_id, o.message_id, m.seq, o.sender_id, bc.contact_id
                FROM twilio_outbox o
                JOIN messages m ON m.id = o.message_id
@@ -139,7 +96,7 @@ impl OutboundStore for SqliteStore {
         .bind(twilio_sid)
         .fetch_optional(&self.read)
         .await?;
-        Ok(row.map(|r| SentOutbound { conversation_id: r.conversation_id, message_id: r.message_id, seq: r.seq, sender_id: r.sender_id, contact_id: r.contact_id }))
+        Ok(row)
     }
 
     async fn outbound_undelivered(&self, twilio_sid: &str, why: &str) -> StoreResult<bool> {
