@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.common.options import ArgOptions
 
 from fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
@@ -85,6 +86,16 @@ class World:
             raise AssertionError(f"rapport-cli {' '.join(args)} exited {result.returncode}: {result.stderr}")
         return result
 
+    def rest(self, method, path, body=None, token=None):
+        """One REST call to the hub; its JSON answer (None when empty). An error status raises."""
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(f"{self.url}{path}", method=method, data=data, headers=headers)
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read() or b"null")
+
     def spawn(self, argv, name, **kw):
         log = open(self.tmp / f"{name}.log", "ab")
         proc = subprocess.Popen(argv, stdout=log, stderr=log, **kw)
@@ -119,6 +130,16 @@ class World:
         options.set_capability("tauri:options", {"application": str(APP)})
         self.driver = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=options)
         self.driver.implicitly_wait(0)
+
+    def switch_user(self, email):
+        """Signs the app out (from the presence menu) and in again as `email`."""
+        self.driver.find_element(By.CSS_SELECTOR, "body").send_keys(Keys.ESCAPE)
+        self.one("presence-menu").click()
+        self.one("sign-out").click()
+        self.one("login-email", timeout=30).send_keys(email)
+        self.one("login-password").send_keys(PASSWORD)
+        self.one("login-submit").click()
+        self.one("conversation-list", timeout=30)
 
     def tid(self, name, within=None):
         return (within or self.driver).find_elements(By.CSS_SELECTOR, f'[data-testid="{name}"]')

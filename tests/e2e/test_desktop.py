@@ -6,7 +6,6 @@ import re
 import signal
 import subprocess
 import time
-import urllib.request
 
 import websocket
 
@@ -123,15 +122,6 @@ def test_markup_is_shown_as_text(world):
     w.shot("markup-as-text")
 
 
-def rest(w, method, path, body=None, token=None):
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    data = json.dumps(body).encode() if body is not None else None
-    with urllib.request.urlopen(urllib.request.Request(f"{w.url}{path}", method=method, data=data, headers=headers), timeout=10) as r:
-        return json.loads(r.read() or b"null")
-
-
 def send_over_gateway(w, token, conversation_id, bodies):
     """Sends messages the way any client does: a gateway session, one message.send per body,
     every ack awaited."""
@@ -156,9 +146,9 @@ def send_over_gateway(w, token, conversation_id, bodies):
 
 def test_search_hit_far_back_opens_in_its_conversation(world):
     w = world
-    carl = rest(w, "POST", "/v1/auth/login", {"email": "carl@e2e.test", "password": PASSWORD})
-    dana = rest(w, "GET", f"/v1/users?q={DANA}", token=carl["access_token"])["users"][0]
-    group = rest(w, "POST", "/v1/conversations", {"kind": "group", "title": "Interview panel", "member_ids": [dana["id"]]},
+    carl = w.rest("POST", "/v1/auth/login", {"email": "carl@e2e.test", "password": PASSWORD})
+    dana = w.rest("GET", f"/v1/users?q={DANA}", token=carl["access_token"])["users"][0]
+    group = w.rest("POST", "/v1/conversations", {"kind": "group", "title": "Interview panel", "member_ids": [dana["id"]]},
                  token=carl["access_token"])
     # The hit is older than the newest page (50 messages) of a conversation the app never opened.
     needle = "Portfolio: https://example.test/zebracrossing (case studies inside)"

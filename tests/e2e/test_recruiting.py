@@ -9,7 +9,7 @@ import urllib.request
 
 from selenium.webdriver.common.keys import Keys
 
-from conftest import PASSWORD, wait_for
+from conftest import wait_for
 
 DANA = "dana@e2e.test"
 CARL = "carl@e2e.test"
@@ -177,12 +177,7 @@ def test_candidate_answers_a_card_with_a_quick_reply(world):
     """Last of all, as the candidate: Dana signs out, Carl signs in on the same app, and the card's
     quick reply goes out as a normal message that quotes the card."""
     w = world
-    w.driver.find_element("css selector", "body").send_keys(Keys.ESCAPE)
-    w.one("presence-menu").click()
-    w.one("sign-out").click()
-    w.one("login-email", timeout=30).send_keys(CARL)
-    w.one("login-password").send_keys(PASSWORD)
-    w.one("login-submit").click()
+    w.switch_user(CARL)
     item_of(w, "Dana Whitfield").click()
     card = wait_for(lambda: next((c for c in w.tid("job-card") if ROLE in w.text(c)), None), 30, "Dana's card shows for Carl too")
     card_key = w.driver.execute_script("return arguments[0].closest('[data-testid=message]').dataset.key", card)

@@ -3,8 +3,6 @@ message bodies, a group title, a job card and a file name built to run script. E
 had it run, would count itself in `window.__xss` and try the IPC (`sign_out`): none may run,
 each shows as the text it is, and the app stays signed in. Runs last, signed in as Carl."""
 
-import json
-import urllib.request
 
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.keys import Keys
@@ -31,15 +29,6 @@ COUNT = "window.__xss=(window.__xss||0)+1"
 NAME = f"<img src=x onerror={COUNT}>Mallory"
 TITLE = f"</title><svg onload={COUNT}>Team"
 FILE = "\"><img src=x onerror=alert(1)>.txt"
-
-
-def rest(w, method, path, body=None, token=None):
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    data = json.dumps(body).encode() if body is not None else None
-    with urllib.request.urlopen(urllib.request.Request(f"{w.url}{path}", method=method, data=data, headers=headers), timeout=10) as r:
-        return json.loads(r.read() or b"null")
 
 
 def ran(w):
@@ -72,9 +61,9 @@ def assert_nothing_ran(w, where):
 def test_hostile_names_titles_bodies_cards_and_file_names_render_as_text(world):
     w = world
     w.cli("mallory", "register", "--email", MALLORY, "--password", PASSWORD, "--name", NAME, "--role", "recruiter")
-    mallory = rest(w, "POST", "/v1/auth/login", {"email": MALLORY, "password": PASSWORD})
-    carl = rest(w, "GET", f"/v1/users?q={CARL}", token=mallory["access_token"])["users"][0]
-    group = rest(w, "POST", "/v1/conversations", {"kind": "group", "title": TITLE, "member_ids": [carl["id"]]}, token=mallory["access_token"])
+    mallory = w.rest("POST", "/v1/auth/login", {"email": MALLORY, "password": PASSWORD})
+    carl = w.rest("GET", f"/v1/users?q={CARL}", token=mallory["access_token"])["users"][0]
+    group = w.rest("POST", "/v1/conversations", {"kind": "group", "title": TITLE, "member_ids": [carl["id"]]}, token=mallory["access_token"])
     for body in CORPUS:
         w.cli("mallory", "send", "--to", CARL, body)
     w.cli("mallory", "send", "--conversation", group["id"], CORPUS[0])
