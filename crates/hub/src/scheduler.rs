@@ -85,7 +85,7 @@ async fn send_all(hub: &Hub, mut due: Vec<DueMessage>) {
 }
 
 async fn send_one(hub: &Hub, due: DueMessage) {
-    let sent = gateway::send_as(hub, &due.sender_id, &due.conversation_id, &due.client_msg_id, &due.body, due.card).await;
+    let sent = gateway::send_as(hub, &due.sender_id, &due.conversation_id, &due.client_msg_id, &due.body, due.card, Vec::new()).await;
     let outcome = match &sent {
         Ok(message) => SentOutcome::Sent(&message.id),
         Err(err) if err.code == ErrorCode::Unavailable => {

@@ -2,15 +2,21 @@
 //! hub's outbound bridge talks to in tests. It checks HTTP basic auth (account SID and auth
 //! token) as Twilio does, records every message it accepted, and can be told to answer the
 //! next requests with an error (a 429 with `Retry-After`, a 500, a 400 that no retry cures).
+//!
+//! It also keeps the media of inbound messages, as Twilio does for the webhook's `MediaUrl0…`:
+//! [`FakeTwilio::serve_media`] puts a file at [`FakeTwilio::media_url`], behind the same basic
+//! auth; `/redirect/media/{name}` answers a redirect to it (Twilio sends its CDN's address), and
+//! a name it was not given answers 404.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
 use bytes::Bytes;
@@ -56,6 +62,18 @@ struct Record {
     /// Requests whose basic auth was wrong.
     unauthorized: u64,
     failures: VecDeque<Failure>,
+    media: HashMap<String, MediaFile>,
+    /// Requests for media, served or not.
+    media_requests: u64,
+}
+
+/// A file the fake serves as a message's media.
+#[derive(Clone)]
+struct MediaFile {
+    content_type: String,
+    bytes: Bytes,
+    /// Sent in chunks without `Content-Length`: its size shows only as it arrives.
+    streamed: bool,
 }
 
 struct Shared {
@@ -75,7 +93,11 @@ impl FakeTwilio {
     /// Serves on a free loopback port, accepting [`TWILIO_ACCOUNT_SID`] with this auth token.
     pub async fn start(auth_token: &str) -> FakeTwilio {
         let shared = Arc::new(Shared { token: auth_token.to_owned(), record: Mutex::default(), changed: tokio::sync::Notify::new() });
-        let app = Router::new().route("/2010-04-01/Accounts/{sid}/Messages.json", post(create_message)).with_state(shared.clone());
+        let app = Router::new()
+            .route("/2010-04-01/Accounts/{sid}/Messages.json", post(create_message))
+            .route("/media/{name}", get(media))
+            .route("/redirect/media/{name}", get(redirect_to_media))
+            .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let task = tokio::spawn(async move {
@@ -98,6 +120,28 @@ impl FakeTwilio {
     /// Stops failing: the requests from now on are accepted.
     pub fn stop_failing(&self) {
         self.shared.record.lock().unwrap().failures.clear();
+    }
+
+    /// Serves `bytes` as `content_type` at [`FakeTwilio::media_url`]`(name)`, with
+    /// `Content-Length`, or (`streamed`) in chunks without it.
+    pub fn serve_media(&self, name: &str, content_type: &str, bytes: impl Into<Bytes>, streamed: bool) {
+        let file = MediaFile { content_type: content_type.to_owned(), bytes: bytes.into(), streamed };
+        self.shared.record.lock().unwrap().media.insert(name.to_owned(), file);
+    }
+
+    /// Where the media `name` is (404 until it is served).
+    pub fn media_url(&self, name: &str) -> String {
+        format!("{}/media/{name}", self.url())
+    }
+
+    /// A URL that redirects to the media `name`.
+    pub fn redirected_media_url(&self, name: &str) -> String {
+        format!("{}/redirect/media/{name}", self.url())
+    }
+
+    /// Requests for media files so far, served or not (redirects to them not counted).
+    pub fn media_requests(&self) -> u64 {
+        self.shared.record.lock().unwrap().media_requests
     }
 
     /// The messages accepted so far, in order.
@@ -141,9 +185,42 @@ impl Drop for FakeTwilio {
     }
 }
 
-async fn create_message(State(shared): State<Arc<Shared>>, Path(sid): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+/// Whether the request carries the account's basic auth.
+fn authorized(shared: &Shared, headers: &HeaderMap) -> bool {
     let expected = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{TWILIO_ACCOUNT_SID}:{}", shared.token)));
-    let authorized = sid == TWILIO_ACCOUNT_SID && headers.get(header::AUTHORIZATION).is_some_and(|v| v.as_bytes() == expected.as_bytes());
+    headers.get(header::AUTHORIZATION).is_some_and(|v| v.as_bytes() == expected.as_bytes())
+}
+
+async fn media(State(shared): State<Arc<Shared>>, Path(name): Path<String>, headers: HeaderMap) -> Response {
+    let file = {
+        let mut record = shared.record.lock().unwrap();
+        record.media_requests += 1;
+        if !authorized(&shared, &headers) {
+            record.unauthorized += 1;
+            drop(record);
+            return error(StatusCode::UNAUTHORIZED, 20003, "Authenticate", None);
+        }
+        record.media.get(&name).cloned()
+    };
+    shared.changed.notify_waiters();
+    let Some(file) = file else {
+        return error(StatusCode::NOT_FOUND, 20404, "The requested resource was not found", None);
+    };
+    let content_type = [(header::CONTENT_TYPE, file.content_type)];
+    if file.streamed {
+        let chunks: Vec<Result<Bytes, std::io::Error>> = file.bytes.chunks(16 * 1024).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+        (content_type, Body::from_stream(futures_util::stream::iter(chunks))).into_response()
+    } else {
+        (content_type, file.bytes).into_response()
+    }
+}
+
+async fn redirect_to_media(Path(name): Path<String>) -> Response {
+    (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, format!("/media/{name}"))]).into_response()
+}
+
+async fn create_message(State(shared): State<Arc<Shared>>, Path(sid): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+    let authorized = sid == TWILIO_ACCOUNT_SID && authorized(&shared, &headers);
     let response = {
         let mut record = shared.record.lock().unwrap();
         record.requests += 1;

@@ -162,10 +162,11 @@ async fn check_card_of(hub: &Hub, user_id: &str, card: &Card) -> ApiResult<()> {
 }
 
 /// Sends a message as `sender_id` through the committer, exactly as a `message.send` of theirs
-/// would be (a scheduled message at its time, the integration's status card): the same checks
+/// would be (a scheduled message at its time, the integration's status card, a WhatsApp message
+/// with its photos — uploads of `sender_id`, at most 10): the same checks
 /// of membership, the same `seq`, the same `message.created`; the same `client_msg_id` again
 /// answers the message stored first.
-pub async fn send_as(hub: &Hub, sender_id: &str, conversation_id: &str, client_msg_id: &str, body: &str, card: Option<Card>) -> ApiResult<Message> {
+pub async fn send_as(hub: &Hub, sender_id: &str, conversation_id: &str, client_msg_id: &str, body: &str, card: Option<Card>, attachment_ids: Vec<String>) -> ApiResult<Message> {
     let members = members_for(hub, sender_id, conversation_id).await?;
     hub.gateway
         .sends
@@ -176,7 +177,7 @@ pub async fn send_as(hub: &Hub, sender_id: &str, conversation_id: &str, client_m
             body: body.to_owned(),
             card,
             reply_to: None,
-            attachment_ids: Vec::new(),
+            attachment_ids,
             members,
             received_at: Instant::now(),
         }))

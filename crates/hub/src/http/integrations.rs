@@ -61,7 +61,7 @@ pub async fn application_status(
         Some(id) => format!("ats:{}", &hex::encode(Sha256::digest(id.as_bytes()))[..40]),
         None => format!("ats:{}", new_id()),
     };
-    let message = send_as(&hub, &recruiter.id, &conversation.id, &client_msg_id, "", Some(card)).await?;
+    let message = send_as(&hub, &recruiter.id, &conversation.id, &client_msg_id, "", Some(card), Vec::new()).await?;
 
     let title = format!("{}: {}", status.job_title, status.status.as_str());
     let body = match &status.note {

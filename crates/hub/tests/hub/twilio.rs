@@ -1,9 +1,9 @@
 //! The WhatsApp / SMS bridge through Twilio (1.1, §5): recruiters' numbers, Twilio's signed
 //! inbound webhook, the outside contact and their conversation, idempotency by `MessageSid`,
-//! and what is refused.
+//! photos and files fetched into attachments, and what is refused.
 
 use rapport_protocol::Session;
-use rapport_testkit::{form_body, twilio_signature, Api, Gw, RawReply, TestHub, TWILIO_AUTH_TOKEN, TWILIO_PUBLIC_URL};
+use rapport_testkit::{form_body, twilio_signature, Api, FakeTwilio, Gw, RawReply, TestHub, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_PUBLIC_URL};
 use rapport_hub::config::TwilioConfig;
 use serde_json::{json, Value};
 
@@ -93,7 +93,8 @@ async fn a_whatsapp_message_from_an_unknown_phone_reaches_the_recruiter_live_in_
     let (mut gw, _) = Gw::ready(&hub.gateway_url(), &session.access_token).await;
 
     let mut first = whatsapp("SM00000000000000000000000000000001", PHONE, "Hello, is the Rust role still open?");
-    first.extend([("NumMedia".to_owned(), "1".to_owned()), ("MediaUrl0".to_owned(), "https://api.twilio.com/media/ME1".to_owned())]);
+    // Nothing listens there: the photo cannot be fetched, so it is linked.
+    first.extend([("NumMedia".to_owned(), "1".to_owned()), ("MediaUrl0".to_owned(), "http://127.0.0.1:9/media/ME1".to_owned())]);
     first.retain(|(n, v)| n != "NumMedia" || v != "0");
     assert_taken(&deliver(&hub, &first).await);
 
@@ -102,7 +103,7 @@ async fn a_whatsapp_message_from_an_unknown_phone_reaches_the_recruiter_live_in_
     let contact = created["members"].as_array().unwrap().iter().find(|m| m["user_id"] != session.user.id.as_str()).expect("a second member").clone();
     assert_eq!(contact["display_name"], PHONE, "the contact is shown by their number");
     let message = gw.event("message.created").await["data"]["message"].clone();
-    assert_eq!(message["body"], "Hello, is the Rust role still open?\nhttps://api.twilio.com/media/ME1", "the photo is linked");
+    assert_eq!(message["body"], "Hello, is the Rust role still open?\nhttp://127.0.0.1:9/media/ME1", "the photo is linked");
     assert_eq!((message["sender_id"].clone(), message["seq"].as_i64(), message["conversation_id"].clone()), (contact["user_id"].clone(), Some(1), created["id"].clone()));
 
     // The next message from the same phone lands in the same conversation.
@@ -253,4 +254,126 @@ async fn without_a_twilio_token_the_bridge_routes_do_not_exist() {
     let bridged = bridged_hub().await;
     let health = bridged.api().raw("GET", INBOUND, &[], None).await;
     assert_eq!(health.status, 200, "a health check for the webhook URL");
+}
+
+/// Largest file the media tests' hub takes (the real default is 25 MiB).
+const MAX_FILE_BYTES: u64 = 256 * 1024;
+
+/// A hub that fetches media from `fake` as the account [`TWILIO_ACCOUNT_SID`] (or, without
+/// `account`, without credentials), taking files up to [`MAX_FILE_BYTES`].
+async fn hub_with_media_at(fake: &FakeTwilio, account: bool) -> TestHub {
+    let mut twilio = TwilioConfig::new(TWILIO_AUTH_TOKEN, TWILIO_PUBLIC_URL);
+    twilio.account_sid = account.then(|| TWILIO_ACCOUNT_SID.to_owned());
+    twilio.api_url = fake.url();
+    TestHub::start_with(|c| {
+        c.twilio = Some(twilio);
+        c.max_upload_bytes = MAX_FILE_BYTES;
+    })
+    .await
+}
+
+/// The webhook of a WhatsApp message with these media (URL, Twilio's content type).
+fn with_media(sid: &str, body: &str, media: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut params = whatsapp(sid, PHONE, body);
+    params.retain(|(n, _)| n != "NumMedia");
+    params.push(("NumMedia".to_owned(), media.len().to_string()));
+    for (i, (url, content_type)) in media.iter().enumerate() {
+        params.push((format!("MediaUrl{i}"), (*url).to_owned()));
+        params.push((format!("MediaContentType{i}"), (*content_type).to_owned()));
+    }
+    params
+}
+
+fn jpeg(width: u32, height: u32) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::RgbImage::from_fn(width, height, |x, y| image::Rgb([x as u8, y as u8, 40])).write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+    out.into_inner()
+}
+
+/// Part files left in the blob directory's `incoming`.
+fn part_files(hub: &TestHub) -> usize {
+    std::fs::read_dir(hub.config.blobs_dir.join("incoming")).unwrap().count()
+}
+
+#[tokio::test]
+async fn photos_and_files_arrive_as_attachments_and_what_cannot_be_fetched_is_linked() {
+    let fake = FakeTwilio::start(TWILIO_AUTH_TOKEN).await;
+    let photo = jpeg(640, 480);
+    let cv = b"%PDF-1.4 Carla's CV".to_vec();
+    fake.serve_media("ME-photo", "image/jpeg", photo.clone(), false);
+    fake.serve_media("ME-cv", "application/pdf", cv.clone(), false);
+    // Too large, and only found out while it streams: no Content-Length.
+    fake.serve_media("ME-video", "video/mp4", vec![7u8; MAX_FILE_BYTES as usize + 1], true);
+    let hub = hub_with_media_at(&fake, true).await;
+    let (rita, session) = rita(&hub).await;
+    let (mut gw, _) = Gw::ready(&hub.gateway_url(), &session.access_token).await;
+
+    let gone = fake.media_url("ME-gone");
+    let video = fake.media_url("ME-video");
+    let params = with_media(
+        "SM00000000000000000000000000000m01",
+        "My CV and me",
+        // Twilio's media links redirect to its CDN.
+        &[(&fake.redirected_media_url("ME-photo"), "image/jpeg"), (&fake.media_url("ME-cv"), "application/pdf"), (&gone, "image/png"), (&video, "video/mp4")],
+    );
+    assert_taken(&deliver(&hub, &params).await);
+    let message = gw.event("message.created").await["data"]["message"].clone();
+    assert_eq!(message["body"], format!("My CV and me\n{gone}\n{video}"), "a 404 and a file too large are linked, the rest attached: {message}");
+    let files = message["attachments"].as_array().expect("attachments").clone();
+    let described: Vec<(&str, &str, u64)> = files.iter().map(|f| (f["filename"].as_str().unwrap(), f["content_type"].as_str().unwrap(), f["size"].as_u64().unwrap())).collect();
+    assert_eq!(described, vec![("whatsapp-image-1.jpg", "image/jpeg", photo.len() as u64), ("whatsapp-file-2.pdf", "application/pdf", cv.len() as u64)]);
+    assert_eq!((files[0]["width"].as_u64(), files[0]["height"].as_u64()), (Some(640), Some(480)), "an image is measured: {}", files[0]);
+    assert!(files[1].get("width").is_none(), "a PDF is no image");
+    assert_eq!(fake.unauthorized(), 0, "the hub sent the account's credentials");
+    assert_eq!(part_files(&hub), 0, "the file too large left no part file");
+
+    // The recruiter downloads them, with a thumbnail of the photo; someone else cannot.
+    let photo_id = files[0]["id"].as_str().unwrap();
+    let downloaded = rita.raw("GET", &format!("/v1/attachments/{photo_id}"), &[], None).await;
+    assert_eq!((downloaded.status, downloaded.header("content-type")), (200, "image/jpeg"));
+    assert_eq!(downloaded.body, photo, "the bytes Twilio kept");
+    let cv_id = files[1]["id"].as_str().unwrap();
+    assert_eq!(rita.raw("GET", &format!("/v1/attachments/{cv_id}"), &[], None).await.body, cv);
+    let thumb = rita.raw("GET", &format!("/v1/attachments/{photo_id}/thumbnail"), &[], None).await;
+    assert_eq!(thumb.status, 200);
+    let small = image::load_from_memory(&thumb.body).unwrap();
+    assert_eq!((small.width(), small.height()), (320, 240), "a preview, proportions kept");
+    let (outsider, _) = hub.api().user("Olga Outsider", "recruiter").await;
+    for id in [photo_id, cv_id] {
+        assert_eq!(outsider.raw("GET", &format!("/v1/attachments/{id}"), &[], None).await.status, 404, "not a member of the conversation");
+    }
+
+    // Twilio's retry fetches nothing and stores nothing new.
+    let fetched = fake.media_requests();
+    assert_eq!(fetched, 4, "the photo (past its redirect), the CV, the 404, the video");
+    assert_taken(&deliver(&hub, &params).await);
+    assert_eq!(fake.media_requests(), fetched, "a replay downloads nothing");
+    assert_eq!((count(&hub, "messages").await, count(&hub, "attachments").await), (1, 2), "and stores nothing");
+
+    // A photo without text is a message with an empty body.
+    fake.serve_media("ME-only", "image/png", jpeg(10, 10), false);
+    assert_taken(&deliver(&hub, &with_media("SM00000000000000000000000000000m02", "", &[(&fake.media_url("ME-only"), "image/png")])).await);
+    let only = gw.event("message.created").await["data"]["message"].clone();
+    assert_eq!((only["body"].as_str(), only["attachments"].as_array().map(Vec::len)), (Some(""), Some(1)), "{only}");
+    assert_eq!(only["attachments"][0]["filename"], "whatsapp-image-1.png", "Twilio's content type names it");
+    let history = rita.get(&format!("/v1/conversations/{}/messages", message["conversation_id"].as_str().unwrap())).await.body;
+    assert_eq!(history["messages"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn without_the_accounts_credentials_media_that_needs_them_is_linked() {
+    let fake = FakeTwilio::start(TWILIO_AUTH_TOKEN).await;
+    fake.serve_media("ME-photo", "image/jpeg", jpeg(20, 20), false);
+    let hub = hub_with_media_at(&fake, false).await;
+    let (rita, _) = rita(&hub).await;
+    let url = fake.media_url("ME-photo");
+    assert_taken(&deliver(&hub, &with_media("SM00000000000000000000000000000m03", "", &[(&url, "image/jpeg")])).await);
+    assert_eq!(fake.unauthorized(), 1, "asked once, refused");
+    let conversations = rita.get("/v1/conversations").await.body;
+    let id = conversations["conversations"][0]["id"].as_str().unwrap();
+    let history = rita.get(&format!("/v1/conversations/{id}/messages")).await.body;
+    let message = &history["messages"][0];
+    assert_eq!(message["body"], url.as_str(), "the message is kept, with its link: {message}");
+    assert_eq!(message["attachments"].as_array().map_or(0, Vec::len), 0);
+    assert_eq!(count(&hub, "attachments").await, 0);
 }

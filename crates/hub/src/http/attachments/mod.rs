@@ -10,7 +10,7 @@
 //!   conversation that holds it (404 for anyone else), with one HTTP range at a time.
 //! - `GET /v1/attachments/{id}/thumbnail`: a preview of an image, made once and cached.
 
-mod names;
+pub(crate) mod names;
 mod range;
 mod thumbnail;
 
@@ -27,6 +27,7 @@ use rapport_protocol::{Attachment, ErrorBody, ErrorCode};
 use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
 
 use super::extract::{AttachmentId, Caller, PathId};
+use crate::blobs::Incoming;
 use crate::clock::new_id;
 use crate::error::{ApiError, ApiResult};
 use crate::store::NewUpload;
@@ -97,6 +98,14 @@ pub async fn upload(State(hub): State<Arc<Hub>>, caller: Caller, headers: Header
     if expected_sha256.is_some_and(|expected| expected != sha256) {
         return Err(ApiError::invalid("the file's SHA-256 is not the one given in X-Sha256"));
     }
+    keep(&hub, incoming, &caller.user_id, &filename, &content_type).await.map(|attachment| (StatusCode::CREATED, Json(attachment)))
+}
+
+/// Makes a complete file an upload of `uploader_id`, not yet attached to anything: an image's
+/// size is read (its thumbnail is made when first asked for), the file goes under a new id and
+/// its row is written; a failure leaves neither. Also how the bridge stores the photos and
+/// files of a WhatsApp or SMS message.
+pub(crate) async fn keep(hub: &Hub, mut incoming: Incoming, uploader_id: &str, filename: &str, content_type: &str) -> ApiResult<Attachment> {
     incoming.flush().await.map_err(disk_error)?;
     let dimensions = if content_type.starts_with("image/") {
         let path = incoming.path().to_path_buf();
@@ -106,10 +115,11 @@ pub async fn upload(State(hub): State<Arc<Hub>>, caller: Caller, headers: Header
     };
     let id = new_id();
     let size = incoming.size();
+    let sha256 = incoming.sha256();
     hub.blobs.keep(incoming, &id).await.map_err(disk_error)?;
-    let new = NewUpload { id: &id, uploader_id: &caller.user_id, filename: &filename, content_type: &content_type, size, sha256: &sha256, dimensions };
+    let new = NewUpload { id: &id, uploader_id, filename, content_type, size, sha256: &sha256, dimensions };
     match hub.store.create_upload(new).await {
-        Ok(attachment) => Ok((StatusCode::CREATED, Json(attachment))),
+        Ok(attachment) => Ok(attachment),
         Err(err) => {
             hub.blobs.remove(std::slice::from_ref(&id)).await; // no row, no file
             Err(err.into())

@@ -1,9 +1,11 @@
 //! The WhatsApp / SMS bridge's routes (1.1, §5): `numbers` (which Twilio numbers a recruiter
-//! receives on) and `inbound` (Twilio's webhook for a message someone sent to one) and `status` (Twilio's
+//! receives on) and `inbound` (Twilio's webhook for a message someone sent to one, with `media`
+//! fetching its photos and files) and `status` (Twilio's
 //! delivery reports on the messages the hub sent). With the
 //! bridge off (no `--twilio-auth-token`) every one of them answers 404, as an unknown route.
 
 pub mod inbound;
+mod media;
 pub mod numbers;
 pub mod status;
 
