@@ -361,19 +361,26 @@ async fn photos_and_files_arrive_as_attachments_and_what_cannot_be_fetched_is_li
 }
 
 #[tokio::test]
-async fn without_the_accounts_credentials_media_that_needs_them_is_linked() {
+async fn media_that_needs_credentials_the_hub_does_not_send_there_is_linked() {
     let fake = FakeTwilio::start(TWILIO_AUTH_TOKEN).await;
+    // Another host than Twilio's API: the account's credentials never go there.
+    let elsewhere = FakeTwilio::start(TWILIO_AUTH_TOKEN).await;
     fake.serve_media("ME-photo", "image/jpeg", jpeg(20, 20), false);
-    let hub = hub_with_media_at(&fake, false).await;
-    let (rita, _) = rita(&hub).await;
-    let url = fake.media_url("ME-photo");
-    assert_taken(&deliver(&hub, &with_media("SM00000000000000000000000000000m03", "", &[(&url, "image/jpeg")])).await);
-    assert_eq!(fake.unauthorized(), 1, "asked once, refused");
-    let conversations = rita.get("/v1/conversations").await.body;
-    let id = conversations["conversations"][0]["id"].as_str().unwrap();
-    let history = rita.get(&format!("/v1/conversations/{id}/messages")).await.body;
-    let message = &history["messages"][0];
-    assert_eq!(message["body"], url.as_str(), "the message is kept, with its link: {message}");
-    assert_eq!(message["attachments"].as_array().map_or(0, Vec::len), 0);
-    assert_eq!(count(&hub, "attachments").await, 0);
+    elsewhere.serve_media("ME-photo", "image/jpeg", jpeg(20, 20), false);
+    let without_sid = hub_with_media_at(&fake, false).await;
+    let with_sid = hub_with_media_at(&fake, true).await;
+    for (hub, fake) in [(&without_sid, &fake), (&with_sid, &elsewhere)] {
+        let (rita, _) = rita(hub).await;
+        let url = fake.media_url("ME-photo");
+        let refused_before = fake.unauthorized();
+        assert_taken(&deliver(hub, &with_media("SM00000000000000000000000000000m03", "", &[(&url, "image/jpeg")])).await);
+        assert_eq!(fake.unauthorized(), refused_before + 1, "asked without credentials, refused");
+        let conversations = rita.get("/v1/conversations").await.body;
+        let id = conversations["conversations"][0]["id"].as_str().unwrap();
+        let history = rita.get(&format!("/v1/conversations/{id}/messages")).await.body;
+        let message = &history["messages"][0];
+        assert_eq!(message["body"], url.as_str(), "the message is kept, with its link: {message}");
+        assert_eq!(message["attachments"].as_array().map_or(0, Vec::len), 0);
+        assert_eq!(count(hub, "attachments").await, 0);
+    }
 }

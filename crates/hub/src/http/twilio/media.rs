@@ -2,8 +2,9 @@
 //! webhook's `MediaUrl0…`; the hub fetches each into an upload of the contact, so that the
 //! message carries them as attachments like any message sent in Rapport (an image gets its
 //! thumbnail). Twilio asks for the account's credentials when the account enforces it, so they
-//! are sent when the hub has an account SID; the redirect to Twilio's CDN is followed without
-//! them (the HTTP client drops them when the host changes).
+//! are sent when the hub has an account SID, and only to Twilio's API (`--twilio-api-url`); the
+//! redirect to Twilio's CDN is followed without them (the HTTP client drops them when the host
+//! changes).
 //!
 //! Each file is bounded: at most `--max-upload-mb`, [`FETCH_TIMEOUT`] and [`MAX_REDIRECTS`]. The
 //! files are fetched at once, so a message waits for its slowest file, not for their sum. A file
@@ -91,7 +92,7 @@ async fn fetch_one(
     twilio_type: Option<&str>,
 ) -> Result<String, String> {
     let mut request = client.get(url);
-    if let Some(account_sid) = &twilio.account_sid {
+    if let Some(account_sid) = twilio.account_sid.as_ref().filter(|_| is_twilios(twilio, url)) {
         request = request.basic_auth(account_sid, Some(&twilio.auth_token));
     }
     let mut response = request.send().await.map_err(|err| format!("no answer: {err}"))?;
@@ -118,6 +119,11 @@ async fn fetch_one(
     let filename = filename(channel, number, &content_type);
     let attachment = attachments::keep(hub, incoming, contact_id, &filename, &content_type).await.map_err(|err| format!("not stored: {}", err.message))?;
     Ok(attachment.id)
+}
+
+/// Whether `url` is on Twilio's API, the one place the account's credentials go.
+fn is_twilios(twilio: &TwilioConfig, url: &str) -> bool {
+    url.strip_prefix(twilio.api_url.as_str()).is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// A name for a file that came without one: the channel, what it is and its place in the
@@ -153,6 +159,14 @@ mod tests {
         assert_eq!(filename(BridgeChannel::Whatsapp, 3, "audio/ogg"), "whatsapp-audio-3.ogg");
         assert_eq!(filename(BridgeChannel::Whatsapp, 4, "text/vcard"), "whatsapp-file-4.vcf");
         assert_eq!(filename(BridgeChannel::Whatsapp, 5, "application/octet-stream"), "whatsapp-file-5.bin", "no made-up extension");
+    }
+
+    #[test]
+    fn the_credentials_go_to_twilios_api_only() {
+        let twilio = TwilioConfig::new("token", "https://hub.example.test");
+        assert!(is_twilios(&twilio, "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1"));
+        assert!(!is_twilios(&twilio, "https://api.twilio.com.evil.test/media"), "a look-alike host");
+        assert!(!is_twilios(&twilio, "https://media.example.test/ME1"));
     }
 
     #[test]
