@@ -89,8 +89,9 @@ pub(crate) struct Quiet {
     /// What was last announced (and acted on).
     status: QuietStatus,
     held: Held,
-    /// How far the user has read each conversation held from (what `forget_conversation` was
-    /// told): a message stored before the read but held after it stays out of the digest.
+    /// How far the user has read each conversation (what `forget_conversation` was told): a
+    /// message stored before the read but decided about after it is neither held for the
+    /// digest nor shown.
     read_up_to: HashMap<String, i64>,
     /// The user's own role: senders are "candidates" to a recruiter when they all are.
     my_role: Option<Role>,
@@ -211,13 +212,19 @@ impl Quiet {
 
     /// Holds a message instead of showing it.
     pub(crate) fn hold_message(&mut self, conversation_id: &str, seq: i64, sender_id: &str, sender_name: &str, sender_role: Option<Role>) {
-        if self.read_up_to.get(conversation_id).is_some_and(|read| seq <= *read) {
+        if self.was_read(conversation_id, seq) {
             return;
         }
         let entry = self.held.conversations.entry(conversation_id.to_owned()).or_default();
         entry.0 += 1;
         entry.1.insert(sender_id.to_owned());
         self.held.senders.entry(sender_id.to_owned()).or_insert_with(|| Sender { name: sender_name.to_owned(), role: sender_role });
+    }
+
+    /// Whether the user read this message already (a message is cached, and can be read,
+    /// before the policy has decided about notifying it).
+    pub(crate) fn was_read(&self, conversation_id: &str, seq: i64) -> bool {
+        self.read_up_to.get(conversation_id).is_some_and(|read| seq <= *read)
     }
 
     /// Holds a hub notification instead of showing it.

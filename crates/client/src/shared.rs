@@ -271,6 +271,9 @@ impl Shared {
         let now = self.clock.now();
         {
             let mut quiet = self.quiet.lock();
+            if quiet.was_read(&candidate.conversation_id, candidate.seq) {
+                return;
+            }
             if quiet.reason(now).is_some() {
                 quiet.set_my_role(self.me().map(|u| u.role));
                 quiet.hold_message(&candidate.conversation_id, candidate.seq, &candidate.sender_id, &candidate.sender_name, candidate.sender_role);
