@@ -9,6 +9,7 @@ mod changes;
 mod conversations;
 mod display_text;
 mod edits;
+mod frame_fuzz;
 mod gateway;
 mod http_limits;
 mod integrations;
