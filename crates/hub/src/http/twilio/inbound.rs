@@ -53,7 +53,7 @@ pub async fn health(State(hub): State<Arc<Hub>>) -> ApiResult<Response> {
 
 /// Takes a message sent to a recruiter's number.
 #[utoipa::path(post, path = "/v1/bridges/twilio/inbound", tag = "bridges",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Twilio's message webhook: From, To, Body, MessageSid, NumMedia, MediaUrl0…, MediaContentType0…"),
+    request_body(content = HashMap<String, String>, content_type = "application/x-www-form-urlencoded", description = "Twilio's message webhook: From, To, Body, MessageSid, NumMedia, MediaUrl0…, MediaContentType0…"),
     params(("X-Twilio-Signature" = String, Header, description = "Twilio's HMAC-SHA1 of the URL and the sorted parameters")),
     responses((status = 200, content_type = "text/xml", description = "taken, its media fetched into attachments (or dropped: no recruiter owns `To`); empty TwiML"),
         (status = 400, body = ErrorBody, description = "signed, but without From, To or MessageSid"),

@@ -21,7 +21,7 @@ use crate::Hub;
 
 /// Takes a delivery report.
 #[utoipa::path(post, path = "/v1/bridges/twilio/status", tag = "bridges",
-    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Twilio's status callback: MessageSid, MessageStatus, ErrorCode…"),
+    request_body(content = HashMap<String, String>, content_type = "application/x-www-form-urlencoded", description = "Twilio's status callback: MessageSid, MessageStatus, ErrorCode…"),
     params(("X-Twilio-Signature" = String, Header, description = "Twilio's HMAC-SHA1 of the URL and the sorted parameters")),
     responses((status = 200, content_type = "text/xml", description = "taken (a report on a message the hub does not know is ignored)"),
         (status = 400, body = ErrorBody, description = "signed, but without MessageSid or MessageStatus"),
