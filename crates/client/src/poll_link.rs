@@ -4,8 +4,7 @@
 //!
 //! One poll is always waiting at the hub (it answers at once when it has something, else after
 //! its hold time); frames to send go out at once in a poll of their own, which makes the hub
-//! answer the waiting one. An empty answer tells the session the hub is there, so an idle
-//! session sends no pings: one request per hold is all it costs. Answers are read in the order the polls were sent, and an event
+//! answer the waiting one. Answers are read in the order the polls were sent, and an event
 //! whose seq was seen already (the hub sends again what follows a poll's `last_seq`, in case an
 //! answer was lost) is dropped: each event reaches the session once, in order.
 
@@ -80,13 +79,6 @@ pub(crate) async fn run(
                         return;
                     }
                 };
-                if answer.frames.is_empty() && answer.closed.is_none() {
-                    // An empty answer at the end of a hold: the hub is there (the session's
-                    // heartbeat over polls).
-                    if frames.send(Incoming::Ignored).await.is_err() {
-                        return;
-                    }
-                }
                 for frame in answer.frames {
                     let incoming = parse(frame.get());
                     if let Incoming::Frame(frame) = &incoming {

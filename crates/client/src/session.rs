@@ -396,11 +396,8 @@ impl Live {
         self.uploads = Some(tokio::spawn(crate::uploads::run(self.shared.clone())));
         let ping_every = heartbeat / 2;
         // Any frame proves the connection alive; silence for this long after a ping means a
-        // zombie connection (the hub answers pings at once). Over the HTTP fallback the polls
-        // are the heartbeat: the waiting one is answered at least once per hold (at most a
-        // heartbeat), so no ping goes out, which would only cut the waiting poll short.
-        let polled = transport == Transport::HttpFallback;
-        let zombie_after = if polled { heartbeat * 2 } else { heartbeat }.max(Duration::from_secs(1));
+        // zombie connection (the hub answers pings at once).
+        let zombie_after = heartbeat.max(Duration::from_secs(1));
         let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         if let Err(stop) = self.flush_outbox().await {
@@ -441,8 +438,6 @@ impl Live {
                     if self.last_heard.elapsed() > zombie_after {
                         tracing::info!("no answer from the hub: reconnecting");
                         Err(ConnectionEnd::Lost { was_connected: true })
-                    } else if polled {
-                        Ok(())
                     } else {
                         self.write(&ClientFrame { reference: Some(Ref::from(0u64)), op: ClientOp::Ping }).await
                     }
