@@ -15,7 +15,7 @@
 //! An outsider asking about a real id and about a made-up one gets the same answer (status,
 //! code and message), so ids cannot be probed. [`coverage`] fails, naming it, for a route of
 //! the router or of the OpenAPI document that has no row here, and a new `ClientOp` does not
-//! compile until [`gateway::row_of`] gives it one.
+//! compile until `gateway::listed` and `gateway::every_op` name it.
 
 mod coverage;
 mod gateway;
