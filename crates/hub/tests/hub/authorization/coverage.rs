@@ -8,7 +8,7 @@ use rapport_protocol::gateway::ClientFrame;
 use rapport_testkit::TestHub;
 use serde_json::Value;
 
-use super::gateway::every_op;
+use super::gateway::{every_op, listed};
 use super::{Access, OPS, ROUTES};
 
 /// The router's source: every `.route(…)` call is read from it.
@@ -119,6 +119,7 @@ async fn every_route_of_the_openapi_document_has_a_row_and_the_security_of_its_a
 fn every_client_op_has_exactly_one_row_named_as_on_the_wire() {
     let mut named = BTreeSet::new();
     for op in every_op() {
+        listed(&op);
         let wire = serde_json::to_value(ClientFrame { reference: None, op: op.clone() }).expect("serialises");
         let wire = wire["op"].as_str().expect("an op name").to_owned();
         assert_eq!(wire, op.name(), "ClientOp::name and serde agree");
