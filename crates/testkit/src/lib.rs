@@ -94,15 +94,7 @@ impl TestHub {
     /// A hub with Redis answers HTTP before its subscriber listens (`/readyz` says 503 until
     /// then); a test starts once it hears what other hubs publish.
     async fn wait_subscribed(&self) {
-        let url = format!("{}/readyz", self.url());
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-        loop {
-            if reqwest::get(&url).await.is_ok_and(|r| r.status().is_success()) {
-                return;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "the hub's Redis subscriber did not start listening within 20 s");
-            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-        }
+        assert!(ready_within(&self.url(), READY_WAIT).await, "the hub's Redis subscriber did not start listening within {READY_WAIT:?}");
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -200,6 +192,24 @@ fn spawn(listener: TcpListener, config: Config) -> (oneshot::Sender<()>, JoinHan
         let _ = stopped.await;
     }));
     (stop, task)
+}
+
+/// How long a starting hub has to answer `/readyz` with 200.
+pub(crate) const READY_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Whether the hub at `base_url` answers `/readyz` with 200 within `wait`.
+pub(crate) async fn ready_within(base_url: &str, wait: std::time::Duration) -> bool {
+    let url = format!("{base_url}/readyz");
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        if reqwest::get(&url).await.is_ok_and(|r| r.status().is_success()) {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
 }
 
 /// A loopback address with a port that was free a moment ago.

@@ -127,17 +127,7 @@ impl HubProcess {
     }
 
     async fn wait_ready(&self) {
-        let url = format!("{}/readyz", self.url());
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(response) = reqwest::get(&url).await {
-                if response.status().is_success() {
-                    return;
-                }
-            }
-            assert!(tokio::time::Instant::now() < deadline, "hub did not become ready; log:\n{}", self.log_text());
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        assert!(crate::ready_within(&self.url(), crate::READY_WAIT).await, "hub did not become ready; log:\n{}", self.log_text());
     }
 
     /// `http://ADDR`.
